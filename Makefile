@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+.PHONY: demo test lint bench venv sysdeps services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: the local CPU wheel; any other spec pulls CUDA packages.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	bash scripts/install-system-deps.sh
+
+services:
+	bash scripts/ensure-services.sh
+
+demo: $(STAMP)
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python manage.py demo --port $(PORT)
+
+test: $(STAMP) sysdeps services
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: $(STAMP)
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python -m analysis.bench
+
+clean:
+	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,151 @@
+"""Stored analysis results and the emotion-model registry (Django glue around the plain core)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sessions.models import Clinic, Recording
+
+
+class ModelSource(models.TextChoices):
+    SHIPPED = "shipped", "Shipped with the portal"
+    IMPORTED = "imported", "Imported"
+    TRAINED = "trained", "Trained here"
+
+
+class ModelStatus(models.TextChoices):
+    """staged -> active (one per clinic) -> retired; a retired version can be staged again."""
+
+    STAGED = "staged", "Staged"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class EmotionModelVersion(models.Model):
+    """One model a clinic may use. Each clinic has its own rows (the shipped default included),
+    so activation and status are per clinic."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="emotion_models")
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=50)
+    source = models.CharField(max_length=20, choices=ModelSource.choices)
+    kind = models.CharField(max_length=40)
+    architecture = models.CharField(max_length=100, blank=True)
+    labels = models.JSONField(default=list)
+    label_map = models.JSONField(default=dict)
+    sample_rate = models.PositiveIntegerField(default=16000)
+    # Directory holding the model files: relative to SER_MODELS_DIR, or "shipped:<name>" for the
+    # default that lives in the code tree.
+    location = models.CharField(max_length=300)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 over the model's files")
+    size_bytes = models.BigIntegerField(default=0)
+    model_card = models.TextField(blank=True)
+    evaluation = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=ModelStatus.choices,
+                              default=ModelStatus.STAGED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["clinic", "name", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name", "version"],
+                                    name="unique_model_version_per_clinic"),
+            models.UniqueConstraint(fields=["clinic"], condition=Q(status="active"),
+                                    name="one_active_model_per_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class RunStatus(models.TextChoices):
+    """queued -> processing -> done | failed | quarantined (after too many crashed attempts)."""
+
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class AnalysisRun(models.Model):
+    """One analysis of one recording with one model version. A recording shows the results of
+    its newest finished run, so re-analysis keeps the old results until the new ones are done."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="runs")
+    model_version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT,
+                                      related_name="runs")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    stage = models.CharField(max_length=20, default="queued")
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queue = models.CharField(max_length=20, default="long")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    no_speech = models.BooleanField(default=False)
+    summary = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["recording", "status", "-finished_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.recording_id} ({self.status})"
+
+
+class Segment(models.Model):
+    """A speech segment as the model saw it. Therapist corrections are stored apart."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    speaker = models.CharField(max_length=20)
+    speaker_confidence = models.FloatField()
+    emotion = models.CharField(max_length=20)
+    confidence = models.FloatField()
+    uncertain = models.BooleanField(default=False)
+    valence = models.FloatField()
+    arousal = models.FloatField()
+    probabilities = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="unique_segment_index_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_s:.1f}-{self.end_s:.1f} {self.speaker} {self.emotion}"
+
+
+class RunFrames(models.Model):
+    """Per-window probabilities of one run, as one JSON document: thousands of windows are read
+    together by the timeline, never one by one."""
+
+    run = models.OneToOneField(AnalysisRun, on_delete=models.CASCADE, primary_key=True,
+                               related_name="frames")
+    frames = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"frames of {self.run_id}"

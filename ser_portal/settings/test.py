@@ -1,0 +1,29 @@
+"""Tests: the real PostgreSQL and RabbitMQ of this machine (never mocks of them)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+
+from ser_portal.settings.base import *  # noqa: F403
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ser_portal")
+    )
+}
+CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ser-test-media-"))
+SER_MODELS_DIR = MEDIA_ROOT / "models"
+WHITENOISE_USE_FINDERS = True
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# whitenoise warns about a missing STATIC_ROOT even when it serves from the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

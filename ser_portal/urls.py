@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from sessions.views import audio, console, pages
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("children/", pages.child_list, name="children"),
+    path("children/<uuid:child_id>/", pages.child_detail, name="child_detail"),
+    path("children/<uuid:child_id>/sessions/new/", pages.session_create, name="session_create"),
+    path("sessions/<uuid:session_id>/", pages.session_detail, name="session_detail"),
+    path("sessions/<uuid:session_id>/edit/", pages.session_edit, name="session_edit"),
+    path("recordings/<uuid:recording_id>/audio/", audio.recording_audio, name="recording_audio"),
+    path("family/", pages.family_home, name="family_home"),
+    path("family/children/<uuid:child_id>/", pages.family_child, name="family_child"),
+    path("console/", console.console, name="console"),
+    path("console/members/", console.members, name="console_members"),
+    path("console/children/", console.children, name="console_children"),
+    path("console/children/<uuid:child_id>/assignments/", console.assignments,
+         name="console_assignments"),
+    path("console/audit/", console.audit_log, name="console_audit"),
+    path("api/v1/", include("sessions.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+handler400 = "sessions.views.errors.bad_request"
+handler403 = "sessions.views.errors.permission_denied"
+handler404 = "sessions.views.errors.page_not_found"
+handler500 = "sessions.views.errors.server_error"

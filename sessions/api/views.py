@@ -1,0 +1,98 @@
+"""API views: thin; access through sessions.access, writes through sessions.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sessions import access, audit, services
+from sessions.api.serializers import ChildSerializer, TherapySessionSerializer
+from sessions.models import Child, TherapySession
+from sessions.models.audit import AuditAction
+
+
+class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
+    serializer_class = ChildSerializer
+
+    def get_queryset(self) -> QuerySet[Child]:
+        return access.children_visible_to(self.request.user).order_by("given_name", "code")
+
+    def get_object(self) -> Child:
+        return access.get_child_for_user(self.request.user, self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit.record(actor=request.user, action=AuditAction.LIST, object_type="child",
+                     request=request._request, detail={"count": response.data.get("count")},
+                     clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        child = self.get_object()
+        audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
+                     request=request._request)
+        return Response(self.get_serializer(child).data)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("child", OpenApiTypes.UUID, description="Filter by child")]
+)
+class TherapySessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet[TherapySession],
+):
+    serializer_class = TherapySessionSerializer
+
+    def get_queryset(self) -> QuerySet[TherapySession]:
+        queryset = access.sessions_visible_to(self.request.user).select_related("child")
+        child_id = self.request.query_params.get("child")
+        if child_id:
+            child = access.get_child_for_user(self.request.user, child_id)
+            queryset = queryset.filter(child=child)
+        return queryset.order_by("-date", "-created_at")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["can_read_notes"] = access.is_therapist(self.request.user)
+        return context
+
+    def get_object(self) -> TherapySession:
+        return access.get_session_for_user(self.request.user, self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit.record(actor=request.user, action=AuditAction.LIST, object_type="therapysession",
+                     request=request._request, detail={"count": response.data.get("count")},
+                     clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        session = self.get_object()
+        audit.record(actor=request.user, action=AuditAction.VIEW, obj=session,
+                     child=session.child, request=request._request)
+        return Response(self.get_serializer(session).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        child = access.get_child_for_user(
+            request.user, serializer.validated_data["child_id"], write=True
+        )
+        session = services.session_create(
+            child=child,
+            therapist=request.user,
+            date=serializer.validated_data["date"],
+            kind=serializer.validated_data.get("kind", "individual"),
+            title=serializer.validated_data.get("title", ""),
+            notes=serializer.validated_data.get("notes", ""),
+            request=request._request,
+        )
+        return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,55 @@
+"""Writing the audit log. Every read and write of a child's data goes through ``record``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest
+
+from sessions.models.audit import AuditAction, AuditEvent
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # Behind the production proxy the client address is the first X-Forwarded-For hop.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
+    return ip or None
+
+
+def record(
+    *,
+    actor: Any,
+    action: AuditAction | str,
+    obj: Any = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    child: Any = None,
+    clinic_id: Any = None,
+    request: HttpRequest | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one entry. ``detail`` must never carry audio, notes or names: ids and counts only."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower.split(".")[-1]
+        object_id = object_id or obj.pk
+    if child is not None and clinic_id is None:
+        clinic_id = child.clinic_id
+    authenticated = bool(actor is not None and getattr(actor, "is_authenticated", False))
+    return AuditEvent.objects.create(
+        actor=actor if authenticated else None,
+        actor_label=getattr(actor, "email", "") if authenticated else "anonymous",
+        action=str(action),
+        object_type=object_type or "",
+        object_id=str(object_id or ""),
+        child_id=getattr(child, "pk", child),
+        clinic_id=clinic_id,
+        ip_address=client_ip(request),
+        user_agent=(request.META.get("HTTP_USER_AGENT", "")[:200] if request else ""),
+        path=(request.path[:300] if request else ""),
+        detail=detail or {},
+    )

@@ -1,0 +1,89 @@
+"""The seeded demo clinic (demo mode only). Idempotent: running it twice changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from sessions.models import Child, Clinic, Membership, Role, SessionKind, TherapySession, User
+
+DEMO_PASSWORD = "demo-pass-1234"  # noqa: S105 - documented demo credential, demo mode only
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    note: str
+
+
+DEMO_LOGINS = [
+    DemoLogin("admin@demo.clinic", Role.CLINIC_ADMIN, "clinic admin, Demo Clinic"),
+    DemoLogin("therapist@demo.clinic", Role.THERAPIST, "therapist of Alex and Bea"),
+    DemoLogin("therapist2@demo.clinic", Role.THERAPIST, "therapist of Charlie"),
+    DemoLogin("family@demo.clinic", Role.GUARDIAN, "guardian of Alex"),
+    DemoLogin("family2@demo.clinic", Role.GUARDIAN, "guardian of Bea"),
+    DemoLogin("admin@other.clinic", Role.CLINIC_ADMIN, "clinic admin, Other Clinic"),
+]
+
+
+def _user(email: str, full_name: str, clinic: Clinic, role: str) -> User:
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=full_name)
+    Membership.objects.get_or_create(user=user, clinic=clinic, defaults={"role": role})
+    return user
+
+
+def _child(clinic: Clinic, code: str, given: str, family: str, born: dt.date) -> Child:
+    child, _ = Child.objects.get_or_create(
+        code=code,
+        defaults={"clinic": clinic, "given_name": given, "family_name": family,
+                  "date_of_birth": born},
+    )
+    return child
+
+
+@transaction.atomic
+def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
+    """Create the demo clinics, people, children and sessions if they are missing."""
+    today = today or dt.date.today()
+    demo, _ = Clinic.objects.get_or_create(slug="demo", defaults={"name": "Demo Clinic"})
+    other, _ = Clinic.objects.get_or_create(slug="other", defaults={"name": "Other Clinic"})
+
+    _user("admin@demo.clinic", "Dana Admin", demo, Role.CLINIC_ADMIN)
+    therapist = _user("therapist@demo.clinic", "Terry Therapist", demo, Role.THERAPIST)
+    therapist2 = _user("therapist2@demo.clinic", "Tove Therapist", demo, Role.THERAPIST)
+    family = _user("family@demo.clinic", "Frankie Parent", demo, Role.GUARDIAN)
+    family2 = _user("family2@demo.clinic", "Fran Parent", demo, Role.GUARDIAN)
+    other_admin = _user("admin@other.clinic", "Olli Admin", other, Role.CLINIC_ADMIN)
+
+    alex = _child(demo, "C-ALEX01", "Alex", "Example", dt.date(2017, 3, 14))
+    bea = _child(demo, "C-BEA002", "Bea", "Sample", dt.date(2018, 9, 2))
+    charlie = _child(demo, "C-CHAR03", "Charlie", "Demo", dt.date(2016, 1, 23))
+    alex.therapists.add(therapist)
+    bea.therapists.add(therapist)
+    charlie.therapists.add(therapist2)
+    alex.guardians.add(family)
+    bea.guardians.add(family2)
+
+    other_therapist = _user("therapist@other.clinic", "Oda Therapist", other, Role.THERAPIST)
+    dana = _child(other, "C-OTHER1", "Dani", "Elsewhere", dt.date(2017, 6, 1))
+    dana.therapists.add(other_therapist)
+
+    for child, who in ((alex, therapist), (bea, therapist), (charlie, therapist2),
+                       (dana, other_therapist)):
+        for weeks_ago in (6, 4, 2):
+            TherapySession.objects.get_or_create(
+                child=child,
+                date=today - dt.timedelta(weeks=weeks_ago),
+                defaults={
+                    "therapist": who,
+                    "kind": SessionKind.GROUP if weeks_ago == 4 else SessionKind.INDIVIDUAL,
+                    "title": "Greetings and turn-taking" if weeks_ago == 6 else "Conversation practice",
+                    "notes": "Demo notes: engaged well, practised greetings.",
+                },
+            )
+    return {"clinics": [demo, other], "admin_other": other_admin}

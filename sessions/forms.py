@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from sessions.models import Child, Role, SessionKind, TherapySession, User
+
+
+class TherapySessionForm(forms.ModelForm[TherapySession]):
+    class Meta:
+        model = TherapySession
+        fields = ["date", "kind", "title", "notes"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+        }
+
+
+class MemberCreateForm(forms.Form):
+    email = forms.EmailField()
+    full_name = forms.CharField(max_length=200)
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ChildCreateForm(forms.ModelForm[Child]):
+    class Meta:
+        model = Child
+        fields = ["given_name", "family_name", "date_of_birth"]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+
+
+class AssignmentForm(forms.Form):
+    therapists = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    guardians = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, child: Child, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        members = User.objects.filter(memberships__clinic=child.clinic)
+        self.fields["therapists"].queryset = members.filter(  # type: ignore[attr-defined]
+            memberships__role=Role.THERAPIST
+        )
+        self.fields["guardians"].queryset = members.filter(  # type: ignore[attr-defined]
+            memberships__role=Role.GUARDIAN
+        )
+
+
+SESSION_KIND_CHOICES = SessionKind.choices

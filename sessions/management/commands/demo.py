@@ -1,0 +1,80 @@
+"""``manage.py demo``: migrate, seed and run the web server plus workers until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from sessions.demo_data import DEMO_LOGINS, DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Run the whole portal for a demo: web server, workers (long and short queues), beat."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-seed", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_seed"] and settings.SER_DEMO_MODE:
+            call_command("seed_demo")
+        call_command("ensure_default_model", verbosity=0)
+        host, port = options["host"], options["port"]
+        python = sys.executable
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
+            "DJANGO_SETTINGS_MODULE", "ser_portal.settings.demo")}
+        celery = [python, "-m", "celery", "-A", "ser_portal", "worker", "--loglevel", "INFO",
+                  "--concurrency", "1"]
+        commands = {
+            "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            "worker-long": [*celery, "-Q", "long", "-n", "long@%h"],
+            "worker-short": [*celery, "-Q", "short,default", "-n", "short@%h", "--beat",
+                             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+        }
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
+
+        url = f"http://{host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"\nSER Portal demo running at {url}"))
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.email:<26} {login.note}")
+        self.stdout.write("Press Ctrl-C to stop everything.\n")
+
+        stopping = False
+
+        def stop(signum: int, frame: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
+                        stopping = True
+                time.sleep(0.5)
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for process in processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+            self.stdout.write("Stopped.")

@@ -1,0 +1,16 @@
+from sessions.models.accounts import Clinic, Membership, Role, User
+from sessions.models.audit import AuditEvent
+from sessions.models.therapy import Child, Recording, RecordingStatus, SessionKind, TherapySession
+
+__all__ = [
+    "AuditEvent",
+    "Child",
+    "Clinic",
+    "Membership",
+    "Recording",
+    "RecordingStatus",
+    "Role",
+    "SessionKind",
+    "TherapySession",
+    "User",
+]

@@ -1,0 +1,127 @@
+"""Web pages for staff and families. Access goes through sessions.access; audit on every read."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from sessions import access, audit, services
+from sessions.forms import TherapySessionForm
+from sessions.models.audit import AuditAction
+
+PAGE_SIZE = 25
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if access.is_therapist(request.user):
+        return redirect("children")
+    if access.is_clinic_admin(request.user):
+        return redirect("console")
+    if access.is_guardian(request.user):
+        return redirect("family_home")
+    return render(request, "portal/no_role.html")
+
+
+@login_required
+def child_list(request: HttpRequest) -> HttpResponse:
+    if not access.is_staff_member(request.user):
+        return redirect("home")
+    query = request.GET.get("q", "").strip()
+    children = access.children_visible_to(request.user).annotate(
+        session_count=Count("sessions", distinct=True)
+    )
+    if query:
+        children = children.filter(
+            Q(code__icontains=query) | Q(given_name__icontains=query)
+            | Q(family_name__icontains=query)
+        )
+    page = Paginator(children.order_by("given_name", "code"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    audit.record(actor=request.user, action=AuditAction.LIST, object_type="child",
+                 request=request, detail={"count": page.paginator.count},
+                 clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+    return render(request, "portal/child_list.html", {"page": page, "query": query})
+
+
+@login_required
+def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
+    child = access.get_child_for_user(request.user, child_id)
+    if not access.is_staff_member(request.user):
+        return redirect("family_child", child_id=child.pk)
+    sessions = (
+        access.sessions_visible_to(request.user).filter(child=child)
+        .select_related("therapist").annotate(recording_count=Count("recordings"))
+    )
+    page = Paginator(sessions.order_by("-date", "-created_at"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
+                 request=request)
+    return render(request, "portal/child_detail.html", {
+        "child": child,
+        "page": page,
+        "can_edit": access.is_therapist_of(request.user, child),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
+    child = access.get_child_for_user(request.user, child_id, write=True)
+    form = TherapySessionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        session = services.session_create(
+            child=child, therapist=request.user, request=request, **form.cleaned_data
+        )
+        messages.success(request, "Session created.")
+        return redirect("session_detail", session_id=session.pk)
+    return render(request, "portal/session_form.html", {"form": form, "child": child})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = access.get_session_for_user(request.user, session_id, write=True)
+    form = TherapySessionForm(request.POST or None, instance=session)
+    if request.method == "POST" and form.is_valid():
+        services.session_update(session=session, actor=request.user, request=request,
+                                **form.cleaned_data)
+        messages.success(request, "Session updated.")
+        return redirect("session_detail", session_id=session.pk)
+    return render(request, "portal/session_form.html",
+                  {"form": form, "child": session.child, "session": session})
+
+
+@login_required
+def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = access.get_session_for_user(request.user, session_id)
+    audit.record(actor=request.user, action=AuditAction.VIEW, obj=session, child=session.child,
+                 request=request)
+    return render(request, "portal/session_detail.html", {
+        "session": session,
+        "recordings": session.recordings.all(),
+        "can_edit": access.is_therapist_of(request.user, session.child),
+    })
+
+
+@login_required
+def family_home(request: HttpRequest) -> HttpResponse:
+    children = access.children_visible_to(request.user).filter(guardians=request.user)
+    if children.count() == 1:
+        return redirect("family_child", child_id=children.get().pk)
+    return render(request, "portal/family_home.html", {"children": children})
+
+
+@login_required
+def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
+    child = access.get_child_for_user(request.user, child_id)
+    audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
+                 request=request)
+    return render(request, "portal/family_child.html", {"child": child})

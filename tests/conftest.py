@@ -1,0 +1,79 @@
+"""Shared fixtures: the cast of personas every access test uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from sessions.models import Child, Clinic, Recording, Role, TherapySession, User
+from tests.factories import ChildFactory, ClinicFactory, TherapySessionFactory, member, recording_for
+
+PERSONAS = (
+    "therapist",        # therapist of the child
+    "other_therapist",  # therapist of another child, same clinic
+    "guardian",         # the child's guardian
+    "other_guardian",   # another family, same clinic
+    "admin",            # the clinic's admin
+    "other_admin",      # another clinic's admin
+    "anonymous",
+)
+
+
+@dataclass
+class Cast:
+    clinic: Clinic
+    other_clinic: Clinic
+    therapist: User
+    other_therapist: User
+    guardian: User
+    other_guardian: User
+    admin: User
+    other_admin: User
+    child: Child
+    other_child: Child
+    session: TherapySession
+    recording: Recording
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def user(self, persona: str) -> User | None:
+        return None if persona == "anonymous" else getattr(self, persona)
+
+
+@pytest.fixture
+def cast(db: Any) -> Cast:
+    clinic = ClinicFactory(name="Sunny Clinic")
+    other_clinic = ClinicFactory(name="Far Clinic")
+    therapist = member(clinic, Role.THERAPIST, email="alice@sunny.test")
+    other_therapist = member(clinic, Role.THERAPIST, email="bob@sunny.test")
+    guardian = member(clinic, Role.GUARDIAN, email="carol@family.test")
+    other_guardian = member(clinic, Role.GUARDIAN, email="dave@family.test")
+    admin = member(clinic, Role.CLINIC_ADMIN, email="erin@sunny.test")
+    other_admin = member(other_clinic, Role.CLINIC_ADMIN, email="frank@far.test")
+    child = ChildFactory(clinic=clinic, given_name="Mia")
+    child.therapists.add(therapist)
+    child.guardians.add(guardian)
+    other_child = ChildFactory(clinic=clinic, given_name="Noah")
+    other_child.therapists.add(other_therapist)
+    other_child.guardians.add(other_guardian)
+    session = TherapySessionFactory(child=child, therapist=therapist)
+    recording = recording_for(session)
+    return Cast(clinic, other_clinic, therapist, other_therapist, guardian, other_guardian,
+                admin, other_admin, child, other_child, session, recording)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Any:
+    """Rate-limit counters and cached roles must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
