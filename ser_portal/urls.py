@@ -29,6 +29,10 @@ urlpatterns = [
     path("console/children/<uuid:child_id>/assignments/", console.assignments,
          name="console_assignments"),
     path("console/audit/", console.audit_log, name="console_audit"),
+    path("", include("sessions.workspace.urls")),
+    path("", include("sessions.families.urls")),
+    path("", include("sessions.exercises.urls")),
+    path("", include("analysis.urls")),
     path("api/v1/", include("sessions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

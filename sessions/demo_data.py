@@ -86,4 +86,28 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
                     "notes": "Demo notes: engaged well, practised greetings.",
                 },
             )
+    _seed_consent(demo, [alex, bea, charlie])
+    _seed_consent(other, [dana])
     return {"clinics": [demo, other], "admin_other": other_admin}
+
+
+def _seed_consent(clinic: Clinic, children: list[Child]) -> None:
+    from django.utils import timezone
+
+    from sessions.families.models import ConsentPurpose, ConsentRecord, ConsentText
+
+    for purpose in ConsentPurpose:
+        text, _ = ConsentText.objects.get_or_create(
+            clinic=clinic, purpose=purpose, version=1,
+            defaults={"body": f"I agree to: {purpose.label.lower()} (demo wording)."},
+        )
+        for child in children:
+            # Charlie's family has not agreed to model training: the demo shows that gate.
+            if purpose == ConsentPurpose.TRAINING and child.code == "C-CHAR03":
+                continue
+            if not ConsentRecord.objects.filter(child=child, purpose=purpose,
+                                                revoked_at=None).exists():
+                ConsentRecord.objects.create(
+                    child=child, purpose=purpose, text=text, given_by="Demo guardian",
+                    recorded_at=timezone.now(),
+                )

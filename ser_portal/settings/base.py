@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "sessions.apps.TherapySessionsConfig",
     "analysis.apps.AnalysisConfig",
+    "sessions.families.apps.FamiliesConfig",
+    "sessions.workspace.apps.WorkspaceConfig",
+    "sessions.exercises.apps.ExercisesConfig",
 ]
 
 MIDDLEWARE = [

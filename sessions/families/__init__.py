@@ -1,0 +1,1 @@
+"""Consent, family portal and progress reports."""

@@ -1,0 +1,34 @@
+"""The consent gates. Every upload, analysis and training use asks here first."""
+
+from __future__ import annotations
+
+from sessions.families.models import ConsentPurpose, ConsentRecord
+from sessions.models import Child
+
+
+class ConsentMissing(PermissionError):
+    """The child's guardian has not consented to this purpose (or revoked it)."""
+
+    def __init__(self, purpose: str) -> None:
+        self.purpose = purpose
+        label = ConsentPurpose(purpose).label.lower()
+        super().__init__(f"There is no guardian consent for {label} for this child.")
+
+
+def has_consent(child: Child | object, purpose: str) -> bool:
+    child_id = getattr(child, "pk", child)
+    return ConsentRecord.objects.filter(
+        child_id=child_id, purpose=purpose, revoked_at__isnull=True
+    ).exists()
+
+
+def require_consent(child: Child | object, purpose: str) -> None:
+    if not has_consent(child, purpose):
+        raise ConsentMissing(purpose)
+
+
+def children_with_consent(purpose: str) -> list[object]:
+    return list(
+        ConsentRecord.objects.filter(purpose=purpose, revoked_at__isnull=True)
+        .values_list("child_id", flat=True)
+    )
