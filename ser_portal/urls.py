@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("sessions.exercises.urls")),
     path("", include("analysis.urls")),
     path("api/v1/", include("sessions.api.urls")),
+    path("api/v1/", include("analysis.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

@@ -77,3 +77,58 @@ def _clear_cache() -> Any:
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
+
+
+def grant_consent(child: Child, *purposes: str) -> None:
+    """Record the guardian's consent for ``purposes`` (all four when none are named)."""
+    from django.utils import timezone
+
+    from sessions.families.models import ConsentPurpose, ConsentRecord, ConsentText
+
+    for purpose in purposes or tuple(ConsentPurpose):
+        text, _ = ConsentText.objects.get_or_create(
+            clinic=child.clinic, purpose=purpose, version=1, defaults={"body": "I agree."}
+        )
+        ConsentRecord.objects.get_or_create(
+            child=child, purpose=purpose, revoked_at=None,
+            defaults={"text": text, "given_by": "Guardian", "recorded_at": timezone.now()},
+        )
+
+
+@pytest.fixture(scope="session")
+def queue_prefix() -> Any:
+    """A broker namespace of this test run: concurrent runs never consume each other's tasks."""
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
+    yield prefix
+    from tests.celery_worker import delete_queues
+
+    delete_queues(prefix)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_queues(settings: Any, queue_prefix: str) -> None:
+    settings.SER_QUEUE_PREFIX = queue_prefix
+    settings.SER_QUEUE_DEFAULT = f"{queue_prefix}default"
+    settings.SER_QUEUE_LONG = f"{queue_prefix}long"
+    settings.SER_QUEUE_SHORT = f"{queue_prefix}short"
+
+
+@pytest.fixture
+def celery_worker(transactional_db: Any, queue_prefix: str, settings: Any) -> Any:
+    """A real Celery worker process on the real broker and the test database."""
+    from tests.celery_worker import WorkerProcess
+
+    worker = WorkerProcess(queue_prefix)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def active_model(db: Any, cast: Cast, tmp_path_factory: Any) -> Any:
+    """A tiny model, registered and active for the cast's clinic (same code path as real ones)."""
+    from tests.model_factory import register_tiny_model
+
+    return register_tiny_model(cast.clinic)

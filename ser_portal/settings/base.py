@@ -43,6 +43,11 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-demo-key-change-me-in
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# How many reverse proxies append to X-Forwarded-For in front of the app (0: trust none). Client
+# addresses in the audit log and the login rate limits come from the matching hop, so a client
+# cannot forge them. docker/compose.yaml sets 1 (one TLS-terminating proxy).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -129,6 +134,8 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "sessions.auth.ClinicAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
+# No "remember me": every session ends after the idle timeout below, whatever the browser does.
+ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SER Portal"
@@ -141,6 +148,8 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A form posted after the session expired gets our 403 page with a way back, not Django's.
+CSRF_FAILURE_VIEW = "sessions.views.errors.csrf_failure"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -152,10 +161,27 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Media is private: there is no MEDIA_URL route. Audio is streamed by a view that checks access.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-STORAGES = {
-    "default": {"BACKEND": os.environ.get("DEFAULT_FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+DEFAULT_FILE_STORAGE_BACKEND = os.environ.get(
+    "DEFAULT_FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+STORAGES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": DEFAULT_FILE_STORAGE_BACKEND},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if DEFAULT_FILE_STORAGE_BACKEND == "storages.backends.s3.S3Storage":
+    # S3-compatible object storage (AWS, MinIO, Ceph...): `pip install "django-storages[s3]"`.
+    # Objects stay private; the portal reads them server-side and streams audio itself.
+    STORAGES["default"]["OPTIONS"] = {
+        "bucket_name": os.environ["S3_BUCKET_NAME"],
+        "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("S3_REGION_NAME") or None,
+        "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+        "location": os.environ.get("S3_LOCATION", ""),
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
@@ -180,7 +206,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"login": "10/min"},
+    # Token requests per client address, on top of the failed-login lockout.
+    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("API_LOGIN_RATE", "10/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "sessions.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -211,8 +239,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (Queue("default"), Queue("long"), Queue("short"))
+# Queue names; a prefix lets several deployments (or concurrent test runs) share one broker.
+SER_QUEUE_PREFIX = os.environ.get("SER_QUEUE_PREFIX", "")
+SER_QUEUE_DEFAULT = f"{SER_QUEUE_PREFIX}default"
+SER_QUEUE_LONG = f"{SER_QUEUE_PREFIX}long"
+SER_QUEUE_SHORT = f"{SER_QUEUE_PREFIX}short"
+CELERY_TASK_DEFAULT_QUEUE = SER_QUEUE_DEFAULT
+CELERY_TASK_QUEUES = (Queue(SER_QUEUE_DEFAULT), Queue(SER_QUEUE_LONG), Queue(SER_QUEUE_SHORT))
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 65 * 60)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_KB", 6_000_000)

@@ -18,7 +18,10 @@ DATABASES = {
 CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ser-test-media-"))
+# Worker subprocesses started by tests inherit the same media root through the environment.
+if not os.environ.get("MEDIA_ROOT"):
+    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="ser-test-media-")
+MEDIA_ROOT = Path(os.environ["MEDIA_ROOT"])
 SER_MODELS_DIR = MEDIA_ROOT / "models"
 WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {  # noqa: F405

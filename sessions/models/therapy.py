@@ -105,6 +105,8 @@ class Recording(TimestampedModel):
     status = models.CharField(
         max_length=20, choices=RecordingStatus.choices, default=RecordingStatus.QUEUED
     )
+    # Why the recording waits or failed, in words a therapist can act on.
+    status_detail = models.CharField(max_length=500, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -37,8 +37,8 @@ class Command(BaseCommand):
                   "--concurrency", "1"]
         commands = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-            "worker-long": [*celery, "-Q", "long", "-n", "long@%h"],
-            "worker-short": [*celery, "-Q", "short,default", "-n", "short@%h", "--beat",
+            "worker-long": [*celery, "-Q", settings.SER_QUEUE_LONG, "-n", "long@%h"],
+            "worker-short": [*celery, "-Q", f"{settings.SER_QUEUE_SHORT},{settings.SER_QUEUE_DEFAULT}", "-n", "short@%h", "--beat",
                              "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
         }
         processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -1,0 +1,91 @@
+"""Celery tasks of the analysis pipeline. They take ids only and call services.
+
+Reliability: late acknowledgement with reject-on-worker-lost (settings), so a worker killed
+mid-run gives the message back and another attempt starts; attempts are counted in the database
+and a recording is quarantined after SER_MAX_ANALYSIS_ATTEMPTS crashed attempts; results are
+written in one transaction and upserted on their natural key, so a repeated run leaves exactly
+one set of results.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
+
+from analysis import audio, services
+from analysis.registry import load_version
+
+logger = logging.getLogger(__name__)
+
+GENERIC_FAILURE = (
+    "The analysis failed unexpectedly. You can retry it; if it fails again, contact support."
+)
+TIMEOUT_FAILURE = "The analysis took longer than allowed and was stopped. You can retry it."
+
+
+class _Progress:
+    """Writes stage and percent to the run, at most a few times a second."""
+
+    def __init__(self, run_id: Any) -> None:
+        self.run_id = run_id
+        self.last: tuple[str, int] = ("", -1)
+        self.last_time = 0.0
+
+    def __call__(self, stage: str, percent: int) -> None:
+        now = time.monotonic()
+        if stage == self.last[0] and (percent - self.last[1] < 2 or now - self.last_time < 0.5):
+            return
+        self.last, self.last_time = (stage, percent), now
+        services.run_progress(run_id=self.run_id, stage=stage, percent=percent)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=60 * 60,
+    time_limit=65 * 60,
+)
+def analyze_recording(self: Any, run_id: str) -> str:
+    """Analyse one run's recording end to end and store the results.
+
+    Changes: the run's status/stage/progress, its segments and frames, the recording's status.
+    Twice: a finished run is skipped; an interrupted one is claimed again and its results
+    overwritten on (run, index), never duplicated.
+    """
+    run = services.run_claim(run_id)
+    if run is None:
+        return "skipped"
+    try:
+        classifier = load_version(run.model_version)
+        from analysis.pipeline import analyze_file
+
+        with services.local_audio_path(run.recording) as path:
+            result = analyze_file(
+                path, classifier, limits=services.audio_limits(), progress=_Progress(run.pk)
+            )
+        services.run_store_results(run=run, result=result.to_dict())
+    except audio.AudioError as exc:
+        services.run_fail(run=run, message=exc.message, code=exc.code)
+        return "failed"
+    except SoftTimeLimitExceeded:
+        services.run_fail(run=run, message=TIMEOUT_FAILURE, code="timeout")
+        return "failed"
+    except OperationalError:
+        raise  # transient database trouble: Celery retries with backoff
+    except Exception:
+        # Logged with ids only: no file names, no child data.
+        logger.exception("analysis run %s failed", run_id)
+        services.run_fail(run=run, message=GENERIC_FAILURE, code="error")
+        return "failed"
+    return "done"

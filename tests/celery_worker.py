@@ -1,0 +1,102 @@
+"""Start and stop a real Celery worker subprocess for tests that need the whole pipeline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerProcess:
+    def __init__(self, prefix: str, queues: tuple[str, ...] = ("long", "short", "default")) -> None:
+        self.prefix = prefix
+        self.queues = queues
+        self.process: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+
+    def env(self) -> dict[str, str]:
+        db = connection.settings_dict
+        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ser_portal.settings.test",
+            "TEST_DATABASE_URL": url,
+            "SER_QUEUE_PREFIX": self.prefix,
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "SER_MODELS_DIR": str(settings.SER_MODELS_DIR),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start(self, timeout: float = 90.0) -> None:
+        queues = ",".join(self.prefix + q for q in self.queues)
+        self._ready.clear()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ser_portal", "worker", "-Q", queues,
+             "--concurrency", "1", "--loglevel", "INFO", "-n", f"{self.prefix}{os.getpid()}@%h",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("worker did not start:\n" + "\n".join(self.lines[-40:]))
+
+    def _pump(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+            if " ready." in line:
+                self._ready.set()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.25):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def delete_queues(prefix: str) -> None:
+    """Remove this test run's queues from the broker (they are named with its prefix)."""
+    from ser_portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            for name in ("long", "short", "default"):
+                try:
+                    channel.queue_delete(prefix + name)
+                except Exception:  # noqa: S112 - a queue never declared is fine
+                    continue
+    except Exception:  # noqa: S110 - broker cleanup must never fail a test run
+        pass
