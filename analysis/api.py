@@ -19,10 +19,14 @@ from sessions.families.consent import ConsentMissing
 from sessions.models.audit import AuditAction
 
 _DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
-_RECORDING = OpenApiResponse(OpenApiTypes.OBJECT, description=(
-    "id, session, original_name, sha256, size_bytes, created_at, status (queued / processing / "
-    "done / failed / quarantined / awaiting_consent), stage, progress (0-100), error, "
-    "duration_s, model_version, summary (when done)"))
+_RECORDING = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=(
+        "id, session, original_name, sha256, size_bytes, created_at, status (queued / processing / "
+        "done / failed / quarantined / awaiting_consent), stage, progress (0-100), error, "
+        "duration_s, model_version, summary (when done)"
+    ),
+)
 
 
 class RecordingUploadView(APIView):
@@ -37,44 +41,67 @@ class RecordingUploadView(APIView):
         session = access.get_session_for_user(request.user, session_id, write=True)
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"detail": "Attach the audio file in the 'file' field."},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Attach the audio file in the 'file' field."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             recording = services.recording_create(
-                session=session, uploaded_file=upload, uploaded_by=request.user,
+                session=session,
+                uploaded_file=upload,
+                uploaded_by=request.user,
                 request=request._request,
             )
         except ConsentMissing as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         except services.RecordingRejected as exc:
-            return Response({"detail": exc.detail, "code": exc.code},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": exc.detail, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST
+            )
         return Response(selectors.recording_status(recording), status=status.HTTP_201_CREATED)
 
 
 class RecordingDetailView(APIView):
-    @extend_schema(responses={200: _RECORDING, 404: _DETAIL},
-                   summary="A recording's analysis status and, when done, its summary")
+    @extend_schema(
+        responses={200: _RECORDING, 404: _DETAIL},
+        summary="A recording's analysis status and, when done, its summary",
+    )
     def get(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id)
-        audit.record(actor=request.user, action=AuditAction.VIEW, obj=recording,
-                     child=recording.session.child, request=request._request)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=recording,
+            child=recording.session.child,
+            request=request._request,
+        )
         return Response(selectors.recording_status(recording))
 
 
 class RecordingTimelineView(APIView):
     @extend_schema(
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
-            "segments (start_s, end_s, speaker, speaker_confidence, emotion, confidence, "
-            "uncertain, valence, arousal, probabilities) and per-window frames")),
-            404: _DETAIL},
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=(
+                    "segments (start_s, end_s, speaker, speaker_confidence, emotion, confidence, "
+                    "uncertain, valence, arousal, probabilities) and per-window frames"
+                ),
+            ),
+            404: _DETAIL,
+        },
         summary="The emotion timeline of a recording's newest finished analysis",
     )
     def get(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id)
-        audit.record(actor=request.user, action=AuditAction.VIEW, object_type="timeline",
-                     object_id=recording.pk, child=recording.session.child,
-                     request=request._request)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            object_type="timeline",
+            object_id=recording.pk,
+            child=recording.session.child,
+            request=request._request,
+        )
         return Response(selectors.timeline(recording))
 
 
@@ -88,8 +115,11 @@ def _run_response(recording: Any) -> Response:
 
 
 class RecordingReanalyzeView(APIView):
-    @extend_schema(request=_ModelChoice, responses={202: _RECORDING, 400: _DETAIL, 403: _DETAIL},
-                   summary="Analyse again, optionally with another model version")
+    @extend_schema(
+        request=_ModelChoice,
+        responses={202: _RECORDING, 400: _DETAIL, 403: _DETAIL},
+        summary="Analyse again, optionally with another model version",
+    )
     def post(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id, write=True)
         payload = _ModelChoice(data=request.data)
@@ -98,26 +128,35 @@ class RecordingReanalyzeView(APIView):
         version_id = payload.validated_data.get("model_version")
         if version_id:
             version = EmotionModelVersion.objects.filter(
-                pk=version_id, clinic_id=recording.session.child.clinic_id).first()
+                pk=version_id, clinic_id=recording.session.child.clinic_id
+            ).first()
             if version is None:
-                return Response({"detail": "That model version is not available to this clinic."},
-                                status=status.HTTP_400_BAD_REQUEST)
+                return Response(
+                    {"detail": "That model version is not available to this clinic."},
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
         try:
-            services.recording_reanalyze(recording=recording, requested_by=request.user,
-                                         model_version=version, request=request._request)
+            services.recording_reanalyze(
+                recording=recording,
+                requested_by=request.user,
+                model_version=version,
+                request=request._request,
+            )
         except services.RecordingRejected as exc:
             return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
         return _run_response(recording)
 
 
 class RecordingRetryView(APIView):
-    @extend_schema(request=None, responses={202: _RECORDING, 400: _DETAIL},
-                   summary="Retry a failed analysis")
+    @extend_schema(
+        request=None, responses={202: _RECORDING, 400: _DETAIL}, summary="Retry a failed analysis"
+    )
     def post(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id, write=True)
         try:
-            services.run_retry(recording=recording, requested_by=request.user,
-                               request=request._request)
+            services.run_retry(
+                recording=recording, requested_by=request.user, request=request._request
+            )
         except services.RecordingRejected as exc:
             return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
         return _run_response(recording)

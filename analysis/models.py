@@ -48,21 +48,40 @@ class EmotionModelVersion(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     model_card = models.TextField(blank=True)
     evaluation = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=20, choices=ModelStatus.choices,
-                              default=ModelStatus.STAGED)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=ModelStatus.choices, default=ModelStatus.STAGED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     activated_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    # Where the files came from: an archive's file name, a folder's name, a Hub id, or the
+    # training data ("corrections", a data folder's name). Never a person's name.
+    origin = models.CharField(max_length=300, blank=True)
+    # Warnings the admin saw when importing (e.g. pickle weights converted to safetensors).
+    import_notes = models.JSONField(default=list, blank=True)
+    # For versions trained here: the imported encoder the new head sits on.
+    base_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived_versions"
+    )
 
     class Meta:
         ordering = ["clinic", "name", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["clinic", "name", "version"],
-                                    name="unique_model_version_per_clinic"),
-            models.UniqueConstraint(fields=["clinic"], condition=Q(status="active"),
-                                    name="one_active_model_per_clinic"),
+            models.UniqueConstraint(
+                fields=["clinic", "name", "version"], name="unique_model_version_per_clinic"
+            ),
+            models.UniqueConstraint(
+                fields=["clinic"], condition=Q(status="active"), name="one_active_model_per_clinic"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,8 +106,9 @@ class AnalysisRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="runs")
-    model_version = models.ForeignKey(EmotionModelVersion, on_delete=models.PROTECT,
-                                      related_name="runs")
+    model_version = models.ForeignKey(
+        EmotionModelVersion, on_delete=models.PROTECT, related_name="runs"
+    )
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     stage = models.CharField(max_length=20, default="queued")
     progress = models.PositiveSmallIntegerField(default=0)
@@ -101,8 +121,9 @@ class AnalysisRun(models.Model):
     no_speech = models.BooleanField(default=False)
     summary = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -143,8 +164,9 @@ class RunFrames(models.Model):
     """Per-window probabilities of one run, as one JSON document: thousands of windows are read
     together by the timeline, never one by one."""
 
-    run = models.OneToOneField(AnalysisRun, on_delete=models.CASCADE, primary_key=True,
-                               related_name="frames")
+    run = models.OneToOneField(
+        AnalysisRun, on_delete=models.CASCADE, primary_key=True, related_name="frames"
+    )
     frames = models.JSONField(default=list)
 
     def __str__(self) -> str:

@@ -11,7 +11,9 @@ from sessions.models import Recording
 def latest_run(recording: Recording) -> AnalysisRun | None:
     return (
         AnalysisRun.objects.filter(recording=recording)
-        .select_related("model_version").order_by("-created_at").first()
+        .select_related("model_version")
+        .order_by("-created_at")
+        .first()
     )
 
 
@@ -19,7 +21,9 @@ def results_run(recording: Recording) -> AnalysisRun | None:
     """The newest finished run: what the dashboard shows while a re-analysis is under way."""
     return (
         AnalysisRun.objects.filter(recording=recording, status=RunStatus.DONE)
-        .select_related("model_version").order_by("-finished_at").first()
+        .select_related("model_version")
+        .order_by("-finished_at")
+        .first()
     )
 
 
@@ -62,10 +66,18 @@ def recording_status(recording: Recording) -> dict[str, Any]:
 def segment_dicts(run: AnalysisRun) -> list[dict[str, Any]]:
     return [
         {
-            "id": str(seg.pk), "index": seg.index, "start_s": seg.start_s, "end_s": seg.end_s,
-            "speaker": seg.speaker, "speaker_confidence": seg.speaker_confidence,
-            "emotion": seg.emotion, "confidence": seg.confidence, "uncertain": seg.uncertain,
-            "valence": seg.valence, "arousal": seg.arousal, "probabilities": seg.probabilities,
+            "id": str(seg.pk),
+            "index": seg.index,
+            "start_s": seg.start_s,
+            "end_s": seg.end_s,
+            "speaker": seg.speaker,
+            "speaker_confidence": seg.speaker_confidence,
+            "emotion": seg.emotion,
+            "confidence": seg.confidence,
+            "uncertain": seg.uncertain,
+            "valence": seg.valence,
+            "arousal": seg.arousal,
+            "probabilities": seg.probabilities,
         }
         for seg in run.segments.order_by("index")
     ]
@@ -75,8 +87,13 @@ def timeline(recording: Recording) -> dict[str, Any]:
     """Model output of the newest finished run: segments and per-window frames."""
     run = results_run(recording)
     if run is None:
-        return {"run": None, "model_version": None, "segments": [], "frames": [],
-                "no_speech": False}
+        return {
+            "run": None,
+            "model_version": None,
+            "segments": [],
+            "frames": [],
+            "no_speech": False,
+        }
     frames = RunFrames.objects.filter(run=run).values_list("frames", flat=True).first() or []
     return {
         "run": str(run.pk),

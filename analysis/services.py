@@ -23,7 +23,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from analysis import audio
-from analysis.models import AnalysisRun, EmotionModelVersion, ModelStatus, RunFrames, RunStatus, Segment
+from analysis.models import (
+    AnalysisRun,
+    EmotionModelVersion,
+    ModelStatus,
+    RunFrames,
+    RunStatus,
+    Segment,
+)
 from analysis.registry import NoActiveModel, active_version
 from sessions import audit
 from sessions.families.consent import has_consent, require_consent
@@ -63,8 +70,10 @@ def _local_copy(uploaded_file: UploadedFile | File[Any]) -> Iterator[Path]:
         yield Path(temp_path())
         return
     existing = getattr(uploaded_file, "name", None)
-    if isinstance(uploaded_file, File) and not isinstance(uploaded_file, UploadedFile) and (
-        existing and Path(existing).is_file()
+    if (
+        isinstance(uploaded_file, File)
+        and not isinstance(uploaded_file, UploadedFile)
+        and (existing and Path(existing).is_file())
     ):
         yield Path(existing)
         return
@@ -122,13 +131,21 @@ def recording_create(
                 sha256=checksum,
                 duration_s=probe.duration_s,
                 container=probe.format_name[:50],
-                uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
+                uploaded_by=uploaded_by
+                if getattr(uploaded_by, "is_authenticated", False)
+                else None,
             )
             with path.open("rb") as handle:
                 recording.file.save(name, File(handle), save=False)
             recording.save()
-            audit.record(actor=uploaded_by, action=AuditAction.CREATE, obj=recording, child=child,
-                         request=request, detail={"size_bytes": probe.size_bytes})
+            audit.record(
+                actor=uploaded_by,
+                action=AuditAction.CREATE,
+                obj=recording,
+                child=child,
+                request=request,
+                detail={"size_bytes": probe.size_bytes},
+            )
             _start_analysis(recording=recording, requested_by=uploaded_by)
     return recording
 
@@ -148,7 +165,9 @@ def _start_analysis(
         return None
     queue = queue_for(recording.duration_s, recording.size_bytes)
     run = AnalysisRun.objects.create(
-        recording=recording, model_version=version, queue=queue,
+        recording=recording,
+        model_version=version,
+        queue=queue,
         requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
     )
     _set_recording_status(recording, RecordingStatus.QUEUED, "")
@@ -169,7 +188,10 @@ def _set_recording_status(recording: Recording, status: str, detail: str) -> Non
 
 @transaction.atomic
 def recording_reanalyze(
-    *, recording: Recording, requested_by: Any, model_version: EmotionModelVersion | None = None,
+    *,
+    recording: Recording,
+    requested_by: Any,
+    model_version: EmotionModelVersion | None = None,
     request: HttpRequest | None = None,
 ) -> AnalysisRun | None:
     """Queue a new run; the current results stay visible until the new run is done."""
@@ -178,17 +200,24 @@ def recording_reanalyze(
         model_version.clinic_id != clinic_id or model_version.status == ModelStatus.RETIRED
     ):
         raise RecordingRejected("That model version is not available to this clinic.", "model")
-    run = _start_analysis(recording=recording, requested_by=requested_by,
-                          model_version=model_version)
-    audit.record(actor=requested_by, action=AuditAction.UPDATE, obj=recording,
-                 child=recording.session.child, request=request,
-                 detail={"reanalyze": True, "model_version": str(getattr(model_version, "pk", ""))})
+    run = _start_analysis(
+        recording=recording, requested_by=requested_by, model_version=model_version
+    )
+    audit.record(
+        actor=requested_by,
+        action=AuditAction.UPDATE,
+        obj=recording,
+        child=recording.session.child,
+        request=request,
+        detail={"reanalyze": True, "model_version": str(getattr(model_version, "pk", ""))},
+    )
     return run
 
 
 @transaction.atomic
-def run_retry(*, recording: Recording, requested_by: Any,
-              request: HttpRequest | None = None) -> AnalysisRun | None:
+def run_retry(
+    *, recording: Recording, requested_by: Any, request: HttpRequest | None = None
+) -> AnalysisRun | None:
     """Retry a failed or quarantined analysis with a fresh run (attempts start again)."""
     if recording.status not in {RecordingStatus.FAILED, RecordingStatus.QUARANTINED}:
         raise RecordingRejected("Only a failed analysis can be retried.", "state")
@@ -198,8 +227,9 @@ def run_retry(*, recording: Recording, requested_by: Any,
 def recordings_release_awaiting_consent(*, child: Child) -> int:
     """Queue every recording of ``child`` that waited for analysis consent. Safe to repeat."""
     count = 0
-    waiting = Recording.objects.filter(session__child=child,
-                                       status=RecordingStatus.AWAITING_CONSENT)
+    waiting = Recording.objects.filter(
+        session__child=child, status=RecordingStatus.AWAITING_CONSENT
+    )
     for recording in waiting.select_related("session__child__clinic"):
         with transaction.atomic():
             if _start_analysis(recording=recording, requested_by=None) is not None:
@@ -219,32 +249,48 @@ def run_claim(run_id: Any) -> AnalysisRun | None:
     """
     updated = AnalysisRun.objects.filter(
         pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.PROCESSING]
-    ).update(status=RunStatus.PROCESSING, attempts=F("attempts") + 1, stage="starting",
-             progress=0, started_at=timezone.now(), updated_at=timezone.now())
+    ).update(
+        status=RunStatus.PROCESSING,
+        attempts=F("attempts") + 1,
+        stage="starting",
+        progress=0,
+        started_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
     if not updated:
         return None
-    run = AnalysisRun.objects.select_related("recording", "model_version",
-                                             "recording__session__child").get(pk=run_id)
+    run = AnalysisRun.objects.select_related(
+        "recording", "model_version", "recording__session__child"
+    ).get(pk=run_id)
     if run.attempts > settings.SER_MAX_ANALYSIS_ATTEMPTS:
-        run_fail(run=run, code="quarantined", quarantine=True, message=(
-            f"The analysis stopped unexpectedly {run.attempts - 1} times on this file, so it "
-            "was set aside to protect the other analyses. The file is kept; contact support."))
+        run_fail(
+            run=run,
+            code="quarantined",
+            quarantine=True,
+            message=(
+                f"The analysis stopped unexpectedly {run.attempts - 1} times on this file, so it "
+                "was set aside to protect the other analyses. The file is kept; contact support."
+            ),
+        )
         return None
     Recording.objects.filter(pk=run.recording_id).update(
-        status=RecordingStatus.PROCESSING, status_detail="")
+        status=RecordingStatus.PROCESSING, status_detail=""
+    )
     return run
 
 
 def run_progress(*, run_id: Any, stage: str, percent: int) -> None:
     AnalysisRun.objects.filter(pk=run_id, status=RunStatus.PROCESSING).update(
-        stage=stage[:20], progress=max(0, min(100, int(percent))), updated_at=timezone.now())
+        stage=stage[:20], progress=max(0, min(100, int(percent))), updated_at=timezone.now()
+    )
 
 
 def run_fail(*, run: AnalysisRun, message: str, code: str, quarantine: bool = False) -> None:
     status = RunStatus.QUARANTINED if quarantine else RunStatus.FAILED
     with transaction.atomic():
         AnalysisRun.objects.filter(pk=run.pk).update(
-            status=status, error=message[:500], error_code=code[:40], finished_at=timezone.now())
+            status=status, error=message[:500], error_code=code[:40], finished_at=timezone.now()
+        )
         _recording_after_run(run.recording_id)
 
 
@@ -270,24 +316,50 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
     segments = result["segments"]
     rows = [
         Segment(
-            run=run, index=i, start_s=s["start_s"], end_s=s["end_s"], speaker=s["speaker"],
-            speaker_confidence=s["speaker_confidence"], emotion=s["emotion"],
-            confidence=s["confidence"], uncertain=s["uncertain"], valence=s["valence"],
-            arousal=s["arousal"], probabilities=s["probabilities"],
+            run=run,
+            index=i,
+            start_s=s["start_s"],
+            end_s=s["end_s"],
+            speaker=s["speaker"],
+            speaker_confidence=s["speaker_confidence"],
+            emotion=s["emotion"],
+            confidence=s["confidence"],
+            uncertain=s["uncertain"],
+            valence=s["valence"],
+            arousal=s["arousal"],
+            probabilities=s["probabilities"],
         )
         for i, s in enumerate(segments)
     ]
     Segment.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["run", "index"],
-        update_fields=["start_s", "end_s", "speaker", "speaker_confidence", "emotion",
-                       "confidence", "uncertain", "valence", "arousal", "probabilities"],
+        rows,
+        update_conflicts=True,
+        unique_fields=["run", "index"],
+        update_fields=[
+            "start_s",
+            "end_s",
+            "speaker",
+            "speaker_confidence",
+            "emotion",
+            "confidence",
+            "uncertain",
+            "valence",
+            "arousal",
+            "probabilities",
+        ],
     )
     Segment.objects.filter(run=run, index__gte=len(rows)).delete()
     RunFrames.objects.update_or_create(run=run, defaults={"frames": result["frames"]})
     AnalysisRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.DONE, stage="done", progress=100, error="", error_code="",
-        summary=result["summary"], timings=result.get("timings", {}),
-        no_speech=bool(result.get("no_speech")), finished_at=timezone.now(),
+        status=RunStatus.DONE,
+        stage="done",
+        progress=100,
+        error="",
+        error_code="",
+        summary=result["summary"],
+        timings=result.get("timings", {}),
+        no_speech=bool(result.get("no_speech")),
+        finished_at=timezone.now(),
     )
     Recording.objects.filter(pk=run.recording_id).update(duration_s=result["duration_s"])
     _recording_after_run(run.recording_id)
@@ -303,7 +375,7 @@ def local_audio_path(recording: Recording) -> Iterator[Path]:
     if local is not None:
         yield local
         return
-    suffix = Path(recording.file.name).suffix
+    suffix = Path(recording.file.name or "").suffix
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle, recording.file.open("rb") as src:
         shutil.copyfileobj(src, handle, 1 << 20)
         handle.flush()

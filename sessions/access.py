@@ -25,7 +25,9 @@ from django.http import Http404
 from sessions.models import Child, Clinic, Membership, Recording, Role, TherapySession, User
 
 
-def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership]:
+def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership, Any]:
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none().values_list("clinic_id", flat=True)
     return Membership.objects.filter(user=user, role=role).values_list("clinic_id", flat=True)
 
 

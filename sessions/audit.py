@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from sessions.models.audit import AuditAction, AuditEvent
@@ -15,10 +17,17 @@ logger = logging.getLogger(__name__)
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # Behind the production proxy the client address is the first X-Forwarded-For hop.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-    return ip or None
+    # Behind TRUSTED_PROXY_COUNT proxies the client is the hop the outermost proxy appended;
+    # anything left of it was written by the client and could be forged.
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    candidate = forwarded[-proxies] if 0 < proxies <= len(forwarded) else ""
+    for ip in (candidate, request.META.get("REMOTE_ADDR", "")):
+        try:
+            return str(ipaddress.ip_address(ip))
+        except ValueError:
+            continue
+    return None
 
 
 def record(

@@ -40,8 +40,12 @@ def _user(email: str, full_name: str, clinic: Clinic, role: str) -> User:
 def _child(clinic: Clinic, code: str, given: str, family: str, born: dt.date) -> Child:
     child, _ = Child.objects.get_or_create(
         code=code,
-        defaults={"clinic": clinic, "given_name": given, "family_name": family,
-                  "date_of_birth": born},
+        defaults={
+            "clinic": clinic,
+            "given_name": given,
+            "family_name": family,
+            "date_of_birth": born,
+        },
     )
     return child
 
@@ -73,8 +77,12 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
     dana = _child(other, "C-OTHER1", "Dani", "Elsewhere", dt.date(2017, 6, 1))
     dana.therapists.add(other_therapist)
 
-    for child, who in ((alex, therapist), (bea, therapist), (charlie, therapist2),
-                       (dana, other_therapist)):
+    for child, who in (
+        (alex, therapist),
+        (bea, therapist),
+        (charlie, therapist2),
+        (dana, other_therapist),
+    ):
         for weeks_ago in (6, 4, 2):
             TherapySession.objects.get_or_create(
                 child=child,
@@ -82,7 +90,9 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
                 defaults={
                     "therapist": who,
                     "kind": SessionKind.GROUP if weeks_ago == 4 else SessionKind.INDIVIDUAL,
-                    "title": "Greetings and turn-taking" if weeks_ago == 6 else "Conversation practice",
+                    "title": "Greetings and turn-taking"
+                    if weeks_ago == 6
+                    else "Conversation practice",
                     "notes": "Demo notes: engaged well, practised greetings.",
                 },
             )
@@ -98,16 +108,22 @@ def _seed_consent(clinic: Clinic, children: list[Child]) -> None:
 
     for purpose in ConsentPurpose:
         text, _ = ConsentText.objects.get_or_create(
-            clinic=clinic, purpose=purpose, version=1,
+            clinic=clinic,
+            purpose=purpose,
+            version=1,
             defaults={"body": f"I agree to: {purpose.label.lower()} (demo wording)."},
         )
         for child in children:
             # Charlie's family has not agreed to model training: the demo shows that gate.
             if purpose == ConsentPurpose.TRAINING and child.code == "C-CHAR03":
                 continue
-            if not ConsentRecord.objects.filter(child=child, purpose=purpose,
-                                                revoked_at=None).exists():
+            if not ConsentRecord.objects.filter(
+                child=child, purpose=purpose, revoked_at=None
+            ).exists():
                 ConsentRecord.objects.create(
-                    child=child, purpose=purpose, text=text, given_by="Demo guardian",
+                    child=child,
+                    purpose=purpose,
+                    text=text,
+                    given_by="Demo guardian",
                     recorded_at=timezone.now(),
                 )

@@ -28,14 +28,18 @@ def session_create(
     session = TherapySession.objects.create(
         child=child, therapist=therapist, date=date, kind=kind, title=title, notes=notes
     )
-    audit.record(actor=therapist, action=AuditAction.CREATE, obj=session, child=child,
-                 request=request)
+    audit.record(
+        actor=therapist, action=AuditAction.CREATE, obj=session, child=child, request=request
+    )
     return session
 
 
 @transaction.atomic
 def session_update(
-    *, session: TherapySession, actor: User | Any, request: HttpRequest | None = None,
+    *,
+    session: TherapySession,
+    actor: User | Any,
+    request: HttpRequest | None = None,
     **fields: Any,
 ) -> TherapySession:
     """Change a session's date, kind, title or notes; the audit entry names the fields only."""
@@ -45,15 +49,26 @@ def session_update(
         setattr(session, name, fields[name])
     if changed:
         session.save(update_fields=[*changed, "updated_at"])
-        audit.record(actor=actor, action=AuditAction.UPDATE, obj=session, child=session.child,
-                     request=request, detail={"fields": changed})
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=session,
+            child=session.child,
+            request=request,
+            detail={"fields": changed},
+        )
     return session
 
 
 @transaction.atomic
 def child_create(
-    *, clinic: Clinic, given_name: str, family_name: str, date_of_birth: dt.date,
-    actor: User | Any, request: HttpRequest | None = None,
+    *,
+    clinic: Clinic,
+    given_name: str,
+    family_name: str,
+    date_of_birth: dt.date,
+    actor: User | Any,
+    request: HttpRequest | None = None,
 ) -> Child:
     child = Child.objects.create(
         clinic=clinic, given_name=given_name, family_name=family_name, date_of_birth=date_of_birth
@@ -64,7 +79,11 @@ def child_create(
 
 @transaction.atomic
 def child_set_assignments(
-    *, child: Child, therapists: list[User], guardians: list[User], actor: User | Any,
+    *,
+    child: Child,
+    therapists: list[User],
+    guardians: list[User],
+    actor: User | Any,
     request: HttpRequest | None = None,
 ) -> Child:
     """Replace who treats and who cares for ``child``; only members of its clinic qualify."""
@@ -77,15 +96,27 @@ def child_set_assignments(
         raise ValueError("Only guardians registered with this clinic can be linked.")
     child.therapists.set(therapists)
     child.guardians.set(guardians)
-    audit.record(actor=actor, action=AuditAction.UPDATE, obj=child, child=child, request=request,
-                 detail={"therapists": len(therapists), "guardians": len(guardians)})
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=child,
+        child=child,
+        request=request,
+        detail={"therapists": len(therapists), "guardians": len(guardians)},
+    )
     return child
 
 
 @transaction.atomic
 def member_create(
-    *, clinic: Clinic, email: str, full_name: str, role: str, actor: User | Any,
-    password: str | None = None, request: HttpRequest | None = None,
+    *,
+    clinic: Clinic,
+    email: str,
+    full_name: str,
+    role: str,
+    actor: User | Any,
+    password: str | None = None,
+    request: HttpRequest | None = None,
 ) -> User:
     """Create (or attach an existing) account to ``clinic`` with ``role``."""
     user = User.objects.filter(email__iexact=email).first()
@@ -97,6 +128,13 @@ def member_create(
     if Membership.objects.filter(user=user, clinic=clinic).exists():
         raise ValueError("This person already has an account in this clinic.")
     Membership.objects.create(user=user, clinic=clinic, role=role)
-    audit.record(actor=actor, action=AuditAction.CREATE, object_type="membership",
-                 object_id=user.pk, clinic_id=clinic.pk, request=request, detail={"role": role})
+    audit.record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="membership",
+        object_id=user.pk,
+        clinic_id=clinic.pk,
+        request=request,
+        detail={"role": role},
+    )
     return user

@@ -26,7 +26,8 @@ class WorkerProcess:
 
     def env(self) -> dict[str, str]:
         db = connection.settings_dict
-        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+        url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
         return {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ser_portal.settings.test",
@@ -41,11 +42,31 @@ class WorkerProcess:
         queues = ",".join(self.prefix + q for q in self.queues)
         self._ready.clear()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ser_portal", "worker", "-Q", queues,
-             "--concurrency", "1", "--loglevel", "INFO", "-n", f"{self.prefix}{os.getpid()}@%h",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "ser_portal",
+                "worker",
+                "-Q",
+                queues,
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"{self.prefix}{os.getpid()}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):

@@ -9,15 +9,21 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions.models import Child, Clinic, Recording, Role, TherapySession, User
-from tests.factories import ChildFactory, ClinicFactory, TherapySessionFactory, member, recording_for
+from tests.factories import (
+    ChildFactory,
+    ClinicFactory,
+    TherapySessionFactory,
+    member,
+    recording_for,
+)
 
 PERSONAS = (
-    "therapist",        # therapist of the child
+    "therapist",  # therapist of the child
     "other_therapist",  # therapist of another child, same clinic
-    "guardian",         # the child's guardian
-    "other_guardian",   # another family, same clinic
-    "admin",            # the clinic's admin
-    "other_admin",      # another clinic's admin
+    "guardian",  # the child's guardian
+    "other_guardian",  # another family, same clinic
+    "admin",  # the clinic's admin
+    "other_admin",  # another clinic's admin
     "anonymous",
 )
 
@@ -60,8 +66,20 @@ def cast(db: Any) -> Cast:
     other_child.guardians.add(other_guardian)
     session = TherapySessionFactory(child=child, therapist=therapist)
     recording = recording_for(session)
-    return Cast(clinic, other_clinic, therapist, other_therapist, guardian, other_guardian,
-                admin, other_admin, child, other_child, session, recording)
+    return Cast(
+        clinic,
+        other_clinic,
+        therapist,
+        other_therapist,
+        guardian,
+        other_guardian,
+        admin,
+        other_admin,
+        child,
+        other_child,
+        session,
+        recording,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +108,9 @@ def grant_consent(child: Child, *purposes: str) -> None:
             clinic=child.clinic, purpose=purpose, version=1, defaults={"body": "I agree."}
         )
         ConsentRecord.objects.get_or_create(
-            child=child, purpose=purpose, revoked_at=None,
+            child=child,
+            purpose=purpose,
+            revoked_at=None,
             defaults={"text": text, "given_by": "Guardian", "recorded_at": timezone.now()},
         )
 

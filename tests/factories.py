@@ -63,14 +63,28 @@ class TherapySessionFactory(factory.django.DjangoModelFactory):
     notes = "Private therapist notes"
 
 
-def recording_for(session: TherapySession, content: bytes = b"RIFF....WAVEfmt ",
-                  name: str = "clip.wav") -> Recording:
-    recording = Recording(session=session, original_name=name, content_type="audio/wav",
-                          size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
+def recording_for(
+    session: TherapySession, content: bytes = b"RIFF....WAVEfmt ", name: str = "clip.wav"
+) -> Recording:
+    recording = Recording(
+        session=session,
+        original_name=name,
+        content_type="audio/wav",
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
     recording.file.save(name, ContentFile(content), save=False)
     recording.save()
     return recording
 
 
-__all__ = ["PASSWORD", "ChildFactory", "ClinicFactory", "Role", "TherapySessionFactory",
-           "UserFactory", "member", "recording_for"]
+__all__ = [
+    "PASSWORD",
+    "ChildFactory",
+    "ClinicFactory",
+    "Role",
+    "TherapySessionFactory",
+    "UserFactory",
+    "member",
+    "recording_for",
+]

@@ -103,9 +103,7 @@ class EmotionClassifier(Protocol):
         """One row of canonical probabilities per clip (each clip is one window)."""
         ...
 
-    def predict_windows(
-        self, audio: np.ndarray, windows: Sequence[tuple[int, int]]
-    ) -> np.ndarray:
+    def predict_windows(self, audio: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
         """Canonical probabilities for each (start, end) sample range of one audio stretch.
 
         Implementations may share work between overlapping windows (the HF classifier encodes

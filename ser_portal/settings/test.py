@@ -16,7 +16,7 @@ DATABASES = {
     )
 }
 CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker subprocesses started by tests inherit the same media root through the environment.
 if not os.environ.get("MEDIA_ROOT"):

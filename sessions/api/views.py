@@ -28,15 +28,25 @@ class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        audit.record(actor=request.user, action=AuditAction.LIST, object_type="child",
-                     request=request._request, detail={"count": response.data.get("count")},
-                     clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+        audit.record(
+            actor=request.user,
+            action=AuditAction.LIST,
+            object_type="child",
+            request=request._request,
+            detail={"count": response.data.get("count")},
+            clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
+        )
         return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         child = self.get_object()
-        audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
-                     request=request._request)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=child,
+            child=child,
+            request=request._request,
+        )
         return Response(self.get_serializer(child).data)
 
 
@@ -60,7 +70,7 @@ class TherapySessionViewSet(
         return queryset.order_by("-date", "-created_at")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         context["can_read_notes"] = access.is_therapist(self.request.user)
         return context
 
@@ -69,15 +79,25 @@ class TherapySessionViewSet(
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        audit.record(actor=request.user, action=AuditAction.LIST, object_type="therapysession",
-                     request=request._request, detail={"count": response.data.get("count")},
-                     clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+        audit.record(
+            actor=request.user,
+            action=AuditAction.LIST,
+            object_type="therapysession",
+            request=request._request,
+            detail={"count": response.data.get("count")},
+            clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
+        )
         return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         session = self.get_object()
-        audit.record(actor=request.user, action=AuditAction.VIEW, obj=session,
-                     child=session.child, request=request._request)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=session,
+            child=session.child,
+            request=request._request,
+        )
         return Response(self.get_serializer(session).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

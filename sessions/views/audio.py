@@ -4,9 +4,12 @@ range support so the browser's player can seek."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from sessions import access, audit
@@ -16,12 +19,14 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
 
 
-def ranged_file_response(request: HttpRequest, field_file, content_type: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def ranged_file_response(
+    request: HttpRequest, field_file: FieldFile, content_type: str
+) -> HttpResponseBase:
     """Serve a stored file whole or, with a ``Range`` header, one byte range (206)."""
     size = field_file.size
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if not match or (not match.group(1) and not match.group(2)):
-        response: HttpResponse = FileResponse(field_file.open("rb"), content_type=content_type)
+        response: HttpResponseBase = FileResponse(field_file.open("rb"), content_type=content_type)
         response["Accept-Ranges"] = "bytes"
         return response
     start_s, end_s = match.groups()
@@ -35,7 +40,7 @@ def ranged_file_response(request: HttpRequest, field_file, content_type: str) ->
         response["Content-Range"] = f"bytes */{size}"
         return response
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         with field_file.open("rb") as handle:
             handle.seek(start)
             remaining = end - start + 1
@@ -55,7 +60,7 @@ def ranged_file_response(request: HttpRequest, field_file, content_type: str) ->
 
 @login_required
 @require_GET
-def recording_audio(request: HttpRequest, recording_id: str) -> HttpResponse:
+def recording_audio(request: HttpRequest, recording_id: str) -> HttpResponseBase:
     recording = access.get_recording_for_user(request.user, recording_id)
     if not recording.file or recording.audio_deleted_at is not None:
         raise Http404("The audio of this recording is no longer kept.")
@@ -63,8 +68,13 @@ def recording_audio(request: HttpRequest, recording_id: str) -> HttpResponse:
     if not request.headers.get("Range", "").startswith("bytes=") or request.headers.get(
         "Range", ""
     ).startswith("bytes=0-"):
-        audit.record(actor=request.user, action=AuditAction.DOWNLOAD, obj=recording,
-                     child=recording.session.child, request=request)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.DOWNLOAD,
+            obj=recording,
+            child=recording.session.child,
+            request=request,
+        )
     response = ranged_file_response(
         request, recording.file, recording.content_type or "application/octet-stream"
     )

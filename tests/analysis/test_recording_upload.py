@@ -26,8 +26,11 @@ pytestmark = pytest.mark.django_db
 def _upload(api: Any, cast: Cast, path: Path, user: Any = None) -> Any:
     api.force_authenticate(user or cast.therapist)
     with path.open("rb") as handle:
-        return api.post(reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-                        {"file": handle}, format="multipart")
+        return api.post(
+            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
+            {"file": handle},
+            format="multipart",
+        )
 
 
 @pytest.mark.parametrize("kind", BAD_KINDS)
@@ -49,8 +52,11 @@ def test_bad_file_is_rejected_with_readable_detail_and_nothing_stored(
 def test_upload_without_file_field_says_what_is_missing(api: Any, cast: Cast) -> None:
     grant_consent(cast.child)
     api.force_authenticate(cast.therapist)
-    response = api.post(reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-                        {}, format="multipart")
+    response = api.post(
+        reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
+        {},
+        format="multipart",
+    )
     assert response.status_code == 400
     assert "file" in response.json()["detail"]
 
@@ -61,8 +67,9 @@ def test_good_upload_is_stored_untouched_with_checksum_and_queued(
     import hashlib
 
     grant_consent(cast.child)
-    path = encode_with_ffmpeg(write_speechlike_wav(tmp_path / "s.wav", seconds=4.0),
-                              tmp_path / "s.mp3")
+    path = encode_with_ffmpeg(
+        write_speechlike_wav(tmp_path / "s.wav", seconds=4.0), tmp_path / "s.mp3"
+    )
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = _upload(api, cast, path)
     assert response.status_code == 201, response.content
@@ -78,8 +85,12 @@ def test_good_upload_is_stored_untouched_with_checksum_and_queued(
 
 
 def test_short_clip_goes_to_short_queue_and_long_to_long_queue_on_the_real_broker(
-    api: Any, cast: Cast, tmp_path: Path, active_model: Any, settings: Any,
-    django_capture_on_commit_callbacks: Any
+    api: Any,
+    cast: Cast,
+    tmp_path: Path,
+    active_model: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     grant_consent(cast.child)
     short = write_speechlike_wav(tmp_path / "short.wav", seconds=3.0)
@@ -91,8 +102,10 @@ def test_short_clip_goes_to_short_queue_and_long_to_long_queue_on_the_real_broke
     assert runs[short_id].queue == settings.SER_QUEUE_SHORT
     assert runs[long_id].queue == settings.SER_QUEUE_LONG
     with Connection(settings.CELERY_BROKER_URL) as conn:
-        for queue, run in ((settings.SER_QUEUE_SHORT, runs[short_id]),
-                           (settings.SER_QUEUE_LONG, runs[long_id])):
+        for queue, run in (
+            (settings.SER_QUEUE_SHORT, runs[short_id]),
+            (settings.SER_QUEUE_LONG, runs[long_id]),
+        ):
             simple = conn.SimpleQueue(queue)
             message = simple.get(timeout=5)
             assert message.headers["task"] == "analysis.tasks.analyze_recording"
@@ -150,6 +163,7 @@ def test_other_therapist_cannot_upload_to_a_session_they_do_not_know(
     api: Any, cast: Cast, tmp_path: Path
 ) -> None:
     grant_consent(cast.child)
-    response = _upload(api, cast, write_speechlike_wav(tmp_path / "a.wav", seconds=2.0),
-                       user=cast.other_therapist)
+    response = _upload(
+        api, cast, write_speechlike_wav(tmp_path / "a.wav", seconds=2.0), user=cast.other_therapist
+    )
     assert response.status_code == 404

@@ -9,16 +9,35 @@ def _rec(c):  # type: ignore[no-untyped-def]
 
 ENTRIES = [
     # No file attached: the therapist gets the readable 400; nobody else gets that far.
-    Endpoint("api-session-recordings", each(404, therapist=400, admin=403, anonymous=401),
-             method="post", fmt="multipart", kwargs=lambda c: {"session_id": c.session.pk},
-             data=lambda c: {}),
-    Endpoint("api-recording-detail", each(404, therapist=200, admin=200, anonymous=401),
-             kwargs=_rec),
-    Endpoint("api-recording-timeline", each(404, therapist=200, admin=200, anonymous=401),
-             kwargs=_rec),
-    Endpoint("api-recording-reanalyze", each(404, therapist=202, admin=403, anonymous=401),
-             method="post", fmt="json", kwargs=_rec, data=lambda c: {}),
+    Endpoint(
+        "api-session-recordings",
+        each(404, therapist=400, admin=403, anonymous=401),
+        method="post",
+        fmt="multipart",
+        kwargs=lambda c: {"session_id": c.session.pk},
+        data=lambda c: {},
+    ),
+    Endpoint(
+        "api-recording-detail", each(404, therapist=200, admin=200, anonymous=401), kwargs=_rec
+    ),
+    Endpoint(
+        "api-recording-timeline", each(404, therapist=200, admin=200, anonymous=401), kwargs=_rec
+    ),
+    Endpoint(
+        "api-recording-reanalyze",
+        each(404, therapist=202, admin=403, anonymous=401),
+        method="post",
+        fmt="json",
+        kwargs=_rec,
+        data=lambda c: {},
+    ),
     # Retrying is only for failed analyses: the therapist is told so (400).
-    Endpoint("api-recording-retry", each(404, therapist=400, admin=403, anonymous=401),
-             method="post", fmt="json", kwargs=_rec, data=lambda c: {}),
+    Endpoint(
+        "api-recording-retry",
+        each(404, therapist=400, admin=403, anonymous=401),
+        method="post",
+        fmt="json",
+        kwargs=_rec,
+        data=lambda c: {},
+    ),
 ]

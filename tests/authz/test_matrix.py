@@ -41,7 +41,8 @@ def _url_names(resolver: URLResolver | None = None, prefix: str = "") -> set[str
 def test_every_url_is_in_the_matrix() -> None:
     covered = {entry.name for entry in ENTRIES}
     missing = sorted(
-        name for name in _url_names()
+        name
+        for name in _url_names()
         if name not in covered and not name.startswith(EXEMPT_PREFIXES)
     )
     assert missing == [], f"URLs without an authorization-matrix entry: {missing}"
@@ -64,7 +65,8 @@ CASES = [(entry, persona) for entry in ENTRIES for persona in PERSONAS]
 
 
 @pytest.mark.parametrize(
-    ("entry", "persona"), CASES,
+    ("entry", "persona"),
+    CASES,
     ids=[f"{e.name}{'-' + e.label if e.label else ''}-{e.method}-{p}" for e, p in CASES],
 )
 def test_authorization_matrix(entry: Endpoint, persona: str, cast: Cast) -> None:

@@ -31,15 +31,37 @@ class Command(BaseCommand):
         call_command("ensure_default_model", verbosity=0)
         host, port = options["host"], options["port"]
         python = sys.executable
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "ser_portal.settings.demo")}
-        celery = [python, "-m", "celery", "-A", "ser_portal", "worker", "--loglevel", "INFO",
-                  "--concurrency", "1"]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "ser_portal.settings.demo"
+            ),
+        }
+        celery = [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "ser_portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+        ]
         commands = {
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
             "worker-long": [*celery, "-Q", settings.SER_QUEUE_LONG, "-n", "long@%h"],
-            "worker-short": [*celery, "-Q", f"{settings.SER_QUEUE_SHORT},{settings.SER_QUEUE_DEFAULT}", "-n", "short@%h", "--beat",
-                             "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+            "worker-short": [
+                *celery,
+                "-Q",
+                f"{settings.SER_QUEUE_SHORT},{settings.SER_QUEUE_DEFAULT}",
+                "-n",
+                "short@%h",
+                "--beat",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
         }
         processes: dict[str, subprocess.Popen[bytes]] = {}
         for name, command in commands.items():

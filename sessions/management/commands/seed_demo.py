@@ -12,8 +12,11 @@ class Command(BaseCommand):
     help = "Create the demo clinic, accounts, children and sessions (demo mode only; idempotent)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--force", action="store_true",
-                            help="Seed even when SER_DEMO_MODE is off (never in production).")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even when SER_DEMO_MODE is off (never in production).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.SER_DEMO_MODE and not options["force"]:
