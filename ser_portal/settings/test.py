@@ -15,6 +15,10 @@ DATABASES = {
         os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ser_portal")
     )
 }
+# One test database per test process, so runs side by side (developers, CI) never collide.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get("SER_TEST_DB_NAME", f"test_ser_portal_{os.getpid()}")
+}
 CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
