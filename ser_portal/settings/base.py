@@ -136,7 +136,10 @@ ACCOUNT_ADAPTER = "sessions.auth.ClinicAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 # No "remember me": every session ends after the idle timeout below, whatever the browser does.
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# A reset request for an unknown address sends nothing (and looks the same to the requester).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Failed web logins: 5 per account per 5 minutes; per address looser (a clinic shares one NAT).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SER Portal"
 # Clinic staff (admins, therapists) must enrol a TOTP device before using the portal.
@@ -187,11 +190,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SER Portal <no-reply@localhost>")
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -228,6 +240,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        # Exchange bindings; kombu's default is ./control, relative to the working directory.
+        "control_folder": str(VAR_DIR / "broker-control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -245,16 +259,28 @@ SER_QUEUE_DEFAULT = f"{SER_QUEUE_PREFIX}default"
 SER_QUEUE_LONG = f"{SER_QUEUE_PREFIX}long"
 SER_QUEUE_SHORT = f"{SER_QUEUE_PREFIX}short"
 CELERY_TASK_DEFAULT_QUEUE = SER_QUEUE_DEFAULT
-CELERY_TASK_QUEUES = (Queue(SER_QUEUE_DEFAULT), Queue(SER_QUEUE_LONG), Queue(SER_QUEUE_SHORT))
+# Each queue has its own routing key: without one Celery binds every queue with the default key,
+# and the direct exchange then copies each task into all three queues.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, routing_key=name) for name in (SER_QUEUE_DEFAULT, SER_QUEUE_LONG, SER_QUEUE_SHORT)
+)
+CELERY_TASK_DEFAULT_ROUTING_KEY = SER_QUEUE_DEFAULT
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 65 * 60)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD_KB", 6_000_000)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "retention-daily": {
-        "task": "sessions.tasks.apply_retention",
+        "task": "sessions.families.tasks.apply_retention",
         "schedule": timedelta(days=1),
     },
+    # workspace: expire abandoned resumable uploads and delete their bytes.
+    "workspace-upload-cleanup": {
+        "task": "sessions.workspace.tasks.cleanup_uploads",
+        "schedule": timedelta(hours=1),
+    },
 }
+# Resumable uploads nobody has added to for this many hours are deleted.
+WORKSPACE_UPLOAD_IDLE_HOURS = env_int("WORKSPACE_UPLOAD_IDLE_HOURS", 24)
 
 # Upload and analysis limits (bytes, seconds), configurable per site.
 SER_MAX_UPLOAD_BYTES = env_int("SER_MAX_UPLOAD_BYTES", 2 * 1024**3)

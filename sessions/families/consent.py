@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sessions.families.models import ConsentPurpose, ConsentRecord
 from sessions.models import Child
 
@@ -16,7 +18,7 @@ class ConsentMissing(PermissionError):
 
 
 def has_consent(child: Child | object, purpose: str) -> bool:
-    child_id = getattr(child, "pk", child)
+    child_id: Any = getattr(child, "pk", child)
     return ConsentRecord.objects.filter(
         child_id=child_id, purpose=purpose, revoked_at__isnull=True
     ).exists()
@@ -29,6 +31,7 @@ def require_consent(child: Child | object, purpose: str) -> None:
 
 def children_with_consent(purpose: str) -> list[object]:
     return list(
-        ConsentRecord.objects.filter(purpose=purpose, revoked_at__isnull=True)
-        .values_list("child_id", flat=True)
+        ConsentRecord.objects.filter(purpose=purpose, revoked_at__isnull=True).values_list(
+            "child_id", flat=True
+        )
     )

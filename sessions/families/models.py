@@ -1,12 +1,16 @@
-"""Consent: versioned texts and per-child, per-purpose records with revocation."""
+"""Consent (versioned texts, per-child per-purpose records with revocation) and progress
+reports."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
-from sessions.models import Child, Clinic
+from sessions.models import Child, Clinic, TherapySession
 from sessions.models.base import TimestampedModel
 
 
@@ -24,14 +28,16 @@ class ConsentText(TimestampedModel):
     purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
     version = models.PositiveIntegerField()
     body = models.TextField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["clinic", "purpose", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["clinic", "purpose", "version"],
-                                    name="unique_consent_text_version")
+            models.UniqueConstraint(
+                fields=["clinic", "purpose", "version"], name="unique_consent_text_version"
+            )
         ]
 
     def __str__(self) -> str:
@@ -45,19 +51,114 @@ class ConsentRecord(TimestampedModel):
     purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
     text = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="records")
     given_by = models.CharField(max_length=200, help_text="The guardian who consented")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     recorded_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["child", "purpose", "-recorded_at"]
         constraints = [
-            models.UniqueConstraint(fields=["child", "purpose"], condition=Q(revoked_at=None),
-                                    name="one_live_consent_per_purpose")
+            models.UniqueConstraint(
+                fields=["child", "purpose"],
+                condition=Q(revoked_at=None),
+                name="one_live_consent_per_purpose",
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.child} {self.purpose} {'revoked' if self.revoked_at else 'given'}"
+
+
+class ReportStatus(models.TextChoices):
+    """draft -> released. A released report never changes; a correction is a new version
+    (a new draft in the same series) that the family sees once it is released in turn."""
+
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+
+
+class ReportLocked(ValueError):
+    """A released report cannot be changed; write a correction (a new version) instead."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This report has been released to the family and can no longer be changed. "
+            "Write a correction instead: it becomes a new version of the report."
+        )
+
+
+class ProgressReport(TimestampedModel):
+    """A therapist's progress report on one child for a period.
+
+    Versions of one report share ``series``; ``version`` counts up from 1. While a draft, the
+    summary is computed from the chosen sessions each time it is shown; on release it is frozen
+    into ``summary`` so the released document never changes, whatever happens to the analyses
+    later.
+    """
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="progress_reports")
+    series = models.UUIDField(default=uuid.uuid4, db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections"
+    )
+    title = models.CharField(max_length=200, default="Progress report")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sessions = models.ManyToManyField(TherapySession, related_name="progress_reports", blank=True)
+    # The therapist's words to the family. Never the private session notes.
+    comments = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-period_end", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "version"], name="unique_report_version_in_series"
+            ),
+            models.UniqueConstraint(
+                fields=["series"], condition=Q(status="draft"), name="one_draft_per_report_series"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")), name="report_period_in_order"
+            ),
+        ]
+        indexes = [models.Index(fields=["child", "status", "-period_end"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version} ({self.get_status_display()})"
+
+    # The status the row had when loaded from the database (None for a new row).
+    _loaded_status: str | None = None
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> ProgressReport:
+        instance = super().from_db(*args, **kwargs)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The last line of defence behind the services: a row loaded as released stays as it is.
+        if self._loaded_status == ReportStatus.RELEASED:
+            raise ReportLocked()
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    @property
+    def is_released(self) -> bool:
+        return self.status == ReportStatus.RELEASED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
 from sessions.models.audit import AuditAction
+from sessions.workspace import views as workspace_views  # workspace
 
 PAGE_SIZE = 25
 
@@ -38,15 +41,21 @@ def child_list(request: HttpRequest) -> HttpResponse:
     )
     if query:
         children = children.filter(
-            Q(code__icontains=query) | Q(given_name__icontains=query)
+            Q(code__icontains=query)
+            | Q(given_name__icontains=query)
             | Q(family_name__icontains=query)
         )
     page = Paginator(children.order_by("given_name", "code"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    audit.record(actor=request.user, action=AuditAction.LIST, object_type="child",
-                 request=request, detail={"count": page.paginator.count},
-                 clinic_id=getattr(access.primary_clinic(request.user), "pk", None))
+    audit.record(
+        actor=request.user,
+        action=AuditAction.LIST,
+        object_type="child",
+        request=request,
+        detail={"count": page.paginator.count},
+        clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
+    )
     return render(request, "portal/child_list.html", {"page": page, "query": query})
 
 
@@ -56,19 +65,28 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
     if not access.is_staff_member(request.user):
         return redirect("family_child", child_id=child.pk)
     sessions = (
-        access.sessions_visible_to(request.user).filter(child=child)
-        .select_related("therapist").annotate(recording_count=Count("recordings"))
+        access.sessions_visible_to(request.user)
+        .filter(child=child)
+        .select_related("therapist")
+        .annotate(recording_count=Count("recordings"))
     )
     page = Paginator(sessions.order_by("-date", "-created_at"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
-                 request=request)
-    return render(request, "portal/child_detail.html", {
-        "child": child,
-        "page": page,
-        "can_edit": access.is_therapist_of(request.user, child),
-    })
+    audit.record(
+        actor=request.user, action=AuditAction.VIEW, obj=child, child=child, request=request
+    )
+    return render(
+        request,
+        "portal/child_detail.html",
+        {
+            "child": child,
+            "page": page,
+            "can_edit": access.is_therapist_of(request.user, child),
+            # workspace: the child's trend charts (sessions/workspace/views.py)
+            **workspace_views.child_trends_context(request, child),
+        },
+    )
 
 
 @login_required
@@ -89,39 +107,35 @@ def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
     session = access.get_session_for_user(request.user, session_id, write=True)
-    form = TherapySessionForm(request.POST or None, instance=session)
+    # A copy: validating a bound ModelForm writes into its instance, and the service must see
+    # the stored values to know what changed (and to save and audit it).
+    form = TherapySessionForm(request.POST or None, instance=copy.copy(session))
     if request.method == "POST" and form.is_valid():
-        services.session_update(session=session, actor=request.user, request=request,
-                                **form.cleaned_data)
+        services.session_update(
+            session=session, actor=request.user, request=request, **form.cleaned_data
+        )
         messages.success(request, "Session updated.")
         return redirect("session_detail", session_id=session.pk)
-    return render(request, "portal/session_form.html",
-                  {"form": form, "child": session.child, "session": session})
+    return render(
+        request,
+        "portal/session_form.html",
+        {"form": form, "child": session.child, "session": session},
+    )
 
 
 @login_required
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
     session = access.get_session_for_user(request.user, session_id)
-    audit.record(actor=request.user, action=AuditAction.VIEW, obj=session, child=session.child,
-                 request=request)
-    return render(request, "portal/session_detail.html", {
-        "session": session,
-        "recordings": session.recordings.all(),
-        "can_edit": access.is_therapist_of(request.user, session.child),
-    })
-
-
-@login_required
-def family_home(request: HttpRequest) -> HttpResponse:
-    children = access.children_visible_to(request.user).filter(guardians=request.user)
-    if children.count() == 1:
-        return redirect("family_child", child_id=children.get().pk)
-    return render(request, "portal/family_home.html", {"children": children})
-
-
-@login_required
-def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
-    child = access.get_child_for_user(request.user, child_id)
-    audit.record(actor=request.user, action=AuditAction.VIEW, obj=child, child=child,
-                 request=request)
-    return render(request, "portal/family_child.html", {"child": child})
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=session,
+        child=session.child,
+        request=request,
+    )
+    # workspace: the session dashboard replaces the page body (sessions/workspace/views.py)
+    return render(
+        request,
+        "workspace/session_dashboard.html",
+        workspace_views.session_dashboard_context(request, session),
+    )
