@@ -1,0 +1,135 @@
+"""``manage.py evaluate_model VERSION --data DIR [--folds K]``: score a model on labelled
+(RAVDESS-named) audio: UA, WA, per-class recall and precision and the confusion matrix for the
+8 portal emotions, the 4-class subset and the 3 valence classes. With ``--folds K`` the clips
+are also split into K speaker-disjoint folds and the spread over folds is reported.
+
+VERSION is a registry version id, ``name:version`` or a model folder. Results of a registry
+version are stored on it (shown in the console) unless ``--no-store``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis.management.commands._registry_cli import model_from_option, pct
+
+
+def score(
+    classifier: Any, clips: list[Any], *, folds: int = 0, seed: int = 0, batch_size: int = 16
+) -> dict[str, Any]:
+    """The evaluation document stored on a version (see ``analysis.evaluation``)."""
+    from analysis.datasets import group_kfold, label_indices
+    from analysis.evaluation import metrics_from_probabilities, summarise_folds
+
+    rows = []
+    for start in range(0, len(clips), batch_size):
+        batch = [clip.load(classifier.sample_rate) for clip in clips[start : start + batch_size]]
+        rows.append(np.asarray(classifier.predict_proba(batch)))
+    probabilities = np.concatenate(rows)
+    y = label_indices(clips)
+    result = metrics_from_probabilities(y, probabilities)
+    result["n_clips"] = len(clips)
+    result["speakers"] = len({clip.group for clip in clips})
+    if folds:
+        per_fold = [
+            metrics_from_probabilities(y[test], probabilities[test])
+            for _train, test in group_kfold(clips, folds, seed)
+        ]
+        result["folds"] = {"k": folds, "seed": seed, **summarise_folds(per_fold)}
+    result["model"] = {
+        "name": classifier.manifest.name,
+        "version": classifier.manifest.version,
+        "kind": classifier.manifest.kind,
+    }
+    return result
+
+
+class Command(BaseCommand):
+    help = "Evaluate an emotion model on RAVDESS-named audio and store the figures."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("model", help="Registry version id, name:version, or model folder")
+        parser.add_argument("--data", type=Path, required=True)
+        parser.add_argument(
+            "--folds",
+            type=int,
+            default=0,
+            help="Also report mean ± std over K speaker-disjoint folds",
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--clinic", help="Clinic slug, when name:version is ambiguous")
+        parser.add_argument(
+            "--no-store",
+            action="store_true",
+            help="Do not store the results on the registry version",
+        )
+        parser.add_argument("--json", action="store_true", help="Print the results as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from analysis.classifiers import ModelFormatError, load_classifier
+        from analysis.datasets import scan_ravdess
+
+        version, model_dir = model_from_option(options["model"], options["clinic"])
+        try:
+            clips = scan_ravdess(options["data"])
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            classifier = load_classifier(model_dir)
+        except (ModelFormatError, OSError) as exc:
+            raise CommandError(f"Cannot load the model: {exc}") from exc
+        try:
+            result = score(classifier, clips, folds=options["folds"], seed=options["seed"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        result["data"] = Path(options["data"]).name
+        result["command"] = "evaluate_model"
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self._print(result)
+        if version is not None and not options["no_store"]:
+            from analysis.registry_services import model_store_evaluation
+
+            model_store_evaluation(version=version, evaluation=result)
+            if not options["json"]:
+                self.stdout.write(f"\nStored on {version.name} {version.version} ({version.pk}).")
+
+    def _print(self, result: dict[str, Any]) -> None:
+        write = self.stdout.write
+        write(
+            f"{result['n_clips']} clips, {result['speakers']} speakers, model "
+            f"{result['model']['name']} {result['model']['version']}"
+        )
+        for key, title in (
+            ("eight_class", "8 emotions"),
+            ("four_class", "4 emotions"),
+            ("valence", "3 valence classes"),
+        ):
+            block = result[key]
+            line = f"\n{title}: UA {pct(block['ua'])}  WA {pct(block['wa'])}  (n={block['n']})"
+            folds = result.get("folds", {}).get(key)
+            if folds:
+                line += (
+                    f"; over {result['folds']['k']} speaker folds UA "
+                    f"{pct(folds['ua_mean'])} ± {pct(folds['ua_std'])}, WA "
+                    f"{pct(folds['wa_mean'])} ± {pct(folds['wa_std'])}"
+                )
+            write(line)
+            labels = block["confusion"]["labels"]
+            write(f"  {'class':<10} {'recall':>7} {'precision':>9}")
+            for label in labels:
+                if label in block["recall"] or label in block["precision"]:
+                    recall = block["recall"].get(label)
+                    precision = block["precision"].get(label)
+                    write(f"  {label:<10} {pct(recall):>7} {pct(precision):>9}")
+            width = max(len(label) for label in labels) + 1
+            write("  confusion (rows true, columns predicted):")
+            write("  " + " " * width + " ".join(f"{label[:6]:>6}" for label in labels))
+            for label, row in zip(labels, block["confusion"]["matrix"], strict=True):
+                write(f"  {label:<{width}}" + " ".join(f"{count:>6}" for count in row))
