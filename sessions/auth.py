@@ -23,8 +23,12 @@ class ClinicAccountAdapter(DefaultAccountAdapter):
 def _audit_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     clinic = access.primary_clinic(user)
     audit.record(
-        actor=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk,
-        clinic_id=clinic.pk if clinic else None, request=request,
+        actor=user,
+        action=AuditAction.LOGIN,
+        object_type="user",
+        object_id=user.pk,
+        clinic_id=clinic.pk if clinic else None,
+        request=request,
     )
 
 
@@ -33,15 +37,23 @@ def _audit_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -
     if user is not None:
         clinic = access.primary_clinic(user)
         audit.record(
-            actor=user, action=AuditAction.LOGOUT, object_type="user", object_id=user.pk,
-            clinic_id=clinic.pk if clinic else None, request=request,
+            actor=user,
+            action=AuditAction.LOGOUT,
+            object_type="user",
+            object_id=user.pk,
+            clinic_id=clinic.pk if clinic else None,
+            request=request,
         )
 
 
 @receiver(user_login_failed)
-def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
+def _audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
     # Only the fact and the address: the attempted e-mail may be a typo of someone else's.
     audit.record(
-        actor=None, action=AuditAction.LOGIN_FAILED, object_type="user",
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        object_type="user",
         request=request if isinstance(request, HttpRequest) else None,
     )

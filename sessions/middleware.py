@@ -1,4 +1,11 @@
-"""Clinic staff must enrol TOTP before using the portal when MFA_REQUIRED_FOR_STAFF is on."""
+"""Clinic staff must enrol TOTP before using the portal when MFA_REQUIRED_FOR_STAFF is on.
+
+Production turns it on (ser_portal.settings.prod). Until a therapist or clinic admin has an
+authenticator app, every page sends them to the enrolment page, and API calls made with their
+browser session are refused; the account pages (log out, password, MFA set-up) stay reachable.
+API tokens are only issued to staff with MFA (sessions.api.auth), and a token request carries no
+session, so it passes through here untouched.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,17 @@ from collections.abc import Callable
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 
 from sessions import access
 
-_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/api/")
+# Reachable without MFA: the account pages (including MFA set-up), static files, the probe.
+_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/healthz")
+ENROL_MESSAGE = (
+    "Clinic staff must use two-factor authentication. Set up an authenticator app to continue."
+)
 
 
 class StaffMFARequiredMiddleware:
@@ -27,5 +38,8 @@ class StaffMFARequiredMiddleware:
             and access.is_staff_member(request.user)
             and not is_mfa_enabled(request.user)
         ):
-            return redirect(reverse("mfa_activate_totp"))
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": ENROL_MESSAGE}, status=403)
+            messages.warning(request, ENROL_MESSAGE)
+            return redirect("mfa_activate_totp")
         return self.get_response(request)

@@ -1,7 +1,13 @@
-"""``POST /api/v1/auth/token/``: e-mail + password (+ ``otp`` when MFA is on) -> API token."""
+"""``POST /api/v1/auth/token/``: e-mail + password (+ ``otp`` when MFA is on) -> API token.
+
+Failed attempts are counted per (address, e-mail), per e-mail and per address within a window;
+past the limit every attempt (even a correct one) gets 429 until the window ends. The counters
+live in the cache: production sets CACHE_URL (Redis) so all web workers share them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -15,14 +21,16 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from sessions import access, audit
 from sessions.audit import client_ip
 from sessions.models.audit import AuditAction
 
-# Failed attempts per (address, e-mail) and per address, within a sliding window.
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per (address, e-mail)
+MAX_FAILURES_PER_ACCOUNT = 10  # per e-mail from any address (slows distributed guessing)
+MAX_FAILURES_PER_ADDRESS = 20  # per address, any e-mail (slows password spraying)
 FAILURE_WINDOW_S = 300
 
 
@@ -32,17 +40,22 @@ class TokenRequestSerializer(serializers.Serializer[Any]):
     otp = serializers.CharField(required=False, allow_blank=True)
 
 
-def _keys(request: Request, email: str) -> list[str]:
+def _keys(request: Request, email: str) -> dict[str, int]:
+    """Cache keys of the failure counters that apply to this attempt, with their limits."""
     ip = client_ip(request._request) or "unknown"
-    return [f"api-login-fail:{ip}:{email.lower()}", f"api-login-fail:{ip}"]
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return {
+        f"api-login-fail:{ip}:{account}": MAX_FAILURES,
+        f"api-login-fail:account:{account}": MAX_FAILURES_PER_ACCOUNT,
+        f"api-login-fail:ip:{ip}": MAX_FAILURES_PER_ADDRESS,
+    }
 
 
-def _too_many_failures(keys: list[str]) -> bool:
-    counts = [cache.get(key, 0) for key in keys]
-    return counts[0] >= MAX_FAILURES or counts[1] >= MAX_FAILURES * 4
+def _too_many_failures(keys: dict[str, int]) -> bool:
+    return any(cache.get(key, 0) >= limit for key, limit in keys.items())
 
 
-def _count_failure(keys: list[str]) -> None:
+def _count_failure(keys: dict[str, int]) -> None:
     for key in keys:
         cache.add(key, 0, FAILURE_WINDOW_S)
         try:
@@ -54,6 +67,8 @@ def _count_failure(keys: list[str]) -> None:
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -74,11 +89,8 @@ class TokenView(APIView):
             request._request, email=email, password=payload.validated_data["password"]
         )
         if user is None or not user.is_active:
+            # Django's user_login_failed signal has already written the audit entry.
             _count_failure(keys)
-            audit.record(
-                actor=None, action=AuditAction.LOGIN_FAILED, object_type="api_token",
-                request=request._request,
-            )
             return Response(
                 {"detail": "E-mail or password is incorrect."},
                 status=status.HTTP_400_BAD_REQUEST,
@@ -93,6 +105,13 @@ class TokenView(APIView):
                 )
             if not TOTP(totp).validate_code(otp):
                 _count_failure(keys)
+                audit.record(
+                    actor=None,
+                    action=AuditAction.LOGIN_FAILED,
+                    object_type="api_token",
+                    request=request._request,
+                    detail={"reason": "otp"},
+                )
                 return Response(
                     {"detail": "The one-time code is incorrect or expired."},
                     status=status.HTTP_400_BAD_REQUEST,
@@ -102,12 +121,18 @@ class TokenView(APIView):
                 {"detail": "Set up two-factor authentication in the portal before using the API."},
                 status=status.HTTP_403_FORBIDDEN,
             )
-        for key in keys:
+        # A success clears this account's counters, never the per-address one: otherwise one
+        # valid account would let an attacker reset the limit on guessing everyone else's.
+        for key in list(keys)[:2]:
             cache.delete(key)
         token, _ = Token.objects.get_or_create(user=user)
         clinic = access.primary_clinic(user)
         audit.record(
-            actor=user, action=AuditAction.LOGIN, object_type="api_token", object_id=user.pk,
-            clinic_id=clinic.pk if clinic else None, request=request._request,
+            actor=user,
+            action=AuditAction.LOGIN,
+            object_type="api_token",
+            object_id=user.pk,
+            clinic_id=clinic.pk if clinic else None,
+            request=request._request,
         )
         return Response({"token": token.key})

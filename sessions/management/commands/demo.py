@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from sessions.demo_data import DEMO_LOGINS, DEMO_PASSWORD
 
@@ -25,12 +26,18 @@ class Command(BaseCommand):
         parser.add_argument("--no-seed", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.CELERY_BROKER_URL.startswith("filesystem"):
+            # kombu's filesystem transport expects its folders to exist.
+            for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
+                if isinstance(folder, str):
+                    Path(folder).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_seed"] and settings.SER_DEMO_MODE:
             call_command("seed_demo")
         call_command("ensure_default_model", verbosity=0)
         host, port = options["host"], options["port"]
         python = sys.executable
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get(
@@ -50,7 +57,7 @@ class Command(BaseCommand):
             "1",
         ]
         commands = {
-            "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            "web": [python, str(manage_py), "runserver", f"{host}:{port}", "--noreload"],
             "worker-long": [*celery, "-Q", settings.SER_QUEUE_LONG, "-n", "long@%h"],
             "worker-short": [
                 *celery,
@@ -63,30 +70,35 @@ class Command(BaseCommand):
                 str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }
-        processes: dict[str, subprocess.Popen[bytes]] = {}
-        for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, env=env, start_new_session=True)
-
-        url = f"http://{host}:{port}/"
-        self.stdout.write(self.style.SUCCESS(f"\nSER Portal demo running at {url}"))
-        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
-        for login in DEMO_LOGINS:
-            self.stdout.write(f"  {login.email:<26} {login.note}")
-        self.stdout.write("Press Ctrl-C to stop everything.\n")
-
         stopping = False
+        failed: str | None = None
 
         def stop(signum: int, frame: Any) -> None:
             nonlocal stopping
             stopping = True
 
+        # Handlers first: a Ctrl-C while the processes start must still stop all of them.
+        # Each child runs in its own session, so the terminal's SIGINT reaches only this
+        # process, which then stops the children in order.
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        processes: dict[str, subprocess.Popen[bytes]] = {}
         try:
+            for name, command in commands.items():
+                processes[name] = subprocess.Popen(
+                    command, env=env, cwd=settings.BASE_DIR, start_new_session=True
+                )
+            url = f"http://{host}:{port}/"
+            self.stdout.write(self.style.SUCCESS(f"\nSER Portal demo running at {url}"))
+            self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
+            for login in DEMO_LOGINS:
+                self.stdout.write(f"  {login.email:<26} {login.note}")
+            self.stdout.write("Press Ctrl-C to stop everything.\n")
             while not stopping:
                 for name, process in processes.items():
                     if process.poll() is not None:
                         self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
+                        failed = failed or name
                         stopping = True
                 time.sleep(0.5)
         finally:
@@ -99,4 +111,7 @@ class Command(BaseCommand):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
             self.stdout.write("Stopped.")
+        if failed:
+            raise CommandError(f"The {failed} process stopped unexpectedly (see its output above).")
