@@ -12,7 +12,7 @@ class ChildSerializer(serializers.ModelSerializer[Child]):
 
     class Meta:
         model = Child
-        fields = ["id", "code", "display_name", "date_of_birth"]
+        fields = ["id", "code", "display_name"]
         read_only_fields = fields
 
 
