@@ -8,18 +8,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    def __init__(self, prefix: str, queues: tuple[str, ...] = ("long", "short", "default")) -> None:
+    def __init__(
+        self, prefix: str, queues: tuple[str, ...] = ("long", "short", "default"), name: str = ""
+    ) -> None:
         self.prefix = prefix
         self.queues = queues
+        self.name = name  # tells several workers of one test apart (each needs its own node)
         self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._ready = threading.Event()
@@ -56,7 +62,7 @@ class WorkerProcess:
                 "--loglevel",
                 "INFO",
                 "-n",
-                f"{self.prefix}{os.getpid()}@%h",
+                f"{self.prefix}{self.name}{os.getpid()}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -97,7 +103,7 @@ class WorkerProcess:
             self.process.wait(10)
 
 
-def wait_for(predicate, timeout: float = 120.0, interval: float = 0.25):  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], T], timeout: float = 120.0, interval: float = 0.25) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

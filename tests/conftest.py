@@ -50,21 +50,21 @@ class Cast:
 
 @pytest.fixture
 def cast(db: Any) -> Cast:
-    clinic = ClinicFactory(name="Sunny Clinic")
-    other_clinic = ClinicFactory(name="Far Clinic")
+    clinic = ClinicFactory.create(name="Sunny Clinic")
+    other_clinic = ClinicFactory.create(name="Far Clinic")
     therapist = member(clinic, Role.THERAPIST, email="alice@sunny.test")
     other_therapist = member(clinic, Role.THERAPIST, email="bob@sunny.test")
     guardian = member(clinic, Role.GUARDIAN, email="carol@family.test")
     other_guardian = member(clinic, Role.GUARDIAN, email="dave@family.test")
     admin = member(clinic, Role.CLINIC_ADMIN, email="erin@sunny.test")
     other_admin = member(other_clinic, Role.CLINIC_ADMIN, email="frank@far.test")
-    child = ChildFactory(clinic=clinic, given_name="Mia")
+    child = ChildFactory.create(clinic=clinic, given_name="Mia")
     child.therapists.add(therapist)
     child.guardians.add(guardian)
-    other_child = ChildFactory(clinic=clinic, given_name="Noah")
+    other_child = ChildFactory.create(clinic=clinic, given_name="Noah")
     other_child.therapists.add(other_therapist)
     other_child.guardians.add(other_guardian)
-    session = TherapySessionFactory(child=child, therapist=therapist)
+    session = TherapySessionFactory.create(child=child, therapist=therapist)
     recording = recording_for(session)
     return Cast(
         clinic,

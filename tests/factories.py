@@ -13,7 +13,7 @@ from sessions.models import Child, Clinic, Membership, Recording, Role, TherapyS
 PASSWORD = "test-pass-1234"
 
 
-class ClinicFactory(factory.django.DjangoModelFactory):
+class ClinicFactory(factory.django.DjangoModelFactory[Clinic]):
     class Meta:
         model = Clinic
 
@@ -21,7 +21,7 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"clinic-{n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -31,18 +31,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+    def _save(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             obj.save()
 
 
 def member(clinic: Clinic, role: str, **kwargs: object) -> User:
-    user = UserFactory(**kwargs)
+    user = UserFactory.create(**kwargs)
     Membership.objects.create(user=user, clinic=clinic, role=role)
     return user
 
 
-class ChildFactory(factory.django.DjangoModelFactory):
+class ChildFactory(factory.django.DjangoModelFactory[Child]):
     class Meta:
         model = Child
 
@@ -52,7 +52,7 @@ class ChildFactory(factory.django.DjangoModelFactory):
     date_of_birth = dt.date(2017, 5, 1)
 
 
-class TherapySessionFactory(factory.django.DjangoModelFactory):
+class TherapySessionFactory(factory.django.DjangoModelFactory[TherapySession]):
     class Meta:
         model = TherapySession
 
