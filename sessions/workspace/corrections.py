@@ -1,0 +1,256 @@
+"""How therapist corrections combine with model output (plain Python, no Django).
+
+A run's *effective* segments are its model segments with every stretch a therapist corrected
+replaced by the therapist's version. Services decide which edits exist; this module only
+combines, checks and summarises, so the dashboard, exports, summaries and the training selector
+all see one consistent answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.canonical import CANONICAL_LABELS, VALENCE_AROUSAL
+
+SPEAKERS: tuple[str, ...] = ("child", "therapist", "other")
+MIN_SEGMENT_S = 0.2
+MODEL_PREFIX = "m:"
+EDIT_PREFIX = "e:"
+
+
+class CorrectionError(ValueError):
+    """A correction that cannot be applied; the message is shown to the therapist."""
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """The fields of an active ``SegmentEdit`` this module needs."""
+
+    id: str
+    start_s: float
+    end_s: float
+    speaker: str
+    emotion: str
+    speaker_by_therapist: bool
+    emotion_by_therapist: bool
+    note: str
+    source_segment_ids: tuple[str, ...]
+    author: str
+    edited_at: str
+    operation: str
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def effective_segments(
+    model_segments: Sequence[Mapping[str, Any]], edits: Iterable[EditRow]
+) -> list[dict[str, Any]]:
+    """Model segments with corrected stretches replaced, in time order.
+
+    ``model_segments`` are dicts as ``analysis.selectors.segment_dicts`` gives them. Each result
+    carries ``key`` (``m:<segment id>`` or ``e:<edit id>``), the labels to show, the model's own
+    labels for the same stretch (``model_speaker``/``model_emotion``, from the source segment
+    that overlaps most) and which parts a therapist changed.
+    """
+    by_id = {str(s["id"]): s for s in model_segments}
+    covered: set[str] = set()
+    out: list[dict[str, Any]] = []
+    for edit in edits:
+        covered.update(edit.source_segment_ids)
+        sources = [by_id[i] for i in edit.source_segment_ids if i in by_id]
+        main = max(
+            sources,
+            key=lambda s: _overlap(s["start_s"], s["end_s"], edit.start_s, edit.end_s),
+            default=None,
+        )
+        model_speaker = main["speaker"] if main else None
+        model_emotion = main["emotion"] if main else None
+        boundaries_changed = not (
+            len(sources) == 1
+            and math.isclose(sources[0]["start_s"], edit.start_s, abs_tol=1e-3)
+            and math.isclose(sources[0]["end_s"], edit.end_s, abs_tol=1e-3)
+        )
+        speaker_changed = edit.speaker != model_speaker
+        emotion_changed = edit.emotion != model_emotion
+        va = VALENCE_AROUSAL.get(edit.emotion, (0.0, 0.0))
+        model_confident = main is not None and not emotion_changed and not edit.emotion_by_therapist
+        out.append(
+            {
+                "key": EDIT_PREFIX + edit.id,
+                "start_s": edit.start_s,
+                "end_s": edit.end_s,
+                "speaker": edit.speaker,
+                "emotion": edit.emotion,
+                # A label the therapist set is not a model estimate: no confidence, not uncertain.
+                "confidence": main["confidence"] if model_confident and main else None,
+                "speaker_confidence": (
+                    main["speaker_confidence"]
+                    if main and not speaker_changed and not edit.speaker_by_therapist
+                    else None
+                ),
+                "uncertain": bool(main["uncertain"]) if model_confident and main else False,
+                "valence": main["valence"] if model_confident and main else va[0],
+                "arousal": main["arousal"] if model_confident and main else va[1],
+                "model_speaker": model_speaker,
+                "model_emotion": model_emotion,
+                "speaker_corrected": speaker_changed,
+                "emotion_corrected": emotion_changed,
+                "emotion_by_therapist": edit.emotion_by_therapist,
+                "boundaries_changed": boundaries_changed,
+                "corrected": speaker_changed or emotion_changed or boundaries_changed,
+                "note": edit.note,
+                "edited_by": edit.author,
+                "edited_at": edit.edited_at,
+                "operation": edit.operation,
+                "source_segment_ids": list(edit.source_segment_ids),
+            }
+        )
+    for seg in model_segments:
+        if str(seg["id"]) in covered:
+            continue
+        out.append(
+            {
+                "key": MODEL_PREFIX + str(seg["id"]),
+                "start_s": seg["start_s"],
+                "end_s": seg["end_s"],
+                "speaker": seg["speaker"],
+                "emotion": seg["emotion"],
+                "confidence": seg["confidence"],
+                "speaker_confidence": seg["speaker_confidence"],
+                "uncertain": bool(seg["uncertain"]),
+                "valence": seg["valence"],
+                "arousal": seg["arousal"],
+                "model_speaker": seg["speaker"],
+                "model_emotion": seg["emotion"],
+                "speaker_corrected": False,
+                "emotion_corrected": False,
+                "emotion_by_therapist": False,
+                "boundaries_changed": False,
+                "corrected": False,
+                "note": "",
+                "edited_by": "",
+                "edited_at": "",
+                "operation": "",
+                "source_segment_ids": [str(seg["id"])],
+            }
+        )
+    out.sort(key=lambda s: (s["start_s"], s["end_s"]))
+    for index, seg in enumerate(out):
+        seg["index"] = index
+    return out
+
+
+def find(segments: Sequence[Mapping[str, Any]], key: str) -> Mapping[str, Any]:
+    for seg in segments:
+        if seg["key"] == key:
+            return seg
+    raise CorrectionError(
+        "That segment no longer exists: the page may be out of date. Reload it and try again."
+    )
+
+
+def check_labels(speaker: str | None, emotion: str | None) -> None:
+    if speaker is not None and speaker not in SPEAKERS:
+        raise CorrectionError(f"Unknown speaker “{speaker}”.")
+    if emotion is not None and emotion not in CANONICAL_LABELS:
+        raise CorrectionError(f"Unknown emotion “{emotion}”.")
+
+
+def check_split(segment: Mapping[str, Any], at_s: float) -> float:
+    """The split time, if both parts keep at least ``MIN_SEGMENT_S``."""
+    if not math.isfinite(at_s):
+        raise CorrectionError("Choose a time inside the segment to split at.")
+    start, end = float(segment["start_s"]), float(segment["end_s"])
+    if at_s - start < MIN_SEGMENT_S or end - at_s < MIN_SEGMENT_S:
+        raise CorrectionError(
+            f"Split inside the segment, at least {MIN_SEGMENT_S:.1f} s from either end "
+            f"(between {start + MIN_SEGMENT_S:.1f} s and {end - MIN_SEGMENT_S:.1f} s)."
+        )
+    return round(at_s, 3)
+
+
+def next_segment(segments: Sequence[Mapping[str, Any]], key: str) -> Mapping[str, Any]:
+    for i, seg in enumerate(segments):
+        if seg["key"] == key:
+            if i + 1 >= len(segments):
+                raise CorrectionError("This is the last segment: there is nothing to merge with.")
+            return segments[i + 1]
+    raise CorrectionError("That segment no longer exists: reload the page and try again.")
+
+
+def _group(segments: Sequence[Mapping[str, Any]], all_speech_s: float) -> dict[str, Any]:
+    speech_s = sum(max(0.0, float(s["end_s"]) - float(s["start_s"])) for s in segments)
+    share = dict.fromkeys(CANONICAL_LABELS, 0.0)
+    uncertain_s = valence = arousal = 0.0
+    for s in segments:
+        length = max(0.0, float(s["end_s"]) - float(s["start_s"]))
+        share[s["emotion"]] = share.get(s["emotion"], 0.0) + length
+        uncertain_s += length if s.get("uncertain") else 0.0
+        valence += float(s["valence"]) * length
+        arousal += float(s["arousal"]) * length
+    if speech_s <= 0:
+        return {
+            "speech_s": 0.0,
+            "talk_share": 0.0,
+            "segment_count": len(segments),
+            "emotion_share": share,
+            "dominant_emotion": None,
+            "uncertain_share": 0.0,
+            "mean_valence": 0.0,
+            "mean_arousal": 0.0,
+            "sd_valence": 0.0,
+            "sd_arousal": 0.0,
+        }
+    mean_v, mean_a = valence / speech_s, arousal / speech_s
+    var_v = var_a = 0.0
+    for s in segments:
+        length = max(0.0, float(s["end_s"]) - float(s["start_s"]))
+        var_v += length * (float(s["valence"]) - mean_v) ** 2
+        var_a += length * (float(s["arousal"]) - mean_a) ** 2
+    shares = {label: round(value / speech_s, 4) for label, value in share.items()}
+    return {
+        "speech_s": round(speech_s, 3),
+        "talk_share": round(speech_s / all_speech_s, 4) if all_speech_s > 0 else 0.0,
+        "segment_count": len(segments),
+        "emotion_share": shares,
+        "dominant_emotion": max(shares, key=lambda label: shares[label]),
+        "uncertain_share": round(uncertain_s / speech_s, 4),
+        "mean_valence": round(mean_v, 4),
+        "mean_arousal": round(mean_a, 4),
+        "sd_valence": round(math.sqrt(var_v / speech_s), 4),
+        "sd_arousal": round(math.sqrt(var_a / speech_s), 4),
+    }
+
+
+def summarize(segments: Sequence[Mapping[str, Any]], duration_s: float | None) -> dict[str, Any]:
+    """The summary of a run with corrections applied, in exactly the shape of the analysis
+    summary (``analysis.summary.summarize``), so it can stand in for it anywhere.
+
+    Re-implemented over segment dicts rather than imported: ``analysis.summary`` works on the
+    pipeline's turn objects and importing it loads torch, which web processes must not pay for.
+    """
+    speech_s = sum(max(0.0, float(s["end_s"]) - float(s["start_s"])) for s in segments)
+    duration = float(duration_s or 0.0)
+    return {
+        "duration_s": round(duration, 3),
+        "speech_s": round(speech_s, 3),
+        "speech_ratio": round(speech_s / duration, 4) if duration > 0 else 0.0,
+        "segment_count": len(segments),
+        "overall": _group(segments, speech_s),
+        "speakers": {
+            role: _group(
+                [
+                    s
+                    for s in segments
+                    if (s["speaker"] if s["speaker"] in SPEAKERS else "other") == role
+                ],
+                speech_s,
+            )
+            for role in SPEAKERS
+        },
+    }

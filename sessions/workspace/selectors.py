@@ -1,0 +1,595 @@
+"""Reads of the therapist workspace: the session dashboard, a recording's corrected timeline,
+summaries and trends (from stored summaries, never by recomputing timelines), exports and the
+corrected segments that count as labelled training data.
+
+Every function takes objects the caller already fetched through ``sessions.access``; the
+``get_*_for_user`` helpers here compose those same rules for the workspace's own rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+
+from analysis import selectors as analysis_selectors
+from analysis.canonical import CANONICAL_LABELS
+from analysis.models import AnalysisRun, RunFrames, RunStatus, Segment
+from sessions import access
+from sessions.models import Child, Clinic, Recording, RecordingStatus, TherapySession
+from sessions.workspace import corrections
+from sessions.workspace.models import (
+    ChunkedUpload,
+    RecordingWaveform,
+    RunCorrectedSummary,
+    RunTimeline,
+    SegmentEdit,
+    TrendMarker,
+    UploadStatus,
+)
+
+ROLES = corrections.SPEAKERS
+
+# --- access to the workspace's own rows ---------------------------------------------------------
+
+
+def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("Not found.") from exc
+
+
+def get_upload_for_user(user: Any, upload_id: Any) -> ChunkedUpload:
+    """An upload of a session the user may see (404 otherwise); only the child's therapists may
+    touch it (403 for others who can see the session, such as the clinic admin)."""
+    upload: ChunkedUpload = _get_or_404(
+        ChunkedUpload.objects.filter(session__in=access.sessions_visible_to(user)).select_related(
+            "session__child"
+        ),
+        upload_id,
+    )
+    if not access.is_therapist_of(user, upload.session.child):
+        raise PermissionDenied("Only the child's therapist can upload recordings.")
+    return upload
+
+
+def get_marker_for_user(user: Any, child: Child, marker_id: Any) -> TrendMarker:
+    marker: TrendMarker = _get_or_404(TrendMarker.objects.filter(child=child), marker_id)
+    return marker
+
+
+# --- runs, edits, effective segments --------------------------------------------------------
+
+
+def shown_run(recording: Recording) -> AnalysisRun | None:
+    """The run whose results the dashboard shows (the newest finished one)."""
+    return analysis_selectors.results_run(recording)
+
+
+def active_edits(run: AnalysisRun | Any) -> list[corrections.EditRow]:
+    rows = (
+        SegmentEdit.objects.filter(run=run, superseded_at__isnull=True)
+        .select_related("author")
+        .order_by("start_s", "created_at")
+    )
+    return [
+        corrections.EditRow(
+            id=str(e.pk),
+            start_s=e.start_s,
+            end_s=e.end_s,
+            speaker=e.speaker,
+            emotion=e.emotion,
+            speaker_by_therapist=e.speaker_by_therapist,
+            emotion_by_therapist=e.emotion_by_therapist,
+            note=e.note,
+            source_segment_ids=tuple(str(i) for i in e.source_segment_ids),
+            author=str(e.author) if e.author else "",
+            edited_at=e.created_at.isoformat(),
+            operation=e.operation,
+        )
+        for e in rows
+    ]
+
+
+_SEGMENT_FIELDS = (
+    "id",
+    "index",
+    "start_s",
+    "end_s",
+    "speaker",
+    "speaker_confidence",
+    "emotion",
+    "confidence",
+    "uncertain",
+    "valence",
+    "arousal",
+)
+
+
+def model_segments(run: AnalysisRun | Any, *, probabilities: bool = False) -> list[dict[str, Any]]:
+    fields = (*_SEGMENT_FIELDS, "probabilities") if probabilities else _SEGMENT_FIELDS
+    rows = list(Segment.objects.filter(run=run).order_by("index").values(*fields))
+    for row in rows:
+        row["id"] = str(row["id"])
+    return rows
+
+
+def effective_segments_for_run(run: AnalysisRun | Any) -> list[dict[str, Any]]:
+    return corrections.effective_segments(model_segments(run), active_edits(run))
+
+
+def run_frames(run: AnalysisRun | Any) -> list[dict[str, Any]]:
+    frames = RunFrames.objects.filter(run=run).values_list("frames", flat=True).first()
+    return list(frames or [])
+
+
+def recording_workspace(recording: Recording, *, with_frames: bool = True) -> dict[str, Any]:
+    """Everything the dashboard draws for one recording: the corrected segments, the model's
+    per-window frames (unless ``with_frames`` is false: the dashboard uses the stored
+    timeline traces instead) and the status of its analysis."""
+    run = shown_run(recording)
+    if run is None:
+        return {
+            "run": None,
+            "run_object": None,
+            "segments": [],
+            "frames": [],
+            "duration_s": recording.duration_s,
+            "no_speech": False,
+            "model_version": None,
+            "edit_count": 0,
+            "earlier_run_edits": 0,
+        }
+    segments = effective_segments_for_run(run)
+    earlier = (
+        SegmentEdit.objects.filter(run__recording=recording, superseded_at__isnull=True)
+        .exclude(run=run)
+        .count()
+    )
+    version = run.model_version
+    return {
+        "run": str(run.pk),
+        "run_object": run,
+        "segments": segments,
+        "frames": run_frames(run) if with_frames else [],
+        "duration_s": recording.duration_s or (segments[-1]["end_s"] if segments else 0.0),
+        "no_speech": run.no_speech,
+        "model_version": {"id": str(version.pk), "name": version.name, "version": version.version},
+        "edit_count": sum(1 for s in segments if s["key"].startswith(corrections.EDIT_PREFIX)),
+        "earlier_run_edits": earlier,
+    }
+
+
+def stored_timeline(run: AnalysisRun | Any) -> RunTimeline | None:
+    """The stored model-output traces of the run's timeline, if built in the current format."""
+    from sessions.workspace.charts import TIMELINE_FORMAT
+
+    return RunTimeline.objects.filter(run=run, format=TIMELINE_FORMAT).first()
+
+
+def waveform(recording: Recording) -> RecordingWaveform | None:
+    return RecordingWaveform.objects.filter(recording=recording).first()
+
+
+# --- summaries --------------------------------------------------------------------------------
+
+
+def role_stats(summary: Mapping[str, Any] | None, role: str) -> dict[str, Any] | None:
+    """One speaker role's figures from a stored summary (``analysis.summary.summarize`` or a
+    corrected one of the same shape), under the names the workspace uses."""
+    if not summary:
+        return None
+    stats = (summary.get("speakers") or {}).get(role)
+    if not stats:
+        return None
+    return {
+        "speech_s": float(stats.get("speech_s") or 0.0),
+        "talk_share": _float(stats.get("talk_share")),
+        "segments": int(stats.get("segment_count") or 0),
+        "emotion_shares": {
+            k: float(v)
+            for k, v in (stats.get("emotion_share") or {}).items()
+            if k in CANONICAL_LABELS
+        },
+        "valence_mean": _float(stats.get("mean_valence")),
+        "valence_sd": _float(stats.get("sd_valence")),
+        "arousal_mean": _float(stats.get("mean_arousal")),
+        "arousal_sd": _float(stats.get("sd_arousal")),
+    }
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _pool(
+    parts: Sequence[tuple[float | None, float | None, float]],
+) -> tuple[float | None, float | None]:
+    """Pooled mean and sd of (mean, sd, weight) groups."""
+    usable = [(m, s or 0.0, w) for m, s, w in parts if m is not None and w > 0]
+    total = sum(w for _, _, w in usable)
+    if not usable or total <= 0:
+        return None, None
+    mean = sum(m * w for m, _, w in usable) / total
+    var = sum(w * (s * s + (m - mean) ** 2) for m, s, w in usable) / total
+    return mean, math.sqrt(var)
+
+
+def combine_summaries(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The session-level figures of each role from its recordings' summaries, weighted by
+    speech time."""
+    summaries = [s for s in summaries if s]
+    if not summaries:
+        return None
+    combined: dict[str, Any] = {}
+    per_role = {role: [role_stats(s, role) for s in summaries] for role in ROLES}
+    total_speech = sum((st or {}).get("speech_s", 0.0) for sts in per_role.values() for st in sts)
+    for role, stats_list in per_role.items():
+        stats = [s for s in stats_list if s and s["speech_s"] > 0]
+        speech = sum(s["speech_s"] for s in stats)
+        shares: dict[str, float] = {}
+        for s in stats:
+            for label, share in s["emotion_shares"].items():
+                shares[label] = shares.get(label, 0.0) + share * s["speech_s"]
+        valence = _pool([(s["valence_mean"], s["valence_sd"], s["speech_s"]) for s in stats])
+        arousal = _pool([(s["arousal_mean"], s["arousal_sd"], s["speech_s"]) for s in stats])
+        combined[role] = {
+            "speech_s": speech,
+            "talk_share": (speech / total_speech) if total_speech else None,
+            "segments": sum(s["segments"] for s in stats),
+            "emotion_shares": {k: v / speech for k, v in shares.items()} if speech else {},
+            "valence_mean": valence[0],
+            "valence_sd": valence[1],
+            "arousal_mean": arousal[0],
+            "arousal_sd": arousal[1],
+        }
+    return combined
+
+
+@dataclass
+class RecordingRow:
+    recording: Recording
+    run_id: Any = None
+    summary: dict[str, Any] | None = None
+    corrected: bool = False
+    stage: str = ""
+    progress: int = 0
+    error: str = ""
+
+
+@dataclass
+class SessionFigures:
+    """A session's stored figures, ready for the summary panel and the trend charts."""
+
+    session_id: Any
+    date: date
+    kind: str
+    title: str
+    roles: dict[str, Any] | None
+    recordings: int = 0
+    analysed: int = 0
+    corrected: bool = False
+    recording_rows: list[RecordingRow] = field(default_factory=list)
+
+
+def _shown_runs(recording_ids: Sequence[Any]) -> dict[Any, dict[str, Any]]:
+    """For each recording: its newest finished run (id, summary) and its newest run's state."""
+    rows = (
+        AnalysisRun.objects.filter(recording_id__in=recording_ids)
+        .order_by("recording_id", "-created_at")
+        .values(
+            "id",
+            "recording_id",
+            "status",
+            "stage",
+            "progress",
+            "error",
+            "summary",
+            "finished_at",
+            "created_at",
+        )
+    )
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        entry = out.setdefault(row["recording_id"], {"latest": row, "done": None})
+        done = entry["done"]
+        if row["status"] == RunStatus.DONE and (
+            done is None
+            or (
+                row["finished_at"]
+                and done["finished_at"]
+                and row["finished_at"] > done["finished_at"]
+            )
+        ):
+            entry["done"] = row
+    return out
+
+
+def session_figures(
+    sessions: Sequence[TherapySession], recordings: Sequence[Recording] | None = None
+) -> list[SessionFigures]:
+    """Stored figures of each session (three queries, whatever the number of sessions).
+
+    Corrected summaries stand in for the model's where a therapist corrected a run.
+    """
+    session_ids = [s.pk for s in sessions]
+    if recordings is None:
+        recordings = list(
+            Recording.objects.filter(session_id__in=session_ids).order_by("created_at")
+        )
+    runs = _shown_runs([r.pk for r in recordings])
+    done_ids = [e["done"]["id"] for e in runs.values() if e["done"]]
+    corrected = (
+        dict(
+            RunCorrectedSummary.objects.filter(run_id__in=done_ids).values_list("run_id", "summary")
+        )
+        if done_ids
+        else {}
+    )
+    by_session: dict[Any, list[RecordingRow]] = {sid: [] for sid in session_ids}
+    for recording in recordings:
+        entry = runs.get(recording.pk)
+        row = RecordingRow(recording=recording)
+        if entry:
+            latest = entry["latest"]
+            row.stage, row.progress, row.error = (
+                latest["stage"],
+                latest["progress"],
+                (latest["error"]),
+            )
+            if entry["done"]:
+                run_id = entry["done"]["id"]
+                row.run_id = run_id
+                row.corrected = run_id in corrected
+                row.summary = corrected.get(run_id) or entry["done"]["summary"] or None
+        by_session.setdefault(recording.session_id, []).append(row)
+    figures = []
+    for session in sessions:
+        rows = by_session.get(session.pk, [])
+        figures.append(
+            SessionFigures(
+                session_id=session.pk,
+                date=session.date,
+                kind=session.kind,
+                title=session.title,
+                roles=combine_summaries(r.summary for r in rows if r.summary),
+                recordings=len(rows),
+                analysed=sum(1 for r in rows if r.summary is not None),
+                corrected=any(r.corrected for r in rows),
+                recording_rows=rows,
+            )
+        )
+    return figures
+
+
+def previous_session(session: TherapySession) -> TherapySession | None:
+    """The child's session before this one that has at least one finished analysis."""
+    return (
+        TherapySession.objects.filter(
+            child_id=session.child_id,
+            date__lte=session.date,
+            recordings__runs__status=RunStatus.DONE,
+        )
+        .exclude(pk=session.pk)
+        .exclude(date=session.date, created_at__gt=session.created_at)
+        .order_by("-date", "-created_at")
+        .distinct()
+        .first()
+    )
+
+
+def compare(
+    current: Mapping[str, Any] | None, previous: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """What changed for the child since the previous session, as readable rows."""
+    if not current or not previous:
+        return []
+    now, before = current.get("child"), previous.get("child")
+    if not now or not before or not now["speech_s"] or not before["speech_s"]:
+        return []
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, a: float | None, b: float | None, kind: str) -> None:
+        if a is None or b is None:
+            return
+        rows.append({"label": label, "now": a, "before": b, "delta": a - b, "kind": kind})
+
+    add("Talk-time share", now["talk_share"], before["talk_share"], "share")
+    add("Mean valence", now["valence_mean"], before["valence_mean"], "scale")
+    add("Mean arousal", now["arousal_mean"], before["arousal_mean"], "scale")
+    for label in CANONICAL_LABELS:
+        a, b = now["emotion_shares"].get(label, 0.0), before["emotion_shares"].get(label, 0.0)
+        if a or b:
+            add(label.capitalize(), a, b, "share")
+    return rows
+
+
+def active_uploads(session: TherapySession, user: Any) -> list[ChunkedUpload]:
+    return list(
+        ChunkedUpload.objects.filter(
+            session=session,
+            created_by=user,
+            status__in=[UploadStatus.UPLOADING, UploadStatus.FINALIZING],
+        ).order_by("created_at")
+    )
+
+
+def session_dashboard(
+    *, session: TherapySession, user: Any, recording_id: str | None = None
+) -> dict[str, Any]:
+    """The dashboard of one session: its recordings with their analysis state, the one shown,
+    the child's summary and the comparison with the previous analysed session."""
+    recordings = list(session.recordings.order_by("created_at"))
+    figures = session_figures([session], recordings)[0]
+    previous = previous_session(session)
+    previous_figures = session_figures([previous])[0] if previous else None
+    selected = None
+    if recording_id:
+        selected = next(
+            (r for r in figures.recording_rows if str(r.recording.pk) == recording_id), None
+        )
+    if selected is None and figures.recording_rows:
+        done = [r for r in figures.recording_rows if r.run_id]
+        selected = (done or figures.recording_rows)[-1]
+    can_edit = access.is_therapist_of(user, session.child)
+    return {
+        "session": session,
+        "figures": figures,
+        "recording_rows": figures.recording_rows,
+        "selected": selected,
+        "child_roles": figures.roles,
+        "previous": previous,
+        "previous_figures": previous_figures,
+        "changes": compare(figures.roles, previous_figures.roles if previous_figures else None),
+        "can_edit": can_edit,
+        "uploads": active_uploads(session, user) if can_edit else [],
+    }
+
+
+# --- trends -----------------------------------------------------------------------------------
+
+
+def child_trends(
+    *,
+    child: Child,
+    sessions: QuerySet[TherapySession],
+    date_from: date | None = None,
+    date_to: date | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Per-session points of the child's speech over time (oldest first) and the therapist's
+    markers, from stored summaries: a year of weekly sessions is four queries."""
+    selected = sessions.filter(child=child)
+    if date_from:
+        selected = selected.filter(date__gte=date_from)
+    if date_to:
+        selected = selected.filter(date__lte=date_to)
+    if kind:
+        selected = selected.filter(kind=kind)
+    session_list = list(selected.order_by("date", "created_at"))
+    figures = session_figures(session_list)
+    points = []
+    for fig in figures:
+        stats = (fig.roles or {}).get("child")
+        if not stats or not stats["speech_s"]:
+            continue
+        points.append(
+            {
+                "session_id": str(fig.session_id),
+                "date": fig.date,
+                "kind": fig.kind,
+                "title": fig.title,
+                "talk_share": stats["talk_share"],
+                "valence_mean": stats["valence_mean"],
+                "valence_sd": stats["valence_sd"],
+                "arousal_mean": stats["arousal_mean"],
+                "arousal_sd": stats["arousal_sd"],
+                "emotion_shares": stats["emotion_shares"],
+                "speech_s": stats["speech_s"],
+                "corrected": fig.corrected,
+            }
+        )
+    markers = list(TrendMarker.objects.filter(child=child).order_by("date", "created_at"))
+    return {
+        "points": points,
+        "practice": practice_by_week(child=child, date_from=date_from, date_to=date_to),
+        "markers": markers,
+        "session_count": len(session_list),
+        "unanalysed": len(session_list) - len(points),
+    }
+
+
+def practice_by_week(
+    *, child: Child, date_from: date | None = None, date_to: date | None = None
+) -> list[dict[str, Any]]:
+    """The child's practice exercises per week (one query): analysed attempts and the share in
+    which the target emotion came across, the therapist's review overriding the model's."""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncWeek
+
+    from sessions.exercises.models import Attempt, AttemptStatus
+
+    attempts = Attempt.objects.filter(child=child, status=AttemptStatus.DONE)
+    if date_from:
+        attempts = attempts.filter(created_at__date__gte=date_from)
+    if date_to:
+        attempts = attempts.filter(created_at__date__lte=date_to)
+    conveyed = Q(reviewed_conveyed=True) | Q(reviewed_conveyed__isnull=True, conveyed=True)
+    rows = (
+        attempts.annotate(week=TruncWeek("created_at"))
+        .values("week")
+        .annotate(attempts=Count("id"), conveyed=Count("id", filter=conveyed))
+        .order_by("week")
+    )
+    return [
+        {
+            "week": row["week"].date(),
+            "attempts": row["attempts"],
+            "conveyed_share": row["conveyed"] / row["attempts"] if row["attempts"] else None,
+        }
+        for row in rows
+    ]
+
+
+# --- training data ------------------------------------------------------------------------------
+
+
+def corrected_segments(
+    *,
+    clinic: Clinic | Any = None,
+    child: Child | Any = None,
+    require_training_consent: bool = True,
+) -> list[tuple[Recording, float, float, str, str]]:
+    """Therapist-labelled stretches as training data: ``(recording, start_s, end_s, emotion,
+    speaker)`` for every active correction whose emotion a therapist chose or confirmed.
+
+    Only the newest corrected run of each recording counts (a re-analysed recording corrected
+    twice is not counted twice), recordings whose audio was deleted are left out, and by
+    default only children whose guardian consented to training use.
+    """
+    edits = SegmentEdit.objects.filter(
+        superseded_at__isnull=True,
+        emotion_by_therapist=True,
+        run__recording__audio_deleted_at__isnull=True,
+    )
+    if clinic is not None:
+        edits = edits.filter(run__recording__session__child__clinic=clinic)
+    if child is not None:
+        edits = edits.filter(run__recording__session__child=child)
+    if require_training_consent:
+        from sessions.families.consent import children_with_consent
+
+        consenting = [str(pk) for pk in children_with_consent("training")]
+        edits = edits.filter(run__recording__session__child_id__in=consenting)
+    rows = list(
+        edits.select_related("run__recording__session__child").order_by(
+            "run__recording_id", "-run__created_at", "start_s"
+        )
+    )
+    newest_run: dict[Any, Any] = {}
+    out: list[tuple[Recording, float, float, str, str]] = []
+    for edit in rows:
+        recording = edit.run.recording
+        run_id = newest_run.setdefault(recording.pk, edit.run_id)
+        if edit.run_id != run_id:
+            continue
+        out.append((recording, edit.start_s, edit.end_s, edit.emotion, edit.speaker))
+    return out
+
+
+# --- status -----------------------------------------------------------------------------------
+
+FINISHED = {RecordingStatus.DONE, RecordingStatus.FAILED, RecordingStatus.QUARANTINED}

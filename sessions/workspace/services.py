@@ -1,0 +1,795 @@
+"""Writes of the therapist workspace: resumable uploads, segment corrections, waveform peaks and
+trend markers. Each service validates, writes, and records the audit entry.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from analysis.models import AnalysisRun
+from sessions import audit
+from sessions.families.consent import ConsentMissing, has_consent
+from sessions.models import Child, Recording, TherapySession
+from sessions.models.audit import AuditAction
+from sessions.workspace import corrections, selectors
+from sessions.workspace.corrections import CorrectionError
+from sessions.workspace.models import (
+    ChunkedUpload,
+    EditOperation,
+    MarkerKind,
+    RecordingWaveform,
+    RunCorrectedSummary,
+    RunTimeline,
+    SegmentEdit,
+    TrendMarker,
+    TrendMetric,
+    UploadStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# --- resumable uploads ------------------------------------------------------------------------
+
+# What the picker offers and the server accepts before looking inside; the real check (probe
+# and trial decode) happens in analysis.services.recording_create once the file is complete.
+ACCEPTED_EXTENSIONS = (
+    ".wav",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".webm",
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".mkv",
+    ".3gp",
+    ".aif",
+    ".aiff",
+    ".caf",
+    ".wma",
+)
+MAX_CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
+MAX_ACTIVE_UPLOADS_PER_USER = 5
+# A finalization that has not finished in this time crashed; it may be claimed again.
+FINALIZE_STALE_S = 15 * 60
+# Files up to this size are checked within the "complete" request; larger ones by a task.
+SYNC_FINALIZE_MAX_BYTES = 64 * 1024 * 1024
+# Starts of files that are certainly not recordings (a web page, a PDF, an archive, a picture).
+_NOT_MEDIA_MAGIC = (
+    b"%PDF",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"<!DOCTYPE",
+    b"<html",
+    b"<?xml",
+    b'{"',
+    b"\x7fELF",
+    b"MZ",
+)
+
+
+class Readable(Protocol):
+    """Anything with ``read(n)``: a request body stream, a file."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+class UploadRefused(ValueError):
+    """An upload the portal will not take; ``detail`` says why in plain words."""
+
+    def __init__(self, detail: str, *, status: int = 400, offset: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.offset = offset
+
+
+def upload_dir(upload_id: Any) -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads" / str(upload_id)
+
+
+def upload_data_path(upload_id: Any) -> Path:
+    return upload_dir(upload_id) / "data"
+
+
+def _remove_upload_dir(upload_id: Any) -> None:
+    shutil.rmtree(upload_dir(upload_id), ignore_errors=True)
+
+
+def _readable_size(n: int) -> str:
+    if n >= 1024**3:
+        return f"{n / 1024**3:.1f} GB"
+    return f"{n / 1024**2:.0f} MB"
+
+
+@transaction.atomic
+def upload_create(
+    *,
+    session: TherapySession,
+    filename: str,
+    size_bytes: int,
+    content_type: str,
+    created_by: Any,
+    request: HttpRequest | None = None,
+) -> ChunkedUpload:
+    """Start a resumable upload to ``session``: checks what can be checked before any byte is
+    sent (recording consent, size, file type) and creates the empty upload. Each call starts a
+    new upload; the client resumes an old one by its id instead of calling this again."""
+    name = Path(filename or "").name.strip()[:255]
+    if not name:
+        raise UploadRefused("The file has no name.")
+    suffix = Path(name).suffix.lower()
+    if suffix not in ACCEPTED_EXTENSIONS:
+        raise UploadRefused(
+            f"“{name}” is not a recording the portal can analyse. Accepted formats: "
+            + ", ".join(e.lstrip(".").upper() for e in ACCEPTED_EXTENSIONS[:11])
+            + "."
+        )
+    if size_bytes <= 0:
+        raise UploadRefused(f"“{name}” is empty.")
+    if size_bytes > settings.SER_MAX_UPLOAD_BYTES:
+        raise UploadRefused(
+            f"“{name}” is {_readable_size(size_bytes)}; the largest file the portal accepts is "
+            f"{_readable_size(settings.SER_MAX_UPLOAD_BYTES)}. Trim the recording or export the "
+            "audio only."
+        )
+    if not has_consent(session.child, "recording"):
+        raise UploadRefused(str(ConsentMissing("recording")), status=403)
+    active = ChunkedUpload.objects.filter(
+        created_by=created_by, status=UploadStatus.UPLOADING
+    ).count()
+    if active >= MAX_ACTIVE_UPLOADS_PER_USER:
+        raise UploadRefused(
+            "You have several unfinished uploads. Finish or cancel one before starting another.",
+            status=409,
+        )
+    upload = ChunkedUpload.objects.create(
+        session=session,
+        created_by=created_by,
+        filename=name,
+        content_type=(content_type or "")[:100],
+        size_bytes=size_bytes,
+    )
+    folder = upload_dir(upload.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    upload_data_path(upload.pk).touch()
+    audit.record(
+        actor=created_by,
+        action=AuditAction.CREATE,
+        obj=upload,
+        child=session.child,
+        request=request,
+        detail={"size_bytes": size_bytes},
+    )
+    return upload
+
+
+def _looks_like_media(head: bytes) -> bool:
+    if any(head.startswith(magic) for magic in _NOT_MEDIA_MAGIC):
+        return False
+    sample = head[:512]
+    if not sample:
+        return True
+    # Plain text (CSV, notes, HTML without a doctype) is printable ASCII from the first byte.
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in sample)
+    return printable / len(sample) < 0.95
+
+
+def _fail_upload(upload: ChunkedUpload, message: str) -> None:
+    ChunkedUpload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.FAILED, error=message[:500], updated_at=timezone.now()
+    )
+    upload.status, upload.error = UploadStatus.FAILED, message[:500]
+    transaction.on_commit(partial(_remove_upload_dir, upload.pk))
+
+
+def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, length: int) -> int:
+    """Append one chunk that starts at byte ``offset`` and return the new offset.
+
+    The body is first written to its own temp file (no lock held while the network is slow),
+    then appended under a row lock if ``offset`` is still where the upload stands. A chunk sent
+    twice (the client never saw the answer) is refused with the current offset, so the client
+    simply continues from there: nothing is written twice.
+    """
+    if upload.status != UploadStatus.UPLOADING:
+        raise UploadRefused(
+            _not_uploading_message(upload), status=409, offset=upload.received_bytes
+        )
+    if length <= 0:
+        raise UploadRefused("The chunk is empty.", offset=upload.received_bytes)
+    if length > MAX_CHUNK_BYTES:
+        raise UploadRefused(
+            f"Chunks may be at most {MAX_CHUNK_BYTES // 1024**2} MB.",
+            status=413,
+            offset=upload.received_bytes,
+        )
+    if offset != upload.received_bytes:
+        raise UploadRefused(
+            "The upload continues from another point.", status=409, offset=upload.received_bytes
+        )
+    if offset + length > upload.size_bytes:
+        raise UploadRefused(
+            "The chunk goes past the end of the file that was announced.",
+            offset=upload.received_bytes,
+        )
+    folder = upload_dir(upload.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"chunk-{offset}-{uuid.uuid4().hex}.part"
+    try:
+        received = 0
+        with part.open("wb") as out:
+            while received < length:
+                block = stream.read(min(1024 * 1024, length - received))
+                if not block:
+                    break
+                out.write(block)
+                received += len(block)
+        if received != length:
+            raise UploadRefused(
+                "The connection dropped during this chunk; send it again.",
+                offset=upload.received_bytes,
+            )
+        with transaction.atomic():
+            locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
+            if locked.status != UploadStatus.UPLOADING:
+                raise UploadRefused(
+                    _not_uploading_message(locked), status=409, offset=locked.received_bytes
+                )
+            if locked.received_bytes != offset:
+                raise UploadRefused(
+                    "The upload continues from another point.",
+                    status=409,
+                    offset=locked.received_bytes,
+                )
+            if offset == 0 and not _looks_like_media(part.read_bytes()[:4096]):
+                message = (
+                    f"“{locked.filename}” does not look like an audio or video recording "
+                    "(it looks like a document or a web page). Choose the recording "
+                    "file itself."
+                )
+                _fail_upload(locked, message)
+                upload.status, upload.error = locked.status, locked.error
+                return locked.received_bytes
+            data = upload_data_path(upload.pk)
+            with data.open("r+b" if data.exists() else "wb") as out, part.open("rb") as src:
+                out.seek(offset)
+                shutil.copyfileobj(src, out, 1024 * 1024)
+                out.truncate(offset + length)
+                out.flush()
+            new_offset = offset + length
+            ChunkedUpload.objects.filter(pk=upload.pk).update(
+                received_bytes=new_offset, updated_at=timezone.now()
+            )
+            upload.received_bytes = new_offset
+            return new_offset
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _not_uploading_message(upload: ChunkedUpload) -> str:
+    if upload.status == UploadStatus.FAILED:
+        return upload.error or "This upload was rejected."
+    if upload.status in (UploadStatus.CANCELLED, UploadStatus.EXPIRED):
+        return "This upload was cancelled or expired. Start the upload again."
+    return "This upload is already complete."
+
+
+def upload_claim_finalize(*, upload: ChunkedUpload) -> bool:
+    """Mark a fully received upload as being finalized (conditional UPDATE: only one caller
+    wins). A finalization that has been running longer than ``FINALIZE_STALE_S`` crashed and
+    may be claimed again."""
+    if upload.received_bytes < upload.size_bytes and upload.status == UploadStatus.UPLOADING:
+        raise UploadRefused(
+            f"The upload is not finished yet: {upload.received_bytes} of {upload.size_bytes} "
+            "bytes arrived.",
+            status=409,
+            offset=upload.received_bytes,
+        )
+    now = timezone.now()
+    claimed = ChunkedUpload.objects.filter(
+        Q(status=UploadStatus.UPLOADING, received_bytes=upload.size_bytes)
+        | Q(
+            status=UploadStatus.FINALIZING,
+            finalize_started_at__lt=now - timedelta(seconds=FINALIZE_STALE_S),
+        ),
+        pk=upload.pk,
+    ).update(status=UploadStatus.FINALIZING, finalize_started_at=now, updated_at=now)
+    upload.refresh_from_db()
+    return bool(claimed)
+
+
+class _AssembledFile(UploadedFile):
+    """The assembled upload, handed to recording_create like Django's own temporary upload
+    (``temporary_file_path``), so it is probed in place rather than copied first."""
+
+    def __init__(self, path: Path, name: str, content_type: str, size: int) -> None:
+        super().__init__(file=path.open("rb"), name=name, content_type=content_type, size=size)
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self._path)
+
+
+def upload_finalize(*, upload_id: Any, request: HttpRequest | None = None) -> ChunkedUpload:
+    """Turn a claimed (``finalizing``) upload into a Recording via
+    ``analysis.services.recording_create``, which validates the file and queues its analysis.
+
+    Rejected files (RecordingRejected, ConsentMissing) end ``failed`` with the readable reason.
+    The recording and the upload's ``complete`` status commit together, so running this twice
+    (a redelivered task, two "complete" calls) creates one recording; an unexpected error keeps
+    the bytes and the ``finalizing`` claim, so a later attempt can finish the job.
+    """
+    from analysis.services import RecordingRejected, recording_create
+
+    with transaction.atomic():
+        upload = (
+            ChunkedUpload.objects.select_for_update(of=("self",))
+            .select_related("session__child__clinic", "created_by")
+            .get(pk=upload_id)
+        )
+        if upload.status != UploadStatus.FINALIZING:
+            return upload
+        data = upload_data_path(upload.pk)
+        if not data.exists() or data.stat().st_size != upload.size_bytes:
+            _fail_upload(
+                upload, "The uploaded data went missing on the server. Upload the file again."
+            )
+            logger.error("upload %s: data file missing or wrong size", upload.pk)
+            return upload
+        django_file = _AssembledFile(data, upload.filename, upload.content_type, upload.size_bytes)
+        try:
+            with django_file:
+                try:
+                    with transaction.atomic():
+                        recording = recording_create(
+                            session=upload.session,
+                            uploaded_file=django_file,
+                            uploaded_by=upload.created_by,
+                            request=request,
+                        )
+                except RecordingRejected as exc:
+                    _fail_upload(upload, exc.detail)
+                    return upload
+                except ConsentMissing as exc:
+                    _fail_upload(upload, str(exc))
+                    return upload
+        except Exception:
+            logger.exception("upload %s: finalization failed", upload.pk)
+            raise
+        ChunkedUpload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.COMPLETE,
+            recording=recording,
+            error="",
+            updated_at=timezone.now(),
+        )
+        upload.status, upload.recording = UploadStatus.COMPLETE, recording
+        transaction.on_commit(partial(_remove_upload_dir, upload.pk))
+        transaction.on_commit(partial(queue_waveform, recording.pk))
+    return upload
+
+
+def queue_finalize(upload_id: Any) -> None:
+    from sessions.workspace.tasks import finalize_upload
+
+    finalize_upload.apply_async(args=[str(upload_id)], queue=settings.SER_QUEUE_DEFAULT)
+
+
+@transaction.atomic
+def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | None = None) -> None:
+    """Cancel an unfinished upload and delete its bytes. Cancelling twice changes nothing."""
+    updated = ChunkedUpload.objects.filter(
+        pk=upload.pk, status__in=[UploadStatus.UPLOADING, UploadStatus.FAILED]
+    ).update(status=UploadStatus.CANCELLED, updated_at=timezone.now())
+    if updated:
+        transaction.on_commit(partial(_remove_upload_dir, upload.pk))
+        audit.record(
+            actor=actor,
+            action=AuditAction.DELETE,
+            obj=upload,
+            child=upload.session.child,
+            request=request,
+        )
+
+
+def uploads_cleanup(*, max_idle: timedelta | None = None) -> dict[str, int]:
+    """Expire uploads nobody has added to for ``max_idle`` (default
+    ``WORKSPACE_UPLOAD_IDLE_HOURS``) and delete their bytes; delete leftover folders of
+    finished, failed or unknown uploads; re-queue finalizations that crashed. Safe to repeat."""
+    idle = max_idle or timedelta(hours=getattr(settings, "WORKSPACE_UPLOAD_IDLE_HOURS", 24))
+    now = timezone.now()
+    expired_ids = list(
+        ChunkedUpload.objects.filter(
+            status=UploadStatus.UPLOADING, updated_at__lt=now - idle
+        ).values_list("pk", flat=True)
+    )
+    ChunkedUpload.objects.filter(pk__in=expired_ids, status=UploadStatus.UPLOADING).update(
+        status=UploadStatus.EXPIRED, updated_at=now
+    )
+    for upload_id in expired_ids:
+        _remove_upload_dir(upload_id)
+    removed = 0
+    root = Path(settings.MEDIA_ROOT) / "uploads"
+    if root.is_dir():
+        live = {
+            str(pk)
+            for pk in ChunkedUpload.objects.filter(
+                status__in=[UploadStatus.UPLOADING, UploadStatus.FINALIZING]
+            ).values_list("pk", flat=True)
+        }
+        for folder in root.iterdir():
+            # Young folders may belong to an upload whose row is not committed yet.
+            young = now.timestamp() - folder.stat().st_mtime < 3600
+            if folder.is_dir() and folder.name not in live and not young:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    stale = list(
+        ChunkedUpload.objects.filter(
+            status=UploadStatus.FINALIZING,
+            finalize_started_at__lt=now - timedelta(seconds=FINALIZE_STALE_S),
+        ).values_list("pk", flat=True)
+    )
+    for upload_id in stale:
+        upload = ChunkedUpload.objects.get(pk=upload_id)
+        if upload_claim_finalize(upload=upload):
+            queue_finalize(upload_id)
+    return {"expired": len(expired_ids), "folders_removed": removed, "requeued": len(stale)}
+
+
+# --- waveform peaks ---------------------------------------------------------------------------
+
+PEAKS_PER_SECOND = 20
+MAX_PEAKS = 60_000
+
+
+def queue_waveform(recording_id: Any) -> None:
+    from sessions.workspace.tasks import compute_waveform
+
+    compute_waveform.apply_async(args=[str(recording_id)], queue=settings.SER_QUEUE_DEFAULT)
+
+
+def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:
+    """Decode the recording block by block and store the peaks its waveform is drawn from
+    (max |sample| per 1/20 s, fewer for very long recordings). Running it twice overwrites the
+    same row. None when the audio is gone or cannot be decoded: the dashboard then shows the
+    timeline without a waveform."""
+    import numpy as np
+
+    from analysis import audio
+    from analysis.services import audio_limits, local_audio_path
+
+    if not recording.file or recording.audio_deleted_at is not None:
+        return None
+    bucket = audio.TARGET_SR // PEAKS_PER_SECOND
+    parts: list[np.ndarray] = []
+    carry = np.zeros(0, dtype=np.float32)
+    total = 0
+    try:
+        with local_audio_path(recording) as path:
+            for block in audio.iter_decode(path, limits=audio_limits()):
+                total += block.size
+                joined = np.concatenate([carry, np.abs(block)]) if carry.size else np.abs(block)
+                whole = joined.size - joined.size % bucket
+                if whole:
+                    parts.append(joined[:whole].reshape(-1, bucket).max(axis=1))
+                carry = joined[whole:]
+    except audio.AudioError:
+        return None
+    if carry.size:
+        parts.append(np.array([carry.max()], dtype=np.float32))
+    peaks = np.concatenate(parts) if parts else np.zeros(1, dtype=np.float32)
+    if peaks.size > MAX_PEAKS:
+        group = int(np.ceil(peaks.size / MAX_PEAKS))
+        padded = np.pad(peaks, (0, (-peaks.size) % group))
+        peaks = padded.reshape(-1, group).max(axis=1)
+    top = float(peaks.max()) or 1.0
+    duration = total / audio.TARGET_SR
+    waveform, _ = RecordingWaveform.objects.update_or_create(
+        recording=recording,
+        defaults={
+            "peaks": np.round(peaks / top, 3).tolist(),
+            "peaks_per_second": peaks.size / max(duration, 1e-6),
+            "duration_s": duration,
+        },
+    )
+    return waveform
+
+
+# --- stored timeline traces ----------------------------------------------------------------
+
+
+def timeline_store(*, run: AnalysisRun) -> RunTimeline:
+    """Build the model-output traces of ``run``'s timeline from its frames and store them as
+    JSON text. Running it twice overwrites the same row with the same content."""
+    import json
+
+    from sessions.workspace import charts
+
+    frames = selectors.run_frames(run)
+    traces = json.dumps(charts.frame_traces(frames), separators=(",", ":"))
+    timeline, _ = RunTimeline.objects.update_or_create(
+        run=run,
+        defaults={
+            "format": charts.TIMELINE_FORMAT,
+            "roles": charts.frame_roles(frames),
+            "traces": traces,
+        },
+    )
+    return timeline
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+def _new_edit(
+    *,
+    run: AnalysisRun,
+    batch: uuid.UUID,
+    operation: str,
+    start_s: float,
+    end_s: float,
+    speaker: str,
+    emotion: str,
+    speaker_by_therapist: bool,
+    emotion_by_therapist: bool,
+    note: str,
+    sources: list[str],
+    author: Any,
+) -> SegmentEdit:
+    return SegmentEdit(
+        run=run,
+        batch=batch,
+        operation=operation,
+        start_s=start_s,
+        end_s=end_s,
+        speaker=speaker,
+        emotion=emotion,
+        speaker_by_therapist=speaker_by_therapist,
+        emotion_by_therapist=emotion_by_therapist,
+        note=note[:2000],
+        source_segment_ids=sources,
+        author=author,
+    )
+
+
+def _supersede(keys: list[str], batch: uuid.UUID, run: AnalysisRun) -> None:
+    edit_ids = [
+        k.removeprefix(corrections.EDIT_PREFIX)
+        for k in keys
+        if k.startswith(corrections.EDIT_PREFIX)
+    ]
+    if edit_ids:
+        SegmentEdit.objects.filter(run=run, pk__in=edit_ids, superseded_at__isnull=True).update(
+            superseded_at=timezone.now(), superseded_by_batch=batch
+        )
+
+
+@transaction.atomic
+def correction_apply(
+    *,
+    recording: Recording,
+    author: Any,
+    action: str,
+    segment: str,
+    speaker: str | None = None,
+    emotion: str | None = None,
+    note: str | None = None,
+    at_s: float | None = None,
+    request: HttpRequest | None = None,
+) -> list[dict[str, Any]]:
+    """Apply one therapist correction to the recording's shown analysis run and return the new
+    effective segments.
+
+    ``action``: ``label`` (speaker and/or emotion and/or note of ``segment``), ``split`` (at
+    ``at_s``), ``merge`` (``segment`` with the one after it) or ``undo`` (the last correction of
+    this run). Model segments are never changed: new ``SegmentEdit`` rows supersede the ones
+    they replace. The run row is locked, so two therapists' corrections apply one after the
+    other. Repeating a ``label`` with the same values stores a new version with the same labels
+    (harmless); repeating ``split``/``merge`` applies them again to the then-current segments.
+    """
+    run = selectors.shown_run(recording)
+    if run is None:
+        raise CorrectionError("This recording has no finished analysis to correct yet.")
+    AnalysisRun.objects.select_for_update().filter(pk=run.pk).first()
+    current = selectors.effective_segments_for_run(run)
+    batch = uuid.uuid4()
+    detail: dict[str, Any] = {"action": action}
+    if action == "label":
+        corrections.check_labels(speaker, emotion)
+        seg = corrections.find(current, segment)
+        new_speaker = speaker or seg["speaker"]
+        new_emotion = emotion or seg["emotion"]
+        edit = _new_edit(
+            run=run,
+            batch=batch,
+            operation=EditOperation.RELABEL if (speaker or emotion) else EditOperation.NOTE,
+            start_s=seg["start_s"],
+            end_s=seg["end_s"],
+            speaker=new_speaker,
+            emotion=new_emotion,
+            speaker_by_therapist=bool(speaker) or bool(seg["speaker_corrected"]),
+            emotion_by_therapist=bool(emotion) or bool(seg["emotion_by_therapist"]),
+            note=seg["note"] if note is None else note.strip(),
+            sources=list(seg["source_segment_ids"]),
+            author=author,
+        )
+        _supersede([segment], batch, run)
+        edit.save()
+        detail.update(
+            fields=sorted(
+                k
+                for k, v in (("speaker", speaker), ("emotion", emotion), ("note", note))
+                if v is not None
+            )
+        )
+    elif action == "split":
+        seg = corrections.find(current, segment)
+        at = corrections.check_split(seg, float(at_s if at_s is not None else float("nan")))
+        common = {
+            "run": run,
+            "batch": batch,
+            "operation": EditOperation.SPLIT,
+            "speaker": seg["speaker"],
+            "emotion": seg["emotion"],
+            "speaker_by_therapist": bool(seg["speaker_corrected"]),
+            "emotion_by_therapist": bool(seg["emotion_by_therapist"]),
+            "sources": list(seg["source_segment_ids"]),
+            "author": author,
+        }
+        first = _new_edit(start_s=seg["start_s"], end_s=at, note=seg["note"], **common)
+        second = _new_edit(start_s=at, end_s=seg["end_s"], note="", **common)
+        _supersede([segment], batch, run)
+        SegmentEdit.objects.bulk_create([first, second])
+    elif action == "merge":
+        seg = corrections.find(current, segment)
+        following = corrections.next_segment(current, segment)
+        longer = max((seg, following), key=lambda s: s["end_s"] - s["start_s"])
+        same_emotion = seg["emotion"] == following["emotion"]
+        notes = "\n".join(n for n in (seg["note"], following["note"]) if n)
+        sources = list(
+            dict.fromkeys([*seg["source_segment_ids"], *following["source_segment_ids"]])
+        )
+        edit = _new_edit(
+            run=run,
+            batch=batch,
+            operation=EditOperation.MERGE,
+            start_s=seg["start_s"],
+            end_s=max(seg["end_s"], following["end_s"]),
+            speaker=longer["speaker"],
+            emotion=longer["emotion"],
+            speaker_by_therapist=bool(seg["speaker_corrected"] or following["speaker_corrected"]),
+            emotion_by_therapist=bool(
+                same_emotion and seg["emotion_by_therapist"] and following["emotion_by_therapist"]
+            ),
+            note=notes,
+            sources=sources,
+            author=author,
+        )
+        _supersede([segment, following["key"]], batch, run)
+        edit.save()
+    elif action == "undo":
+        last = (
+            SegmentEdit.objects.filter(run=run, superseded_at__isnull=True)
+            .order_by("-created_at")
+            .values_list("batch", flat=True)
+            .first()
+        )
+        if last is None:
+            raise CorrectionError("There is no correction to undo.")
+        SegmentEdit.objects.filter(run=run, batch=last).update(
+            superseded_at=timezone.now(), superseded_by_batch=batch
+        )
+        SegmentEdit.objects.filter(run=run, superseded_by_batch=last).update(
+            superseded_at=None, superseded_by_batch=None
+        )
+    else:
+        raise CorrectionError("Unknown correction.")
+    updated = selectors.effective_segments_for_run(run)
+    _store_corrected_summary(run=run, recording=recording, segments=updated)
+    audit.record(
+        actor=author,
+        action=AuditAction.UPDATE,
+        object_type="segment",
+        object_id=recording.pk,
+        child=recording.session.child,
+        request=request,
+        detail=detail,
+    )
+    return updated
+
+
+def _store_corrected_summary(
+    *, run: AnalysisRun, recording: Recording, segments: list[dict[str, Any]]
+) -> None:
+    active = SegmentEdit.objects.filter(run=run, superseded_at__isnull=True).count()
+    if active == 0:
+        RunCorrectedSummary.objects.filter(run=run).delete()
+        return
+    summary = corrections.summarize(segments, recording.duration_s)
+    RunCorrectedSummary.objects.update_or_create(
+        run=run, defaults={"summary": summary, "edit_count": active}
+    )
+
+
+# --- trend markers ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def marker_create(
+    *,
+    child: Child,
+    kind: str,
+    day: date,
+    label: str,
+    metric: str = "",
+    target: float | None = None,
+    created_by: Any,
+    request: HttpRequest | None = None,
+) -> TrendMarker:
+    """Add a phase line or a goal to ``child``'s trend charts. Each call adds one marker."""
+    label = label.strip()
+    if not label:
+        raise ValueError("Give the marker a short label, e.g. “Phase B: emotion cards”.")
+    if kind == MarkerKind.GOAL:
+        if metric not in TrendMetric.values or target is None:
+            raise ValueError("A goal needs a measure and a target value.")
+        low, high = (0.0, 1.0) if metric == TrendMetric.TALK_SHARE else (-1.0, 1.0)
+        if not low <= target <= high:
+            raise ValueError(f"The target must be between {low:g} and {high:g}.")
+    elif kind == MarkerKind.PHASE:
+        metric, target = "", None
+    else:
+        raise ValueError("Unknown marker kind.")
+    marker = TrendMarker.objects.create(
+        child=child,
+        kind=kind,
+        date=day,
+        label=label[:80],
+        metric=metric,
+        target=target,
+        created_by=created_by,
+    )
+    audit.record(
+        actor=created_by,
+        action=AuditAction.CREATE,
+        obj=marker,
+        child=child,
+        request=request,
+        detail={"kind": kind},
+    )
+    return marker
+
+
+@transaction.atomic
+def marker_delete(*, marker: TrendMarker, actor: Any, request: HttpRequest | None = None) -> None:
+    """Remove a marker. Deleting one that is already gone does nothing."""
+    child = marker.child
+    deleted, _ = TrendMarker.objects.filter(pk=marker.pk).delete()
+    if deleted:
+        audit.record(
+            actor=actor,
+            action=AuditAction.DELETE,
+            object_type="trendmarker",
+            object_id=marker.pk,
+            child=child,
+            request=request,
+        )

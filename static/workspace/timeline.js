@@ -1,0 +1,606 @@
+// The session timeline: waveform (wavesurfer.js) and emotion timeline (plotly.js) on one time
+// axis, the segment list beside them, keyboard control and therapist corrections.
+//
+// One view range {start, end} is the truth: zooming or panning either chart sets it, and the
+// other follows. One player (wavesurfer's media element, streaming the access-checked audio
+// view with range requests) drives the playhead drawn over both.
+
+import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
+import { ApiError, clock, clockPrecise, parseClock, requestJson } from "./api.js";
+
+const SPEAKER = { child: "Child", therapist: "Therapist", other: "Other" };
+const MIN_SPAN_S = 2;
+
+function isTyping(target) {
+  if (!target || !(target instanceof Element)) return false;
+  return !!target.closest("input, textarea, select, button, a, [contenteditable=''], [contenteditable='true'], .modebar");
+}
+
+export class Timeline {
+  constructor(root) {
+    this.root = root;
+    this.urls = {
+      workspace: root.dataset.workspaceUrl,
+      corrections: root.dataset.correctionsUrl,
+      waveform: root.dataset.waveformUrl,
+      audio: root.dataset.audioUrl,
+    };
+    this.canEdit = root.dataset.canEdit === "1";
+    this.plotEl = root.querySelector("#timeline");
+    this.plotWrap = root.querySelector("#plot-wrap");
+    this.playhead = root.querySelector("#playhead");
+    this.waveEl = root.querySelector("#waveform");
+    this.waveNote = root.querySelector("#waveform-note");
+    this.rowsEl = root.querySelector("#segment-rows");
+    this.scrollEl = root.querySelector("#segment-scroll");
+    this.countEl = root.querySelector("#segment-count");
+    this.filterEl = root.querySelector("#speaker-filter");
+    this.panel = root.querySelector("#segment-panel");
+    this.message = root.querySelector("#panel-message");
+    this.loading = root.querySelector("#timeline-loading");
+    this.empty = root.querySelector("#timeline-empty");
+    this.errorEl = root.querySelector("#timeline-error");
+    this.timeDisplay = root.querySelector("#time-display");
+    this.playButton = root.querySelector("#btn-play");
+    this.segments = [];
+    this.visible = [];
+    this.selected = -1;
+    this.duration = 0;
+    this.view = { start: 0, end: 1 };
+    this.ws = null;
+    this.plotReady = false;
+    this.currentTime = 0;
+    this.fallbackAudio = null;
+    this.bindControls();
+  }
+
+  // --- loading ---------------------------------------------------------------------------------
+
+  async load() {
+    this.loading.hidden = false;
+    this.empty.hidden = true;
+    this.errorEl.hidden = true;
+    try {
+      const { data } = await requestJson(this.urls.workspace);
+      this.apply(data, { first: true });
+    } catch (err) {
+      this.errorEl.textContent = `The timeline could not be loaded: ${err.message}`;
+      this.errorEl.hidden = false;
+    } finally {
+      this.loading.hidden = true;
+    }
+  }
+
+  apply(data, { first = false } = {}) {
+    this.data = data;
+    this.segments = data.segments || [];
+    this.duration = Number(data.duration_s) || Math.max(1, ...this.segments.map((s) => s.end_s));
+    if (!data.figure) {
+      this.empty.hidden = false;
+      return;
+    }
+    if (first) this.view = { start: 0, end: this.duration };
+    this.renderPlot(data.figure, first);
+    this.renderList();
+    this.root.dataset.loaded = "1";
+    const earlier = this.root.querySelector("#earlier-edits");
+    if (earlier) {
+      earlier.hidden = !data.earlier_run_edits;
+      earlier.textContent = data.earlier_run_edits
+        ? `${data.earlier_run_edits} correction(s) were made on an earlier analysis of this recording; they are kept and still count as labelled data, but are not shown on this newer analysis.`
+        : "";
+    }
+    if (first) this.initAudio();
+    if (this.selected >= 0) this.showPanel();
+  }
+
+  // --- the plot ----------------------------------------------------------------------------------
+
+  renderPlot(figure, first) {
+    const layout = { ...figure.layout, xaxis: { ...figure.layout.xaxis } };
+    layout.xaxis.range = [this.view.start, this.view.end];
+    Object.assign(layout.xaxis, this.ticks(this.view.start, this.view.end));
+    const config = {
+      responsive: true, displaylogo: false, scrollZoom: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage", "zoomIn2d", "zoomOut2d"],
+    };
+    const Plotly = window.Plotly;
+    const draw = first || !this.plotReady ? Plotly.newPlot : Plotly.react;
+    return draw(this.plotEl, figure.data, layout, config).then(() => {
+      if (!this.plotReady) {
+        this.plotReady = true;
+        this.plotEl.on("plotly_relayout", (event) => this.onPlotRelayout(event));
+        this.plotEl.on("plotly_click", (event) => this.onPlotClick(event));
+        this.bindPlotPointer();
+        new ResizeObserver(() => { this.alignWaveform(); this.updatePlayhead(); }).observe(this.plotEl);
+      }
+      this.margin = layout.margin;
+      this.alignWaveform();
+      this.updatePlayhead();
+    });
+  }
+
+  alignWaveform() {
+    // The waveform spans exactly the plot area's width, so both share one time axis.
+    const area = this.plotArea();
+    const wrap = this.waveEl.parentElement;
+    wrap.style.marginLeft = `${area.left}px`;
+    wrap.style.marginRight = `${Math.max(0, this.plotEl.clientWidth - area.left - area.width)}px`;
+  }
+
+  ticks(start, end) {
+    const span = Math.max(end - start, 0.001);
+    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+    const step = steps.find((s) => span / s <= 10) || 3600;
+    const values = [];
+    for (let v = Math.ceil(start / step) * step; v <= end; v += step) values.push(v);
+    return { tickvals: values, ticktext: values.map((v) => clock(v)) };
+  }
+
+  onPlotRelayout(event) {
+    let start = event["xaxis.range[0]"];
+    let end = event["xaxis.range[1]"];
+    if (Array.isArray(event["xaxis.range"])) [start, end] = event["xaxis.range"];
+    if (event["xaxis.autorange"]) [start, end] = [0, this.duration];
+    if (start === undefined || end === undefined) return;
+    if (Math.abs(start - this.view.start) < 1e-3 && Math.abs(end - this.view.end) < 1e-3) return;
+    this.setView(Number(start), Number(end), "plot");
+  }
+
+  plotArea() {
+    // plotly's computed plot area (margins grow automatically to fit the legend).
+    const size = this.plotEl._fullLayout && this.plotEl._fullLayout._size;
+    if (size && size.w > 0) return { left: size.l, top: size.t, width: size.w, height: size.h };
+    const m = this.margin || { l: 110, r: 24, t: 36, b: 44 };
+    const width = this.plotEl.clientWidth - m.l - m.r;
+    const height = this.plotEl.clientHeight - m.t - m.b;
+    return { left: m.l, top: m.t, width, height };
+  }
+
+  timeAtX(x) {
+    const area = this.plotArea();
+    const ratio = (x - area.left) / area.width;
+    if (ratio < 0 || ratio > 1) return null;
+    return this.view.start + ratio * (this.view.end - this.view.start);
+  }
+
+  bindPlotPointer() {
+    // Click anywhere on the timeline to play from there; a drag is plotly's zoom box.
+    let down = null;
+    this.plotWrap.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0 || event.target.closest(".modebar, .legend")) return;
+      down = { x: event.clientX, y: event.clientY };
+    }, true);
+    window.addEventListener("pointerup", (event) => {
+      if (!down) return;
+      const moved = Math.hypot(event.clientX - down.x, event.clientY - down.y);
+      down = null;
+      if (moved > 4) return;
+      const box = this.plotEl.getBoundingClientRect();
+      const area = this.plotArea();
+      const y = event.clientY - box.top;
+      if (y < area.top || y > area.top + area.height) return;
+      const t = this.timeAtX(event.clientX - box.left);
+      if (t === null) return;
+      this.seek(t, { play: true });
+      const index = this.segmentIndexAt(t);
+      if (index >= 0) this.select(index, { seek: false });
+    }, true);
+  }
+
+  onPlotClick(event) {
+    const point = event.points && event.points[0];
+    const key = point && point.customdata;
+    if (typeof key !== "string") return;
+    const index = this.segments.findIndex((s) => s.key === key);
+    if (index >= 0) this.select(index, { seek: false });
+  }
+
+  // --- view sync -------------------------------------------------------------------------------
+
+  setView(start, end, source) {
+    let span = Math.max(MIN_SPAN_S, Math.min(end - start, this.duration));
+    start = Math.max(0, Math.min(start, this.duration - span));
+    end = start + span;
+    this.view = { start, end };
+    if (source !== "plot" && this.plotReady) {
+      window.Plotly.relayout(this.plotEl, { "xaxis.range": [start, end], ...this.prefixed(this.ticks(start, end)) });
+    } else if (this.plotReady) {
+      window.Plotly.relayout(this.plotEl, this.prefixed(this.ticks(start, end)));
+    }
+    if (source !== "wave" && this.ws && this.wsReady) {
+      this.syncingWave = true;
+      const width = this.ws.getWidth() || this.waveEl.clientWidth;
+      try {
+        this.ws.zoom(width / span);
+        this.ws.setScrollTime(start);
+      } catch (err) { /* audio not loaded yet: the "decode" handler syncs again */ }
+      setTimeout(() => { this.syncingWave = false; }, 50);
+    }
+    this.updatePlayhead();
+  }
+
+  prefixed(ticks) {
+    return { "xaxis.tickvals": ticks.tickvals, "xaxis.ticktext": ticks.ticktext };
+  }
+
+  zoom(factor) {
+    const span = (this.view.end - this.view.start) * factor;
+    const centre = this.isInView(this.currentTime) ? this.currentTime : (this.view.start + this.view.end) / 2;
+    this.setView(centre - span / 2, centre + span / 2, "button");
+  }
+
+  isInView(t) {
+    return t >= this.view.start && t <= this.view.end;
+  }
+
+  // --- audio -----------------------------------------------------------------------------------
+
+  async initAudio() {
+    if (!this.data.recording || !this.data.recording.audio_available) {
+      this.waveNote.hidden = false;
+      this.waveNote.textContent = "The audio of this recording is no longer kept; the timeline remains.";
+      this.waveEl.hidden = true;
+      return;
+    }
+    let peaks = null;
+    try {
+      const { status, data } = await requestJson(this.urls.waveform);
+      if (status === 200 && data.peaks && data.peaks.length) peaks = data.peaks;
+      else if (status === 202) this.retryWaveform(0);
+      else if (status === 200) {
+        this.waveNote.hidden = false;
+        this.waveNote.textContent = "No waveform can be drawn for this file; playback still works.";
+      }
+    } catch (err) { /* the timeline and playback do not need the waveform */ }
+    this.ws = WaveSurfer.create({
+      container: this.waveEl,
+      height: 64,
+      waveColor: "#9fb3d9",
+      progressColor: "#2857a4",
+      cursorColor: "#b00020",
+      cursorWidth: 2,
+      normalize: true,
+      url: this.urls.audio,
+      peaks: [peaks || [0, 0]],
+      duration: this.duration,
+      fillParent: true,
+      autoScroll: true,
+      autoCenter: false,
+      dragToSeek: true,
+      hideScrollbar: false,
+    });
+    const ready = () => {
+      if (this.wsReady) return;
+      this.wsReady = true;
+      this.setView(this.view.start, this.view.end, "init");
+    };
+    this.ws.on("decode", ready);
+    this.ws.on("ready", ready);
+    this.ws.on("timeupdate", (t) => this.onTime(t));
+    this.ws.on("play", () => this.onPlayState(true));
+    this.ws.on("pause", () => this.onPlayState(false));
+    this.ws.on("finish", () => this.onPlayState(false));
+    this.ws.on("interaction", (t) => {
+      const index = this.segmentIndexAt(t);
+      if (index >= 0) this.select(index, { seek: false });
+      this.ws.play().catch(() => {});
+    });
+    this.ws.on("scroll", (visibleStart, visibleEnd) => {
+      if (this.syncingWave || !this.wsReady) return;
+      const span = this.view.end - this.view.start;
+      if (Math.abs(visibleStart - this.view.start) < span * 0.01) return;
+      this.setView(visibleStart, visibleStart + span, "wave");
+    });
+    this.ws.on("error", () => {
+      this.waveNote.hidden = false;
+      this.waveNote.textContent = "This browser cannot play this file’s audio. The timeline and corrections still work; the exports contain everything.";
+    });
+  }
+
+  retryWaveform(attempt) {
+    if (attempt > 20) return;
+    setTimeout(async () => {
+      try {
+        const { status, data } = await requestJson(this.urls.waveform);
+        if (status === 202) return this.retryWaveform(attempt + 1);
+        if (data.peaks && data.peaks.length && this.ws && !this.ws.isPlaying()) {
+          const t = this.ws.getCurrentTime();
+          await this.ws.load(this.urls.audio, [data.peaks], this.duration);
+          this.ws.setTime(t);
+          this.setView(this.view.start, this.view.end, "init");
+        }
+      } catch (err) { /* keep the flat waveform */ }
+      return null;
+    }, 3000);
+  }
+
+  seek(t, { play = false } = {}) {
+    t = Math.max(0, Math.min(t, this.duration));
+    this.currentTime = t;
+    if (this.ws) {
+      this.ws.setTime(t);
+      if (play) this.ws.play().catch(() => {});
+    }
+    this.onTime(t);
+  }
+
+  togglePlay() {
+    if (!this.ws) return;
+    this.ws.playPause().catch(() => {});
+  }
+
+  onPlayState(playing) {
+    this.playButton.textContent = playing ? "Pause" : "Play";
+    this.playButton.setAttribute("aria-pressed", playing ? "true" : "false");
+  }
+
+  onTime(t) {
+    this.currentTime = t;
+    this.timeDisplay.textContent = `${clock(t)} / ${clock(this.duration)}`;
+    if (this.ws && this.ws.isPlaying() && !this.isInView(t)) {
+      const span = this.view.end - this.view.start;
+      this.setView(t - span * 0.1, t + span * 0.9, "follow");
+    }
+    this.updatePlayhead();
+    const index = this.segmentIndexAt(t);
+    if (index !== this.playingIndex) {
+      this.rowsEl.querySelector(".is-playing")?.classList.remove("is-playing");
+      this.playingIndex = index;
+      if (index >= 0) this.rowsEl.querySelector(`tr[data-index="${index}"]`)?.classList.add("is-playing");
+    }
+  }
+
+  updatePlayhead() {
+    if (!this.plotReady) return;
+    const area = this.plotArea();
+    const t = this.currentTime;
+    if (!this.isInView(t)) {
+      this.playhead.hidden = true;
+      return;
+    }
+    const x = area.left + ((t - this.view.start) / (this.view.end - this.view.start)) * area.width;
+    this.playhead.hidden = false;
+    this.playhead.style.transform = `translateX(${x}px)`;
+    this.playhead.style.top = `${area.top}px`;
+    this.playhead.style.height = `${area.height}px`;
+  }
+
+  // --- segments --------------------------------------------------------------------------------
+
+  segmentIndexAt(t) {
+    // Segments are sorted by start; find the last one starting at or before t that covers it.
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.segments[mid].start_s <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (found >= 0 && t <= this.segments[found].end_s) return found;
+    return -1;
+  }
+
+  renderList() {
+    const filter = this.filterEl.value;
+    this.visible = this.segments.map((s, i) => i).filter((i) => !filter || this.segments[i].speaker === filter);
+    const fragment = document.createDocumentFragment();
+    for (const index of this.visible) {
+      const seg = this.segments[index];
+      const row = document.createElement("tr");
+      row.dataset.index = String(index);
+      row.dataset.key = seg.key;
+      row.tabIndex = -1;
+      row.className = "ws-segrow";
+      if (index === this.selected) {
+        row.classList.add("is-selected");
+        row.setAttribute("aria-selected", "true");
+      }
+      const time = document.createElement("td");
+      const play = document.createElement("button");
+      play.type = "button";
+      play.className = "link ws-seg-play";
+      play.textContent = `${clock(seg.start_s)}–${clock(seg.end_s)}`;
+      play.setAttribute("aria-label", `Play ${SPEAKER[seg.speaker] || seg.speaker}, ${seg.emotion}, from ${clock(seg.start_s)} to ${clock(seg.end_s)}`);
+      play.tabIndex = -1;
+      time.append(play);
+      const speaker = document.createElement("td");
+      speaker.textContent = SPEAKER[seg.speaker] || seg.speaker;
+      if (seg.speaker_corrected) speaker.title = `Model said: ${seg.model_speaker}`;
+      const emotion = document.createElement("td");
+      const swatch = document.createElement("span");
+      swatch.className = `ws-swatch pat-${seg.emotion}`;
+      swatch.setAttribute("aria-hidden", "true");
+      emotion.append(swatch, document.createTextNode(seg.emotion));
+      if (seg.uncertain) emotion.append(" ", badge("uncertain", "ws-badge-uncertain", "Low confidence"));
+      if (seg.corrected) emotion.append(" ", badge("✎ corrected", "ws-badge-corrected", `Model said: ${seg.model_speaker}, ${seg.model_emotion}`));
+      if (seg.note) emotion.append(" ", badge("note", "ws-badge-note", seg.note));
+      const confidence = document.createElement("td");
+      confidence.textContent = seg.confidence === null || seg.confidence === undefined ? "—" : `${Math.round(seg.confidence * 100)}%`;
+      if (seg.confidence === null || seg.confidence === undefined) confidence.title = "Set by a therapist";
+      row.append(time, speaker, emotion, confidence);
+      fragment.append(row);
+    }
+    this.rowsEl.replaceChildren(fragment);
+    if (!this.visible.length) {
+      const row = document.createElement("tr");
+      const cell = document.createElement("td");
+      cell.colSpan = 4;
+      cell.className = "ws-muted";
+      cell.textContent = this.segments.length ? "No segments of this speaker." : (this.data?.no_speech ? "No speech was found in this recording." : "No segments.");
+      row.append(cell);
+      this.rowsEl.append(row);
+    }
+    const first = this.rowsEl.querySelector(".is-selected") || this.rowsEl.querySelector("tr[data-index]");
+    if (first) first.tabIndex = 0;
+    this.countEl.textContent = `(${this.visible.length}${filter ? ` of ${this.segments.length}` : ""})`;
+  }
+
+  select(index, { seek = true, play = false, focus = false } = {}) {
+    if (index < 0 || index >= this.segments.length) return;
+    this.selected = index;
+    const seg = this.segments[index];
+    for (const row of this.rowsEl.querySelectorAll("tr[data-index]")) {
+      const on = Number(row.dataset.index) === index;
+      row.classList.toggle("is-selected", on);
+      row.tabIndex = on ? 0 : -1;
+      if (on) row.setAttribute("aria-selected", "true"); else row.removeAttribute("aria-selected");
+    }
+    const row = this.rowsEl.querySelector(`tr[data-index="${index}"]`);
+    if (row) {
+      row.scrollIntoView({ block: "nearest" });
+      if (focus) row.focus({ preventScroll: true });
+    }
+    if (!this.isInView(seg.start_s) || !this.isInView(Math.min(seg.end_s, seg.start_s + 1))) {
+      const span = this.view.end - this.view.start;
+      this.setView(seg.start_s - span * 0.2, seg.start_s + span * 0.8, "select");
+    }
+    if (seek) this.seek(seg.start_s, { play });
+    this.showPanel();
+  }
+
+  step(direction) {
+    if (!this.visible.length) return;
+    const position = this.visible.indexOf(this.selected);
+    let next;
+    if (position === -1) {
+      // Nothing selected yet: start from the play position.
+      next = direction > 0
+        ? this.visible.find((i) => this.segments[i].start_s >= this.currentTime - 0.01)
+        : [...this.visible].reverse().find((i) => this.segments[i].start_s < this.currentTime);
+      if (next === undefined) next = direction > 0 ? this.visible[0] : this.visible[this.visible.length - 1];
+    } else {
+      next = this.visible[Math.max(0, Math.min(this.visible.length - 1, position + direction))];
+    }
+    const playing = this.ws && this.ws.isPlaying();
+    this.select(next, { seek: true, play: playing, focus: true });
+  }
+
+  showPanel() {
+    const seg = this.segments[this.selected];
+    if (!seg) { this.panel.hidden = true; return; }
+    this.panel.hidden = false;
+    this.panel.querySelector("#panel-heading").textContent =
+      `Segment ${clockPrecise(seg.start_s)}–${clockPrecise(seg.end_s)} · ${SPEAKER[seg.speaker] || seg.speaker} · ${seg.emotion}`;
+    const model = this.panel.querySelector("#panel-model");
+    const parts = [];
+    parts.push(seg.corrected
+      ? `Corrected${seg.edited_by ? ` by ${seg.edited_by}` : ""}${seg.edited_at ? ` on ${seg.edited_at.slice(0, 10)}` : ""}. The model said: ${SPEAKER[seg.model_speaker] || seg.model_speaker || "—"}, ${seg.model_emotion || "—"}.`
+      : `Model output${seg.confidence !== null && seg.confidence !== undefined ? ` (confidence ${Math.round(seg.confidence * 100)}%)` : ""}${seg.uncertain ? ", uncertain" : ""}.`);
+    model.textContent = parts.join(" ");
+    const form = this.panel.querySelector("#correction-form");
+    if (form) {
+      form.speaker.value = seg.speaker;
+      form.emotion.value = seg.emotion;
+      form.note.value = seg.note || "";
+      const split = this.panel.querySelector("#split-at");
+      const inside = this.currentTime > seg.start_s + 0.2 && this.currentTime < seg.end_s - 0.2;
+      split.value = clockPrecise(inside ? this.currentTime : (seg.start_s + seg.end_s) / 2);
+      this.panel.querySelector("#corr-merge").disabled = this.selected >= this.segments.length - 1;
+    }
+  }
+
+  async correct(body, successText) {
+    this.message.textContent = "Saving…";
+    this.message.classList.remove("ws-error");
+    const keepStart = this.segments[this.selected]?.start_s ?? 0;
+    try {
+      const { data } = await requestJson(this.urls.corrections, { method: "POST", body });
+      this.apply(data);
+      let index = this.segments.findIndex((s) => Math.abs(s.start_s - keepStart) < 1e-3);
+      if (index < 0) index = this.segmentIndexAt(keepStart);
+      if (index >= 0) this.select(index, { seek: false });
+      this.message.textContent = successText;
+    } catch (err) {
+      this.message.textContent = err instanceof ApiError ? err.message : "The correction could not be saved.";
+      this.message.classList.add("ws-error");
+    }
+  }
+
+  // --- controls and keyboard -------------------------------------------------------------------
+
+  bindControls() {
+    const on = (id, fn) => this.root.querySelector(id)?.addEventListener("click", fn);
+    on("#btn-play", () => this.togglePlay());
+    on("#btn-back", () => this.seek(this.currentTime - 5));
+    on("#btn-fwd", () => this.seek(this.currentTime + 5));
+    on("#btn-zoom-in", () => this.zoom(0.5));
+    on("#btn-zoom-out", () => this.zoom(2));
+    on("#btn-zoom-fit", () => this.setView(0, this.duration, "button"));
+    this.root.querySelector("#speed")?.addEventListener("change", (event) => {
+      this.ws?.setPlaybackRate(Number(event.target.value), true);
+    });
+    this.filterEl.addEventListener("change", () => this.renderList());
+    this.rowsEl.addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-index]");
+      if (!row) return;
+      this.select(Number(row.dataset.index), { seek: true, play: true, focus: !event.target.closest("button") });
+    });
+    this.rowsEl.addEventListener("keydown", (event) => {
+      const row = event.target.closest("tr[data-index]");
+      if (!row || event.target !== row) return;
+      if (event.key === "Enter") {
+        event.preventDefault();
+        this.select(Number(row.dataset.index), { seek: true, play: true, focus: true });
+      }
+    });
+    document.addEventListener("keydown", (event) => this.onKey(event));
+
+    const form = this.root.querySelector("#correction-form");
+    if (form) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const seg = this.segments[this.selected];
+        if (!seg) return;
+        const body = { action: "label", segment: seg.key, note: form.note.value };
+        if (form.speaker.value !== seg.speaker || seg.speaker_corrected) body.speaker = form.speaker.value;
+        // Saving the form means the therapist vouches for the emotion shown: it is labelled data.
+        body.emotion = form.emotion.value;
+        this.correct(body, "Saved. The correction is shown instead of the model’s label.");
+      });
+      on("#corr-split", () => {
+        const seg = this.segments[this.selected];
+        if (!seg) return;
+        const at = parseClock(this.root.querySelector("#split-at").value);
+        if (!Number.isFinite(at)) {
+          this.message.textContent = "Type the split time as minutes:seconds, e.g. 1:02.5.";
+          this.message.classList.add("ws-error");
+          return;
+        }
+        this.correct({ action: "split", segment: seg.key, at_s: at }, "Split into two segments.");
+      });
+      on("#corr-merge", () => {
+        const seg = this.segments[this.selected];
+        if (seg) this.correct({ action: "merge", segment: seg.key }, "Merged with the next segment.");
+      });
+      on("#corr-undo", () => this.correct({ action: "undo" }, "The last correction was undone."));
+    }
+  }
+
+  onKey(event) {
+    if (!this.plotReady || event.altKey || event.ctrlKey || event.metaKey) return;
+    const onRow = event.target instanceof Element && event.target.matches("tr[data-index]");
+    if (!onRow && isTyping(event.target)) return;
+    if (event.key === " " || event.code === "Space") {
+      event.preventDefault();
+      this.togglePlay();
+    } else if (event.key === "ArrowDown" || event.key === "ArrowRight") {
+      event.preventDefault();
+      this.step(1);
+    } else if (event.key === "ArrowUp" || event.key === "ArrowLeft") {
+      event.preventDefault();
+      this.step(-1);
+    } else if ((event.key === "e" || event.key === "E") && this.canEdit && this.selected >= 0) {
+      event.preventDefault();
+      this.root.querySelector("#corr-emotion")?.focus();
+    }
+  }
+}
+
+function badge(text, cls, title) {
+  const span = document.createElement("span");
+  span.className = `ws-badge ${cls}`;
+  span.textContent = text;
+  if (title) span.title = title;
+  return span;
+}
