@@ -92,6 +92,23 @@ def _clear_cache() -> Any:
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Before the test database is dropped, end connections that live-server threads and
+    worker subprocesses left open, so the drop succeeds and no database is left behind."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()
