@@ -1,0 +1,260 @@
+"""Reads of practice exercises, and the fetch-if-allowed helpers for their objects.
+
+Who may do what is decided by the predicates in ``sessions.access`` (children_visible_to,
+is_therapist_of, is_guardian_of, ...); this module only applies them to exercise objects:
+
+* Exercises are clinic teaching material: therapists and admins of the clinic see them,
+  therapists create and edit them, admins read. Families see an exercise only through an
+  assignment to their child (and may play its model recording).
+* Assignments and attempts are the child's data: whoever may see the child sees them; the
+  child's guardians and therapists may practise (record attempts); only the child's therapists
+  assign, end assignments and review attempts. Everyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from analysis.prosody import Baseline, Prosody, baseline_from
+from sessions import access
+from sessions.exercises.models import (
+    Assignment,
+    Attempt,
+    AttemptStatus,
+    Exercise,
+)
+from sessions.exercises.progress import streak
+from sessions.models import Child, Membership, Role
+
+
+def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("Not found.") from exc  # a forged id is as unknown as a missing one
+
+
+def _staff_clinic_ids(user: Any) -> QuerySet[Membership, Any]:
+    return Membership.objects.filter(
+        user=user, role__in=[Role.THERAPIST, Role.CLINIC_ADMIN]
+    ).values_list("clinic_id", flat=True)
+
+
+def exercises_visible_to(user: Any) -> QuerySet[Exercise]:
+    """The exercise library of the user's clinics (staff only; families see assignments)."""
+    if not getattr(user, "is_authenticated", False):
+        return Exercise.objects.none()
+    return Exercise.objects.filter(clinic_id__in=_staff_clinic_ids(user))
+
+
+def can_edit_exercises(user: Any, clinic_id: Any) -> bool:
+    return Membership.objects.filter(user=user, clinic_id=clinic_id, role=Role.THERAPIST).exists()
+
+
+def get_exercise_for_user(user: Any, exercise_id: Any, *, write: bool = False) -> Exercise:
+    exercise: Exercise = _get_or_404(
+        exercises_visible_to(user).select_related("clinic"), exercise_id
+    )
+    if write and not can_edit_exercises(user, exercise.clinic_id):
+        raise PermissionDenied("Only therapists can change exercises.")
+    return exercise
+
+
+def get_exercise_audio_for_user(user: Any, exercise_id: Any) -> Exercise:
+    """An exercise whose model recording the user may hear: staff of its clinic, or a guardian
+    (or therapist) of a child it was assigned to."""
+    assigned = Assignment.objects.filter(child__in=access.children_visible_to(user))
+    visible = (
+        Exercise.objects.filter(
+            Q(clinic_id__in=_staff_clinic_ids(user)) | Q(id__in=assigned.values("exercise_id"))
+        )
+        if getattr(user, "is_authenticated", False)
+        else Exercise.objects.none()
+    )
+    exercise: Exercise = _get_or_404(visible, exercise_id)
+    return exercise
+
+
+# --- assignments --------------------------------------------------------------------------------
+
+
+def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(child__in=access.children_visible_to(user))
+
+
+def may_practise(user: Any, child: Child) -> bool:
+    return access.is_guardian_of(user, child) or access.is_therapist_of(user, child)
+
+
+def get_assignment_for_user(
+    user: Any, assignment_id: Any, *, practise: bool = False, write: bool = False
+) -> Assignment:
+    """``practise``: record attempts (guardian or therapist of the child); ``write``: change
+    the assignment (therapist of the child). 404 when the child is not visible, else 403."""
+    assignment: Assignment = _get_or_404(
+        assignments_visible_to(user).select_related("exercise", "child", "child__clinic"),
+        assignment_id,
+    )
+    if practise and not may_practise(user, assignment.child):
+        raise PermissionDenied("Only the child's family and therapists can record practice.")
+    if write and not access.is_therapist_of(user, assignment.child):
+        raise PermissionDenied("Only the child's therapists can change exercises.")
+    return assignment
+
+
+def child_assignments(*, child: Child, include_ended: bool = False) -> QuerySet[Assignment]:
+    queryset = Assignment.objects.filter(child=child).select_related("exercise")
+    if not include_ended:
+        queryset = queryset.filter(ended_at__isnull=True)
+    return queryset.order_by("exercise__difficulty", "exercise__title")
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def family_exercise_board(*, child: Child, day: dt.date | None = None) -> dict[str, Any]:
+    """What the family page shows: exercises due today (with today's best stars), the other
+    active ones, and the streak."""
+    day = day or today()
+    assignments = [a for a in child_assignments(child=child) if a.is_active_on(day)]
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    todays = Attempt.objects.filter(child=child, created_at__gte=start)
+    best: dict[Any, int] = {}
+    tried: set[Any] = set()
+    for attempt in todays:
+        tried.add(attempt.assignment_id)
+        stars = attempt.final_stars or 0
+        best[attempt.assignment_id] = max(best.get(attempt.assignment_id, 0), stars)
+    due: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for assignment in assignments:
+        item = {
+            "assignment": assignment,
+            "best_stars_today": best.get(assignment.pk, 0),
+            "tried_today": assignment.pk in tried,
+        }
+        (due if assignment.is_due_on(day) else other).append(item)
+    return {
+        "day": day,
+        "due": due,
+        "other": other,
+        "done_today": sum(1 for item in due if item["tried_today"]),
+        "streak": child_streak(child=child, day=day),
+    }
+
+
+def child_streak(*, child: Child, day: dt.date | None = None) -> int:
+    day = day or today()
+    assignments = list(Assignment.objects.filter(child=child))
+    since = day - dt.timedelta(days=366)
+    practised = {
+        timezone.localdate(created)
+        for created in Attempt.objects.filter(child=child, created_at__date__gte=since).values_list(
+            "created_at", flat=True
+        )
+    }
+    return streak(
+        practised, today=day, is_scheduled=lambda d: any(a.is_due_on(d) for a in assignments)
+    )
+
+
+# --- attempts -----------------------------------------------------------------------------------
+
+
+def attempts_visible_to(user: Any) -> QuerySet[Attempt]:
+    return Attempt.objects.filter(child__in=access.children_visible_to(user))
+
+
+def get_attempt_for_user(user: Any, attempt_id: Any, *, review: bool = False) -> Attempt:
+    attempt: Attempt = _get_or_404(
+        attempts_visible_to(user).select_related(
+            "assignment",
+            "assignment__exercise",
+            "child",
+            "child__clinic",
+            "model_version",
+            "reviewed_by",
+        ),
+        attempt_id,
+    )
+    if review and not access.is_therapist_of(user, attempt.child):
+        raise PermissionDenied("Only the child's therapists can review attempts.")
+    return attempt
+
+
+def attempt_history(*, assignment: Assignment, limit: int = 50) -> list[Attempt]:
+    return list(Attempt.objects.filter(assignment=assignment).order_by("-created_at")[:limit])
+
+
+def child_attempts(*, child: Child) -> QuerySet[Attempt]:
+    return (
+        Attempt.objects.filter(child=child)
+        .select_related("assignment__exercise", "reviewed_by")
+        .order_by("-created_at")
+    )
+
+
+def attempts_to_review(*, child: Child) -> QuerySet[Attempt]:
+    return child_attempts(child=child).filter(status=AttemptStatus.DONE, reviewed_at__isnull=True)
+
+
+def child_baseline(*, child: Child, before: Any = None, limit: int = 20) -> Baseline | None:
+    """The child's usual voice from their latest finished attempts (before ``before``)."""
+    queryset = Attempt.objects.filter(child=child, status=AttemptStatus.DONE)
+    if before is not None:
+        queryset = queryset.filter(created_at__lt=before)
+    profiles = [
+        Prosody.from_dict(p)
+        for p in queryset.order_by("-created_at").values_list("prosody", flat=True)[:limit]
+        if p
+    ]
+    return baseline_from(profiles)
+
+
+def attempt_feedback(attempt: Attempt) -> dict[str, Any]:
+    """The attempt as the feedback panel and the API show it (model output and review)."""
+    from sessions.exercises.feedback import EMOTION_WORDS
+
+    exercise = attempt.assignment.exercise
+    top = sorted(attempt.probabilities.items(), key=lambda kv: -kv[1])[:3]
+    # The therapist's stars win: the sentence and the tips must agree with them.
+    message = attempt.final_message
+    tips = [] if (attempt.final_stars or 0) >= 3 else attempt.tips
+    return {
+        "id": str(attempt.pk),
+        "status": attempt.status,
+        "status_label": attempt.get_status_display(),
+        "final": attempt.is_final,
+        "error_code": attempt.error_code,
+        "message": message,
+        "stars": attempt.final_stars,
+        "model_stars": attempt.stars,
+        "conveyed": attempt.final_conveyed,
+        "reviewed": attempt.reviewed_at is not None,
+        "encouragement": attempt.encouragement,
+        "target_emotion": exercise.target_emotion,
+        "target_word": EMOTION_WORDS.get(exercise.target_emotion, exercise.target_emotion),
+        "target_probability": attempt.target_probability,
+        "top_emotions": [
+            {"emotion": label, "word": EMOTION_WORDS.get(label, label), "probability": p}
+            for label, p in top
+        ],
+        "prosody": attempt.prosody,
+        "comparisons": attempt.comparisons,
+        "tips": tips,
+        "duration_s": attempt.duration_s,
+        "created_at": attempt.created_at.isoformat(),
+        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "model_version": (
+            f"{attempt.model_version.name} {attempt.model_version.version}"
+            if attempt.model_version
+            else None
+        ),
+    }

@@ -1,0 +1,808 @@
+"""Writes of practice exercises: the library, assignments, attempts and their analysis,
+therapist reviews, and the deletions consent revocation and retention call.
+
+Views, the API, tasks and commands call these; none of them touches the models directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from functools import partial
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.fields.files import FieldFile
+from django.http import HttpRequest
+from django.utils import timezone
+
+from analysis import audio, prosody
+from analysis.canonical import CANONICAL_LABELS
+from analysis.registry import NoActiveModel, active_version, load_version
+from sessions import audit
+from sessions.exercises import feedback
+from sessions.exercises.library import LIBRARY
+from sessions.exercises.models import (
+    EVERY_DAY,
+    Assignment,
+    Attempt,
+    AttemptStatus,
+    Exercise,
+)
+from sessions.families.consent import has_consent, require_consent
+from sessions.models import Child, Clinic
+from sessions.models.audit import AuditAction
+
+logger = logging.getLogger(__name__)
+
+# Practice clips are short: anything longer is refused from the header, before decoding.
+ATTEMPT_MAX_BYTES = 20 * 1024 * 1024
+# A worker killed mid-analysis leaves its attempt "processing"; after this long it is retried.
+STALE_PROCESSING_S = 120
+# A queued attempt nobody picked up (the broker was unreachable at upload) is re-sent after this.
+RESEND_QUEUED_AFTER_S = 15
+MAX_TRIES = 3
+# Intra-op threads for classifying one clip. Measured on the 2-core target with a session being
+# analysed next to it: a base-size wav2vec2 on a 5 s clip took 8-11 s with 2 threads (the two
+# workers' thread pools fight over the cores) and 2.2-3 s with 1 thread.
+ATTEMPT_TORCH_THREADS = 1
+
+
+def attempt_limits() -> audio.AudioLimits:
+    return audio.AudioLimits(
+        max_bytes=ATTEMPT_MAX_BYTES,
+        max_duration_s=float(getattr(settings, "SER_SHORT_CLIP_MAX_S", 60)),
+        min_duration_s=0.5,
+        decode_timeout_s=30.0,
+    )
+
+
+class AudioRejected(ValueError):
+    """A recording the portal will not take; ``detail`` says why in words a family can act on."""
+
+    def __init__(self, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+_TRY_AGAIN = "We couldn't play that recording. Please record it again."
+FRIENDLY_AUDIO_ERRORS: dict[str, str] = {
+    "empty": "The recording was empty. Press the big button, say the sentence, then press stop.",
+    "too_short": "That was very short! Press the button, say the whole sentence, then press stop.",
+    "too_long": "That recording is too long: practice clips can be up to a minute. Record just "
+    "the sentence and try again.",
+    "too_large": "That recording is too long: practice clips can be up to a minute. Record just "
+    "the sentence and try again.",
+    "not_audio": "That file isn't a sound recording. Please record your voice and try again.",
+    "no_audio_track": "That recording has no sound in it. Please record it again.",
+    "corrupt": _TRY_AGAIN,
+    "truncated": "Only part of the recording arrived. Please record it again.",
+    "timeout": _TRY_AGAIN,
+}
+NO_MODEL_MESSAGE = (
+    "Stars aren't available right now, but your recording is saved and your therapist can "
+    "listen to it."
+)
+CONSENT_MESSAGE = (
+    "Practice feedback needs your consent to recording and automatic analysis. Your therapist "
+    "can help you with that."
+)
+GENERIC_FAILURE = (
+    "Something went wrong while listening to your recording. It is saved; please try again "
+    "in a moment."
+)
+TIMEOUT_FAILURE = "Listening took too long this time. Your recording is saved; please try again."
+
+
+def friendly_audio_error(exc: audio.AudioError) -> AudioRejected:
+    return AudioRejected(FRIENDLY_AUDIO_ERRORS.get(exc.code, _TRY_AGAIN), exc.code)
+
+
+@contextmanager
+def _local_copy(uploaded: UploadedFile | File[Any]) -> Iterator[Path]:
+    """A path on local disk for probing: the upload's own temp file when it has one."""
+    temp_path = getattr(uploaded, "temporary_file_path", None)
+    if callable(temp_path):
+        yield Path(temp_path())
+        return
+    suffix = Path(getattr(uploaded, "name", "") or "").suffix[:10]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        uploaded.seek(0)
+        for chunk in uploaded.chunks():
+            handle.write(chunk)
+        handle.flush()
+        yield Path(handle.name)
+
+
+@contextmanager
+def _stored_path(field_file: FieldFile) -> Iterator[Path]:
+    """A stored file on local disk (copied to a temp file for remote storages)."""
+    try:
+        local: Path | None = Path(field_file.path)
+    except NotImplementedError:  # remote storage (S3): no local path
+        local = None
+    if local is not None:
+        yield local
+        return
+    suffix = Path(field_file.name or "").suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle, field_file.open("rb") as src:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            handle.write(chunk)
+        handle.flush()
+        yield Path(handle.name)
+
+
+_SUFFIX_FOR_TYPE = {
+    "audio/webm": ".webm",
+    "video/webm": ".webm",
+    "audio/ogg": ".ogg",
+    "audio/mp4": ".m4a",
+    "audio/x-m4a": ".m4a",
+    "audio/aac": ".aac",
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/flac": ".flac",
+}
+
+
+def _clean_content_type(uploaded: Any) -> str:
+    return (getattr(uploaded, "content_type", "") or "").split(";")[0].strip().lower()[:100]
+
+
+def _storage_name(uploaded: Any, stem: str) -> str:
+    suffix = Path(getattr(uploaded, "name", "") or "").suffix.lower()[:10]
+    if not suffix or not suffix[1:].isalnum():
+        suffix = _SUFFIX_FOR_TYPE.get(_clean_content_type(uploaded), ".bin")
+    return f"{stem}{suffix}"
+
+
+def _check_clip(path: Path, size: int) -> audio.ProbeResult:
+    """Header probe (refuses anything over the limit before decoding) and a trial decode."""
+    limits = attempt_limits()
+    if size > limits.max_bytes:
+        raise AudioRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
+    try:
+        probe = audio.probe(path, limits)
+        audio.trial_decode(path, seconds=1.0)
+    except audio.AudioError as exc:
+        raise friendly_audio_error(exc) from exc
+    return probe
+
+
+# --- the exercise library -----------------------------------------------------------------------
+
+
+def library_install(*, clinic: Clinic) -> int:
+    """Add the ready-made exercises the clinic does not have yet; returns how many were added.
+
+    Running it again adds nothing and never overwrites a therapist's edits to library exercises.
+    """
+    existing = set(
+        Exercise.objects.filter(clinic=clinic)
+        .exclude(library_key="")
+        .values_list("library_key", flat=True)
+    )
+    missing = [item for item in LIBRARY if item["key"] not in existing]
+    for item in missing:
+        Exercise.objects.get_or_create(
+            clinic=clinic,
+            library_key=item["key"],
+            defaults={
+                "title": item["title"],
+                "goal": item["goal"],
+                "phrase": item["phrase"],
+                "target_emotion": item["target_emotion"],
+                "difficulty": item["difficulty"],
+                "instructions": item["instructions"],
+            },
+        )
+    return len(missing)
+
+
+# --- exercises ----------------------------------------------------------------------------------
+
+EXERCISE_FIELDS = ("title", "phrase", "target_emotion", "goal", "instructions", "difficulty")
+
+
+def _set_model_audio(exercise: Exercise, uploaded: UploadedFile | File[Any]) -> None:
+    """Check, measure and attach a model recording (the therapist saying the phrase)."""
+    with _local_copy(uploaded) as path:
+        probe = _check_clip(path, path.stat().st_size)
+        try:
+            samples = audio.decode(path, attempt_limits())
+        except audio.AudioError as exc:
+            raise friendly_audio_error(exc) from exc
+        measured = prosody.measure(samples)
+        if not measured.has_speech:
+            raise AudioRejected(
+                "No voice could be heard in that recording. Please record the phrase again.",
+                "no_speech",
+            )
+        if exercise.model_audio:
+            exercise.model_audio.delete(save=False)
+        with path.open("rb") as handle:
+            exercise.model_audio.save(_storage_name(uploaded, "model"), File(handle), save=False)
+    exercise.model_audio_content_type = _clean_content_type(uploaded) or "application/octet-stream"
+    exercise.model_audio_duration_s = probe.duration_s or samples.size / audio.TARGET_SR
+    exercise.model_prosody = measured.to_dict()
+
+
+@transaction.atomic
+def exercise_create(
+    *,
+    clinic: Clinic,
+    created_by: Any,
+    title: str,
+    phrase: str,
+    target_emotion: str,
+    goal: str = "",
+    instructions: str = "",
+    difficulty: int = 1,
+    model_audio: UploadedFile | File[Any] | None = None,
+    request: HttpRequest | None = None,
+) -> Exercise:
+    """Create a clinic exercise (and measure its model recording). Twice: two exercises.
+
+    Raises AudioRejected for a model recording that cannot be used; nothing is stored then.
+    """
+    if target_emotion not in CANONICAL_LABELS:
+        raise ValueError(f"Unknown emotion {target_emotion!r}.")
+    exercise = Exercise(
+        clinic=clinic, created_by=created_by, title=title, phrase=phrase,
+        target_emotion=target_emotion, goal=goal, instructions=instructions,
+        difficulty=difficulty,
+    )  # fmt: skip
+    if model_audio is not None:
+        _set_model_audio(exercise, model_audio)
+    exercise.save()
+    audit.record(
+        actor=created_by,
+        action=AuditAction.CREATE,
+        obj=exercise,
+        clinic_id=clinic.pk,
+        request=request,
+    )
+    return exercise
+
+
+@transaction.atomic
+def exercise_update(
+    *,
+    exercise: Exercise,
+    actor: Any,
+    model_audio: UploadedFile | File[Any] | None = None,
+    remove_model_audio: bool = False,
+    archived: bool | None = None,
+    request: HttpRequest | None = None,
+    **fields: Any,
+) -> Exercise:
+    """Change an exercise's wording, target, model recording or archived state.
+
+    Children already practising it see the new wording. Running twice changes nothing more.
+    """
+    changed = sorted(
+        name for name, value in fields.items()
+        if name in EXERCISE_FIELDS and getattr(exercise, name) != value
+    )  # fmt: skip
+    for name in changed:
+        setattr(exercise, name, fields[name])
+    if model_audio is not None:
+        _set_model_audio(exercise, model_audio)
+        changed.append("model_audio")
+    elif remove_model_audio and exercise.model_audio:
+        exercise.model_audio.delete(save=False)
+        exercise.model_audio_content_type = ""
+        exercise.model_audio_duration_s = None
+        exercise.model_prosody = {}
+        changed.append("model_audio")
+    if archived is not None and archived != (exercise.archived_at is not None):
+        exercise.archived_at = timezone.now() if archived else None
+        changed.append("archived")
+    if changed:
+        exercise.save()
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=exercise,
+            clinic_id=exercise.clinic_id,
+            request=request,
+            detail={"fields": changed},
+        )
+    return exercise
+
+
+# --- assignments --------------------------------------------------------------------------------
+
+
+def weekdays_mask(days: Iterable[int]) -> int:
+    mask = 0
+    for day in days:
+        if not 0 <= int(day) <= 6:
+            raise ValueError("Weekdays are 0 (Monday) to 6 (Sunday).")
+        mask |= 1 << int(day)
+    return mask
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    child: Child,
+    exercise: Exercise,
+    assigned_by: Any,
+    weekdays: Iterable[int] = range(7),
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> Assignment:
+    """Give ``exercise`` to ``child`` on a schedule.
+
+    If the child already has it open, its schedule and note are updated instead (so assigning
+    twice leaves one assignment).
+    """
+    if exercise.clinic_id != child.clinic_id:
+        raise ValueError("The exercise belongs to another clinic.")
+    mask = weekdays_mask(weekdays) or EVERY_DAY
+    starts_on = starts_on or timezone.localdate()
+    if ends_on is not None and ends_on < starts_on:
+        raise ValueError("The end date is before the start date.")
+    assignment = (
+        Assignment.objects.select_for_update()
+        .filter(child=child, exercise=exercise, ended_at__isnull=True)
+        .first()
+    )
+    action = AuditAction.UPDATE
+    if assignment is None:
+        assignment = Assignment(child=child, exercise=exercise)
+        action = AuditAction.CREATE
+    assignment.assigned_by = assigned_by
+    assignment.weekdays, assignment.starts_on, assignment.ends_on = mask, starts_on, ends_on
+    assignment.note = note
+    assignment.save()
+    audit.record(
+        actor=assigned_by,
+        action=action,
+        obj=assignment,
+        child=child,
+        request=request,
+        detail={"exercise": str(exercise.pk)},
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_end(
+    *, assignment: Assignment, actor: Any, request: HttpRequest | None = None
+) -> Assignment:
+    """Stop an assignment (its attempts stay in the history). Twice: no further change."""
+    if assignment.ended_at is None:
+        assignment.ended_at = timezone.now()
+        assignment.save(update_fields=["ended_at", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=assignment,
+            child=assignment.child,
+            request=request,
+            detail={"ended": True},
+        )
+    return assignment
+
+
+# --- attempts: upload ---------------------------------------------------------------------------
+
+
+def attempt_create(
+    *,
+    assignment: Assignment,
+    uploaded_file: UploadedFile | File[Any],
+    uploaded_by: Any,
+    client_token: UUID | str | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[Attempt, bool]:
+    """Store a practice recording and queue its analysis on the short queue.
+
+    Returns (attempt, created). Raises ConsentMissing without recording and analysis consent and
+    AudioRejected for clips that are empty, too long (refused from the header, before decoding),
+    or not decodable; nothing is stored then. Sending the same ``client_token`` again (a retry
+    after a dropped connection) returns the first attempt instead of storing a second.
+    """
+    child = assignment.child
+    if not assignment.is_active_on(timezone.localdate()):
+        raise AudioRejected(
+            "This exercise isn't on your list any more. Pick one from today's list.", "inactive"
+        )
+    require_consent(child, "recording")
+    require_consent(child, "analysis")
+    token = _parse_token(client_token)
+    if token is not None:
+        existing = Attempt.objects.filter(child=child, client_token=token).first()
+        if existing is not None:
+            return existing, False
+    size = int(getattr(uploaded_file, "size", 0) or 0)
+    if size > ATTEMPT_MAX_BYTES:
+        raise AudioRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
+    with _local_copy(uploaded_file) as path:
+        probe = _check_clip(path, path.stat().st_size)
+        checksum = audio.sha256_file(path)
+        try:
+            with transaction.atomic():
+                attempt = Attempt(
+                    assignment=assignment,
+                    child=child,
+                    content_type=_clean_content_type(uploaded_file) or "application/octet-stream",
+                    size_bytes=probe.size_bytes,
+                    sha256=checksum,
+                    duration_s=probe.duration_s,
+                    client_token=token,
+                    uploaded_by=uploaded_by
+                    if getattr(uploaded_by, "is_authenticated", False)
+                    else None,
+                )
+                with path.open("rb") as handle:
+                    attempt.audio.save(
+                        _storage_name(uploaded_file, "attempt"), File(handle), save=False
+                    )
+                attempt.save()
+                audit.record(
+                    actor=uploaded_by,
+                    action=AuditAction.CREATE,
+                    obj=attempt,
+                    child=child,
+                    request=request,
+                    detail={"assignment": str(assignment.pk), "size_bytes": probe.size_bytes},
+                )
+                transaction.on_commit(partial(_send, attempt.pk))
+        except IntegrityError:
+            # The same recording sent twice at once: the other request stored it.
+            existing = Attempt.objects.filter(child=child, client_token=token).first()
+            if existing is None:
+                raise
+            return existing, False
+    return attempt, True
+
+
+def _parse_token(value: UUID | str | None) -> UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _send(attempt_id: Any) -> None:
+    """Queue the analysis. If the broker is unreachable the attempt stays queued and
+    ``attempt_nudge`` (called while the family waits) sends it again: nothing is lost."""
+    from sessions.exercises.tasks import analyse_attempt
+
+    try:
+        analyse_attempt.apply_async(args=[str(attempt_id)], queue=settings.SER_QUEUE_SHORT)
+    except Exception:  # kombu/amqp raise several unrelated types when the broker is down
+        logger.exception("could not queue attempt %s; it will be re-sent", attempt_id)
+
+
+def attempt_nudge(*, attempt: Attempt) -> bool:
+    """Re-send an attempt that waits too long (lost message, crashed worker). Safe to call on
+    every status poll: a conditional UPDATE lets one caller re-send at most every few seconds,
+    and the task's claim makes duplicate deliveries harmless."""
+    now = timezone.now()
+    stale = Q(
+        status=AttemptStatus.QUEUED,
+        updated_at__lt=now - dt.timedelta(seconds=RESEND_QUEUED_AFTER_S),
+    ) | Q(
+        status=AttemptStatus.PROCESSING,
+        started_at__lt=now - dt.timedelta(seconds=STALE_PROCESSING_S),
+        updated_at__lt=now - dt.timedelta(seconds=RESEND_QUEUED_AFTER_S),
+    )
+    if Attempt.objects.filter(stale, pk=attempt.pk).update(updated_at=now):
+        _send(attempt.pk)
+        return True
+    return False
+
+
+# --- attempts: analysis (called by the task) ----------------------------------------------------
+
+
+def attempt_claim(attempt_id: Any) -> Attempt | None:
+    """Claim a queued (or abandoned) attempt with a conditional UPDATE; None if another worker
+    has it, it is finished, or it was deleted. After MAX_TRIES claims it fails for good."""
+    now = timezone.now()
+    claimable = Q(status=AttemptStatus.QUEUED) | Q(
+        status=AttemptStatus.PROCESSING,
+        started_at__lt=now - dt.timedelta(seconds=STALE_PROCESSING_S),
+    )
+    updated = Attempt.objects.filter(claimable, pk=attempt_id).update(
+        status=AttemptStatus.PROCESSING, started_at=now, updated_at=now, tries=F("tries") + 1
+    )
+    if not updated:
+        return None
+    attempt = (
+        Attempt.objects.select_related("assignment__exercise", "child__clinic")
+        .filter(pk=attempt_id)
+        .first()
+    )
+    if attempt is None:
+        return None
+    if attempt.tries > MAX_TRIES:
+        _finish(attempt, status=AttemptStatus.FAILED, code="tries", message=GENERIC_FAILURE)
+        return None
+    return attempt
+
+
+def _finish(
+    attempt: Attempt, *, status: str, code: str = "", message: str = "", **results: Any
+) -> bool:
+    """Store the outcome; False if the attempt was deleted meanwhile (nothing is resurrected)."""
+    return bool(
+        Attempt.objects.filter(pk=attempt.pk, status=AttemptStatus.PROCESSING).update(
+            status=status,
+            error_code=code[:40],
+            message=message[:300],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+            **results,
+        )
+    )
+
+
+def speech_span(samples: np.ndarray, pad_s: float = 0.2) -> np.ndarray:
+    """The clip from its first to its last loud frame (with ``pad_s`` either side)."""
+    hop = 160
+    if samples.size < 2 * hop:
+        return samples
+    frames = samples[: samples.size // hop * hop].reshape(-1, hop)
+    level = 20 * np.log10(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-10)
+    loud = np.flatnonzero(level > max(level.max() - 35.0, -60.0))
+    if loud.size == 0:
+        return samples
+    pad = int(pad_s * audio.TARGET_SR)
+    start = max(0, loud[0] * hop - pad)
+    end = min(samples.size, (loud[-1] + 1) * hop + pad)
+    return samples[start:end]
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def attempt_process(attempt_id: Any) -> str:
+    """Analyse one attempt: decode, prosody, emotion, verdict; store the feedback.
+
+    Changes the attempt's status and results. Twice: a finished attempt is left alone; one
+    interrupted mid-way is claimed again and its results overwritten.
+    """
+    attempt = attempt_claim(attempt_id)
+    if attempt is None:
+        return "skipped"
+    timings: dict[str, float] = {
+        "queued_s": round((attempt.started_at - attempt.created_at).total_seconds(), 3)
+        if attempt.started_at
+        else 0.0
+    }
+    started = time.monotonic()
+    child = attempt.child
+    exercise = attempt.assignment.exercise
+    if not has_consent(child, "analysis"):
+        _finish(attempt, status=AttemptStatus.FAILED, code="consent", message=CONSENT_MESSAGE)
+        return "failed"
+    try:
+        version = active_version(child.clinic)
+    except NoActiveModel:
+        _finish(attempt, status=AttemptStatus.FAILED, code="no_model", message=NO_MODEL_MESSAGE)
+        return "failed"
+    if not attempt.has_audio:
+        _finish(attempt, status=AttemptStatus.FAILED, code="no_audio", message=GENERIC_FAILURE)
+        return "failed"
+    try:
+        with _stored_path(attempt.audio) as path:
+            samples = audio.decode(path, attempt_limits())
+    except audio.AudioError as exc:
+        _finish(
+            attempt,
+            status=AttemptStatus.FAILED,
+            code=exc.code,
+            message=friendly_audio_error(exc).detail,
+        )
+        return "failed"
+    except FileNotFoundError:  # deleted (consent revoked) while queued
+        _finish(attempt, status=AttemptStatus.FAILED, code="no_audio", message=GENERIC_FAILURE)
+        return "failed"
+    timings["decode_s"] = round(time.monotonic() - started, 3)
+    duration_s = samples.size / audio.TARGET_SR
+
+    mark = time.monotonic()
+    measured = prosody.measure(samples)
+    timings["prosody_s"] = round(time.monotonic() - mark, 3)
+    if not measured.has_speech:
+        _finish(
+            attempt,
+            status=AttemptStatus.NO_SPEECH,
+            code="no_speech",
+            message=feedback.NO_SPEECH_MESSAGE,
+            duration_s=duration_s,
+            prosody=measured.to_dict(),
+            model_version=version,
+            timings=timings,
+        )
+        return "no_speech"
+
+    mark = time.monotonic()
+    classifier = load_version(version)  # cached: loaded once per worker process
+    timings["load_s"] = round(time.monotonic() - mark, 3)
+    mark = time.monotonic()
+    with _torch_threads(ATTEMPT_TORCH_THREADS):
+        row = classifier.predict_proba([speech_span(samples)])[0]
+    timings["model_s"] = round(time.monotonic() - mark, 3)
+    probabilities = {
+        label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)
+    }
+    verdict = feedback.verdict(probabilities, exercise.target_emotion, seed=str(attempt.pk))
+
+    example = prosody.Prosody.from_dict(exercise.model_prosody) if exercise.model_prosody else None
+    from sessions.exercises.selectors import child_baseline
+
+    baseline = child_baseline(child=child, before=attempt.created_at)
+    comparisons = prosody.compare(
+        measured, target=exercise.target_emotion, example=example, baseline=baseline
+    )
+    tips = prosody.tips(comparisons) if verdict.stars < 3 else []
+    timings["total_s"] = round(time.monotonic() - started, 3)
+    stored = _finish(
+        attempt, status=AttemptStatus.DONE, message=verdict.message, duration_s=duration_s,
+        model_version=version, probabilities=probabilities, top_emotion=verdict.top[0][0],
+        target_probability=verdict.target_probability, stars=verdict.stars,
+        conveyed=verdict.conveyed, prosody=measured.to_dict(),
+        comparisons=[c.to_dict() for c in comparisons], tips=tips, timings=timings,
+    )  # fmt: skip
+    return "done" if stored else "skipped"
+
+
+def attempt_fail_unexpectedly(attempt_id: Any, *, timeout: bool = False) -> None:
+    attempt = Attempt.objects.filter(pk=attempt_id).first()
+    if attempt is not None:
+        _finish(
+            attempt,
+            status=AttemptStatus.FAILED,
+            code="timeout" if timeout else "error",
+            message=TIMEOUT_FAILURE if timeout else GENERIC_FAILURE,
+        )
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attempt_review(
+    *,
+    attempt: Attempt,
+    reviewer: Any,
+    stars: int | None,
+    conveyed: bool | None,
+    encouragement: str = "",
+    request: HttpRequest | None = None,
+) -> Attempt:
+    """Record the therapist's verdict (None keeps the model's) and a note for the family.
+
+    The model's own verdict stays stored next to it. Twice: the second review replaces the first.
+    """
+    if stars is not None and not 1 <= stars <= 3:
+        raise ValueError("Stars are 1 to 3.")
+    attempt.reviewed_stars = stars
+    attempt.reviewed_conveyed = conveyed
+    attempt.encouragement = encouragement.strip()[:500]
+    attempt.reviewed_by = reviewer
+    attempt.reviewed_at = timezone.now()
+    attempt.save(
+        update_fields=[
+            "reviewed_stars",
+            "reviewed_conveyed",
+            "encouragement",
+            "reviewed_by",
+            "reviewed_at",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=reviewer,
+        action=AuditAction.UPDATE,
+        obj=attempt,
+        child=attempt.child,
+        request=request,
+        detail={"review": True, "override": stars is not None or conveyed is not None},
+    )
+    return attempt
+
+
+# --- deletion: consent revocation and retention -------------------------------------------------
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    storage = Attempt._meta.get_field("audio").storage
+
+    def delete() -> None:
+        for name in names:
+            with suppress(FileNotFoundError):
+                storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+@transaction.atomic
+def delete_child_attempts(*, child: Child) -> int:
+    """Delete every practice attempt of ``child``: rows (results, reviews) and audio files.
+
+    Used when a guardian revokes consent. Files are removed once the transaction commits, so a
+    rolled-back revocation keeps them. Returns the number of attempts deleted; twice: 0.
+    Assignments (the practice plan) stay. The caller records the audit entry.
+    """
+    attempts = Attempt.objects.filter(child=child)
+    names = [name for name in attempts.exclude(audio="").values_list("audio", flat=True) if name]
+    _, per_model = attempts.delete()
+    _delete_files_on_commit(names)
+    return int(per_model.get(Attempt._meta.label, 0))
+
+
+@transaction.atomic
+def delete_attempt_audio_older_than(*, clinic: Clinic, cutoff: dt.datetime) -> int:
+    """Retention: delete the audio of the clinic's attempts recorded before ``cutoff``, keeping
+    their results (stars, emotions, prosody) and reviews. Returns how many attempts lost their
+    audio; twice: 0."""
+    old = (
+        Attempt.objects.select_for_update()
+        .filter(child__clinic=clinic, created_at__lt=cutoff, audio_deleted_at__isnull=True)
+        .exclude(audio="")
+    )
+    names = [name for name in old.values_list("audio", flat=True) if name]
+    count = old.update(audio="", audio_deleted_at=timezone.now(), updated_at=timezone.now())
+    _delete_files_on_commit(names)
+    return count
+
+
+# --- worker warm-up -----------------------------------------------------------------------------
+
+WARM_UP_MAX_MODELS = 3
+
+
+def warm_up() -> int:
+    """Import the prosody code and load (and run once) the most recently activated models, so a
+    fresh short-queue worker answers its first attempt as fast as later ones. Returns how many
+    models were loaded; failures are logged and never stop the worker."""
+    from analysis.models import EmotionModelVersion, ModelStatus
+
+    second = 0.1 * np.sin(2 * np.pi * 220.0 * np.arange(audio.TARGET_SR) / audio.TARGET_SR)
+    prosody.measure(second.astype(np.float32))
+    versions = EmotionModelVersion.objects.filter(status=ModelStatus.ACTIVE).order_by(
+        F("activated_at").desc(nulls_last=True), "-created_at"
+    )[:WARM_UP_MAX_MODELS]
+    loaded = 0
+    for version in versions:
+        try:
+            with _torch_threads(ATTEMPT_TORCH_THREADS):
+                load_version(version).predict_proba([second.astype(np.float32)])
+            loaded += 1
+        except Exception:  # a broken model must not stop the worker; attempts report it
+            logger.exception("could not warm up model version %s", version.pk)
+    return loaded
