@@ -98,6 +98,7 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
             )
     _seed_consent(demo, [alex, bea, charlie])
     _seed_consent(other, [dana])
+    _seed_exercises(therapist, [alex, bea])
     return {"clinics": [demo, other], "admin_other": other_admin}
 
 
@@ -127,3 +128,14 @@ def _seed_consent(clinic: Clinic, children: list[Child]) -> None:
                     given_by="Demo guardian",
                     recorded_at=timezone.now(),
                 )
+
+
+def _seed_exercises(therapist: User, children: list[Child]) -> None:
+    """Give the first children two ready-made practice exercises (assigning twice is a no-op)."""
+    from sessions.exercises.models import Exercise
+    from sessions.exercises.services import assignment_create, library_install
+
+    for child in children:
+        library_install(clinic=child.clinic)
+        for exercise in Exercise.objects.filter(clinic=child.clinic).exclude(library_key="")[:2]:
+            assignment_create(child=child, exercise=exercise, assigned_by=therapist)
