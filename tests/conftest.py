@@ -96,17 +96,18 @@ def _clear_cache() -> Any:
 def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """Before the test database is dropped, end connections that live-server threads and
     worker subprocesses left open, so the drop succeeds and no database is left behind."""
-    yield
     from django.db import connection
 
-    with django_db_blocker.unblock():
-        name = connection.settings_dict["NAME"]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
+    test_db = connection.settings_dict["NAME"]
+    yield
+    if not str(test_db).startswith("test_"):
+        return  # no test of this run needed the database, so none was created
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [test_db],
+        )
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             default=5,
             help="Speaker folds for the cross-validation in the model card",
         )
-        parser.add_argument("--augmented-copies", type=int, default=1)
+        parser.add_argument("--augmented-copies", type=int, default=0)
         parser.add_argument(
             "--cache-dir",
             type=Path,
