@@ -9,12 +9,8 @@ anyone else gets a 404 (the console is not theirs to know about).
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +22,7 @@ from analysis import registry
 from analysis.canonical import CANONICAL_LABELS
 from analysis.datasets import LabelledClip
 from analysis.models import EmotionModelVersion, ModelStatus
+from analysis.services import local_file_path
 from sessions import access
 from sessions.models import AuditEvent, Clinic, Recording, RecordingStatus
 
@@ -202,24 +199,6 @@ def get_trial_recording(user: Any, clinic: Clinic, recording_id: Any) -> Recordi
     return recording
 
 
-@contextmanager
-def local_audio_path(recording: Recording) -> Iterator[Path]:
-    """A path on local disk to the recording's audio: the file itself on local storage, a
-    temporary copy on object storage (S3), removed afterwards."""
-    try:
-        local: Path | None = Path(recording.file.path)
-    except NotImplementedError:  # storage without local paths
-        local = None
-    if local is not None:
-        yield local
-        return
-    suffix = Path(recording.file.name or "").suffix[:10]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle, recording.file.open("rb") as src:
-        shutil.copyfileobj(src, handle, 1 << 20)
-        handle.flush()
-        yield Path(handle.name)
-
-
 # --- labelled data from therapist corrections ------------------------------------------------
 
 
@@ -293,7 +272,7 @@ def clips_from_corrections(
     for edits in by_recording.values():
         recording = edits[0].run.recording
         try:
-            with local_audio_path(recording) as path:
+            with local_file_path(recording.file) as path:
                 audio = decode(path)
         except (AudioError, OSError) as exc:
             skipped += len(edits)

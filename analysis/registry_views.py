@@ -27,6 +27,7 @@ from analysis.forms import LabelMapForm, ModelImportForm, TryOnRecordingForm
 from analysis.model_import import ImportRejected
 from analysis.models import EmotionModelVersion
 from analysis.registry_services import RegistryError
+from analysis.services import local_file_path
 from sessions import access, audit
 from sessions.models.audit import AuditAction
 
@@ -292,7 +293,7 @@ def _compare(
         },
     )
     try:
-        with registry_selectors.local_audio_path(recording) as path:
+        with local_file_path(recording.file) as path:
             excerpt = model_compare.read_excerpt(
                 path, start_s=data["start_s"], seconds=data["seconds"]
             )

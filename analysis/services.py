@@ -19,6 +19,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -63,7 +64,7 @@ def audio_limits() -> audio.AudioLimits:
 
 
 @contextmanager
-def _local_copy(uploaded_file: UploadedFile | File[Any]) -> Iterator[Path]:
+def local_upload_path(uploaded_file: UploadedFile | File[Any]) -> Iterator[Path]:
     """A path on local disk for probing: the upload's own temp file when it has one."""
     temp_path = getattr(uploaded_file, "temporary_file_path", None)
     if callable(temp_path):
@@ -119,7 +120,7 @@ def recording_create(
     child = session.child
     require_consent(child, "recording")
     name = Path(getattr(uploaded_file, "name", "") or "recording").name[:255] or "recording"
-    with _local_copy(uploaded_file) as path:
+    with local_upload_path(uploaded_file) as path:
         probe = validate_audio_file(path)
         checksum = audio.sha256_file(path)
         with transaction.atomic():
@@ -366,17 +367,17 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
 
 
 @contextmanager
-def local_audio_path(recording: Recording) -> Iterator[Path]:
-    """The recording's file on local disk (downloaded to a temp file for remote storages)."""
+def local_file_path(field_file: FieldFile) -> Iterator[Path]:
+    """A stored file on local disk (downloaded to a temp file for remote storages such as S3)."""
     try:
-        local = Path(recording.file.path)
-    except NotImplementedError:  # remote storage (S3): no local path
+        local: Path | None = Path(field_file.path)
+    except NotImplementedError:  # remote storage: no local path
         local = None
     if local is not None:
         yield local
         return
-    suffix = Path(recording.file.name or "").suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle, recording.file.open("rb") as src:
+    suffix = Path(field_file.name or "").suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle, field_file.open("rb") as src:
         shutil.copyfileobj(src, handle, 1 << 20)
         handle.flush()
         yield Path(handle.name)

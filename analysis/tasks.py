@@ -70,7 +70,7 @@ def analyze_recording(self: Any, run_id: str) -> str:
         classifier = load_version(run.model_version)
         from analysis.pipeline import analyze_file
 
-        with services.local_audio_path(run.recording) as path:
+        with services.local_file_path(run.recording.file) as path:
             result = analyze_file(
                 path, classifier, limits=services.audio_limits(), progress=_Progress(run.pk)
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -23,13 +22,13 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 
 from analysis import audio, prosody
 from analysis.canonical import CANONICAL_LABELS
 from analysis.registry import NoActiveModel, active_version, load_version
+from analysis.services import local_file_path, local_upload_path
 from sessions import audit
 from sessions.exercises import feedback
 from sessions.exercises.library import LIBRARY
@@ -110,40 +109,6 @@ def friendly_audio_error(exc: audio.AudioError) -> AudioRejected:
     return AudioRejected(FRIENDLY_AUDIO_ERRORS.get(exc.code, _TRY_AGAIN), exc.code)
 
 
-@contextmanager
-def _local_copy(uploaded: UploadedFile | File[Any]) -> Iterator[Path]:
-    """A path on local disk for probing: the upload's own temp file when it has one."""
-    temp_path = getattr(uploaded, "temporary_file_path", None)
-    if callable(temp_path):
-        yield Path(temp_path())
-        return
-    suffix = Path(getattr(uploaded, "name", "") or "").suffix[:10]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-        uploaded.seek(0)
-        for chunk in uploaded.chunks():
-            handle.write(chunk)
-        handle.flush()
-        yield Path(handle.name)
-
-
-@contextmanager
-def _stored_path(field_file: FieldFile) -> Iterator[Path]:
-    """A stored file on local disk (copied to a temp file for remote storages)."""
-    try:
-        local: Path | None = Path(field_file.path)
-    except NotImplementedError:  # remote storage (S3): no local path
-        local = None
-    if local is not None:
-        yield local
-        return
-    suffix = Path(field_file.name or "").suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle, field_file.open("rb") as src:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            handle.write(chunk)
-        handle.flush()
-        yield Path(handle.name)
-
-
 _SUFFIX_FOR_TYPE = {
     "audio/webm": ".webm",
     "video/webm": ".webm",
@@ -220,7 +185,7 @@ EXERCISE_FIELDS = ("title", "phrase", "target_emotion", "goal", "instructions", 
 
 def _set_model_audio(exercise: Exercise, uploaded: UploadedFile | File[Any]) -> None:
     """Check, measure and attach a model recording (the therapist saying the phrase)."""
-    with _local_copy(uploaded) as path:
+    with local_upload_path(uploaded) as path:
         probe = _check_clip(path, path.stat().st_size)
         try:
             samples = audio.decode(path, attempt_limits())
@@ -436,7 +401,7 @@ def attempt_create(
     size = int(getattr(uploaded_file, "size", 0) or 0)
     if size > ATTEMPT_MAX_BYTES:
         raise AudioRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
-    with _local_copy(uploaded_file) as path:
+    with local_upload_path(uploaded_file) as path:
         probe = _check_clip(path, path.stat().st_size)
         checksum = audio.sha256_file(path)
         try:
@@ -617,7 +582,7 @@ def attempt_process(attempt_id: Any) -> str:
         _finish(attempt, status=AttemptStatus.FAILED, code="no_audio", message=GENERIC_FAILURE)
         return "failed"
     try:
-        with _stored_path(attempt.audio) as path:
+        with local_file_path(attempt.audio) as path:
             samples = audio.decode(path, attempt_limits())
     except audio.AudioError as exc:
         _finish(

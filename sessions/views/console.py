@@ -18,11 +18,15 @@ from sessions.models.audit import AuditAction
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
     clinic = access.require_clinic_admin(request.user)
-    return render(request, "console/index.html", {
-        "clinic": clinic,
-        "member_count": Membership.objects.filter(clinic=clinic).count(),
-        "child_count": Child.objects.filter(clinic=clinic).count(),
-    })
+    return render(
+        request,
+        "console/index.html",
+        {
+            "clinic": clinic,
+            "member_count": Membership.objects.filter(clinic=clinic).count(),
+            "child_count": Child.objects.filter(clinic=clinic).count(),
+        },
+    )
 
 
 @login_required
@@ -32,16 +36,22 @@ def members(request: HttpRequest) -> HttpResponse:
     form = MemberCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.member_create(clinic=clinic, actor=request.user, request=request,
-                                   **form.cleaned_data)
+            services.member_create(
+                clinic=clinic, actor=request.user, request=request, **form.cleaned_data
+            )
         except ValueError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, "Account created. They can set a password with "
-                             "'Forgot password' on the login page.")
+            messages.success(
+                request,
+                "Account created. They can set a password with "
+                "'Forgot password' on the login page.",
+            )
             return redirect("console_members")
     page = Paginator(
-        Membership.objects.filter(clinic=clinic).select_related("user").order_by("role", "user__email"),
+        Membership.objects.filter(clinic=clinic)
+        .select_related("user")
+        .order_by("role", "user__email"),
         50,
     ).get_page(request.GET.get("page"))
     return render(request, "console/members.html", {"clinic": clinic, "page": page, "form": form})
@@ -53,15 +63,22 @@ def children(request: HttpRequest) -> HttpResponse:
     clinic = access.require_clinic_admin(request.user)
     form = ChildCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        child = services.child_create(clinic=clinic, actor=request.user, request=request,
-                                      **form.cleaned_data)
+        child = services.child_create(
+            clinic=clinic, actor=request.user, request=request, **form.cleaned_data
+        )
         messages.success(request, f"Child {child.code} added. Assign a therapist next.")
         return redirect("console_assignments", child_id=child.pk)
     page = Paginator(
         Child.objects.filter(clinic=clinic).prefetch_related("therapists", "guardians"), 50
     ).get_page(request.GET.get("page"))
-    audit.record(actor=request.user, action=AuditAction.LIST, object_type="child",
-                 clinic_id=clinic.pk, request=request, detail={"count": page.paginator.count})
+    audit.record(
+        actor=request.user,
+        action=AuditAction.LIST,
+        object_type="child",
+        clinic_id=clinic.pk,
+        request=request,
+        detail={"count": page.paginator.count},
+    )
     return render(request, "console/children.html", {"clinic": clinic, "page": page, "form": form})
 
 
@@ -73,13 +90,17 @@ def assignments(request: HttpRequest, child_id: str) -> HttpResponse:
     if child.clinic_id != clinic.pk:
         return redirect("console_children")
     form = AssignmentForm(
-        request.POST or None, child=child,
+        request.POST or None,
+        child=child,
         initial={"therapists": child.therapists.all(), "guardians": child.guardians.all()},
     )
     if request.method == "POST" and form.is_valid():
         services.child_set_assignments(
-            child=child, therapists=list(form.cleaned_data["therapists"]),
-            guardians=list(form.cleaned_data["guardians"]), actor=request.user, request=request,
+            child=child,
+            therapists=list(form.cleaned_data["therapists"]),
+            guardians=list(form.cleaned_data["guardians"]),
+            actor=request.user,
+            request=request,
         )
         messages.success(request, "Assignments saved.")
         return redirect("console_children")
@@ -94,6 +115,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if action:
         events = events.filter(action=action)
     page = Paginator(events.order_by("-created_at"), 100).get_page(request.GET.get("page"))
-    return render(request, "console/audit.html", {
-        "page": page, "actions": AuditAction.choices, "action": action,
-    })
+    return render(
+        request,
+        "console/audit.html",
+        {
+            "page": page,
+            "actions": AuditAction.choices,
+            "action": action,
+        },
+    )

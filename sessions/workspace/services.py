@@ -475,7 +475,7 @@ def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:
     import numpy as np
 
     from analysis import audio
-    from analysis.services import audio_limits, local_audio_path
+    from analysis.services import audio_limits, local_file_path
 
     if not recording.file or recording.audio_deleted_at is not None:
         return None
@@ -484,7 +484,7 @@ def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:
     carry = np.zeros(0, dtype=np.float32)
     total = 0
     try:
-        with local_audio_path(recording) as path:
+        with local_file_path(recording.file) as path:
             for block in audio.iter_decode(path, limits=audio_limits()):
                 total += block.size
                 joined = np.concatenate([carry, np.abs(block)]) if carry.size else np.abs(block)

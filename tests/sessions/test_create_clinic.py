@@ -41,7 +41,16 @@ def test_creates_the_clinic_and_its_admin_without_a_password(db: Any) -> None:
     assert Membership.objects.get(user=admin).role == Role.CLINIC_ADMIN
     assert access.require_clinic_admin(admin) == clinic
     assert "Forgot your password?" in out
-    assert AuditEvent.objects.filter(clinic_id=clinic.pk, action="create").count() == 2
+    created = set(
+        AuditEvent.objects.filter(clinic_id=clinic.pk, action="create").values_list(
+            "object_type", flat=True
+        )
+    )
+    # The clinic, its admin, and the shipped default model registered for it.
+    assert created == {"clinic", "membership", "emotionmodelversion"}
+    from analysis.models import EmotionModelVersion
+
+    assert EmotionModelVersion.objects.get(clinic=clinic).status == "active"
 
 
 def test_the_new_admin_gets_a_password_reset_link(db: Any) -> None:
