@@ -99,6 +99,7 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
     _seed_consent(demo, [alex, bea, charlie])
     _seed_consent(other, [dana])
     _seed_exercises(therapist, [alex, bea])
+    _seed_recordings([(alex, therapist), (bea, therapist), (charlie, therapist2)])
     return {"clinics": [demo, other], "admin_other": other_admin}
 
 
@@ -139,3 +140,31 @@ def _seed_exercises(therapist: User, children: list[Child]) -> None:
         library_install(clinic=child.clinic)
         for exercise in Exercise.objects.filter(clinic=child.clinic).exclude(library_key="")[:2]:
             assignment_create(child=child, exercise=exercise, assigned_by=therapist)
+
+
+def _seed_recordings(pairs: list[tuple[Child, User]]) -> None:
+    """Give each child's latest session a generated recording, analysed by the demo worker."""
+    import tempfile
+    from pathlib import Path
+
+    import soundfile as sf
+    from django.core.files import File
+
+    from analysis.registry_services import ensure_default_models
+    from analysis.services import recording_create
+    from analysis.synthetic import speechlike_conversation
+
+    ensure_default_models()  # the recordings are analysed with the shipped default
+    for index, (child, therapist) in enumerate(pairs):
+        session = child.sessions.order_by("-date").first()
+        if session is None or session.recordings.exists():
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "demo-session.wav"
+            sf.write(path, 0.8 * speechlike_conversation(40.0, seed=index), 16000)
+            with path.open("rb") as handle:
+                recording_create(
+                    session=session,
+                    uploaded_file=File(handle, name=path.name),
+                    uploaded_by=therapist,
+                )

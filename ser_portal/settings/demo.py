@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ser_portal.settings.base import *  # noqa: F403
 from ser_portal.settings.base import VAR_DIR
 
@@ -14,3 +16,7 @@ STORAGES["staticfiles"] = {  # noqa: F405
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 # whitenoise warns about a missing STATIC_ROOT even when it serves from the finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# kombu's filesystem transport needs its folders before the first message is sent.
+for _folder in ("data_folder_in", "data_folder_out", "processed_folder"):
+    if _folder in CELERY_BROKER_TRANSPORT_OPTIONS:  # noqa: F405
+        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)  # noqa: F405

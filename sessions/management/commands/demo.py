@@ -104,8 +104,9 @@ class Command(BaseCommand):
         finally:
             for process in processes.values():
                 if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 15
+                    # The main process only: Celery then stops its pool children itself.
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30
             for process in processes.values():
                 try:
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
