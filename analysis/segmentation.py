@@ -1,0 +1,173 @@
+"""Where is someone speaking? Silero VAD over 16 kHz mono audio.
+
+Silero scores 32 ms frames with a tiny recurrent network. Fed one frame at a time (its usual
+API) it runs ~70x real time on one core, which would cost ~40 s of a 45-minute session; so the
+audio is cut into blocks that run side by side as a batch of independent streams (~900x real
+time). Each block after the first starts ``_WARMUP_S`` early and its warm-up probabilities are
+dropped, because a stream with fresh state needs a few frames before it scores reliably.
+Blocks are processed in groups, so memory stays bounded whatever the recording length.
+
+The model is tiny and single-threaded at heart: with two threads it runs ~10x *slower* than
+with one (synchronisation dominates), so inference runs under ``torch_threads(1)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+SAMPLE_RATE = 16000
+FRAME_SAMPLES = 512  # silero's fixed frame at 16 kHz (32 ms)
+_BLOCK_S = 10.0
+_WARMUP_S = 2.048  # 64 frames of context before each block's first kept frame
+_BLOCKS_PER_BATCH = 128
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of speech, in seconds from the start of the recording."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class VadParams:
+    """Decision parameters, chosen for conversational speech in a therapy room.
+
+    250 ms minimum speech drops clicks and chair noises but keeps a child's one-word answer;
+    300 ms minimum silence keeps a sentence with brief hesitations in one segment while still
+    separating turns; 60 ms padding keeps word onsets and offsets the VAD scores as silence.
+    """
+
+    threshold: float = 0.5
+    min_speech_ms: int = 250
+    min_silence_ms: int = 300
+    speech_pad_ms: int = 60
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` intra-op threads and restore the previous setting after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+_model_lock = threading.Lock()
+_model: Any = None
+
+
+def get_vad_model() -> Any:
+    """The silero model, loaded once per process on first use.
+
+    Importing silero_vad calls ``torch.set_num_threads(1)`` as a side effect, which would
+    silently make every later model in the worker single-threaded; the setting is restored.
+    """
+    global _model
+    with _model_lock:
+        if _model is None:
+            previous = torch.get_num_threads()
+            from silero_vad import load_silero_vad
+
+            _model = load_silero_vad(onnx=False)
+            torch.set_num_threads(previous)
+        return _model
+
+
+def speech_probabilities(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Silero's speech probability for each 32 ms frame of ``audio`` (16 kHz mono)."""
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"detect_speech expects {SAMPLE_RATE} Hz audio, got {sr}")
+    audio = np.asarray(audio, dtype=np.float32)
+    n_frames = -(-audio.size // FRAME_SAMPLES)
+    if n_frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    padded = np.zeros(n_frames * FRAME_SAMPLES, dtype=np.float32)
+    padded[: audio.size] = audio
+    block = int(_BLOCK_S * SAMPLE_RATE) // FRAME_SAMPLES  # frames kept per block
+    warm = round(_WARMUP_S * SAMPLE_RATE / FRAME_SAMPLES)
+    starts = list(range(0, n_frames, block))
+    out = np.zeros(n_frames, dtype=np.float32)
+    model = get_vad_model()
+    with torch_threads(1), torch.inference_mode():
+        for g in range(0, len(starts), _BLOCKS_PER_BATCH):
+            group = starts[g : g + _BLOCKS_PER_BATCH]
+            rows = np.zeros((len(group), (block + warm) * FRAME_SAMPLES), dtype=np.float32)
+            for i, start in enumerate(group):
+                lo = max(start - warm, 0)
+                hi = min(start + block, n_frames)
+                # Right-align so every row's kept frames start at the same column.
+                offset = (warm - (start - lo)) * FRAME_SAMPLES
+                piece = padded[lo * FRAME_SAMPLES : hi * FRAME_SAMPLES]
+                rows[i, offset : offset + piece.size] = piece
+            model.reset_states()
+            probs = model.audio_forward(torch.from_numpy(rows), SAMPLE_RATE).numpy()
+            for i, start in enumerate(group):
+                hi = min(start + block, n_frames)
+                out[start:hi] = probs[i, warm : warm + hi - start]
+    return out
+
+
+def detect_speech(
+    audio: np.ndarray, sr: int = SAMPLE_RATE, params: VadParams | None = None
+) -> list[Segment]:
+    """Speech segments of a 16 kHz mono recording, sorted and non-overlapping."""
+    from silero_vad import get_speech_timestamps_from_probs
+
+    params = params or VadParams()
+    probs = speech_probabilities(audio, sr)
+    if probs.size == 0:
+        return []
+    stamps = get_speech_timestamps_from_probs(
+        probs.tolist(),
+        sampling_rate=SAMPLE_RATE,
+        threshold=params.threshold,
+        min_speech_duration_ms=params.min_speech_ms,
+        min_silence_duration_ms=params.min_silence_ms,
+        speech_pad_ms=params.speech_pad_ms,
+        audio_length_samples=int(np.asarray(audio).size),
+    )
+    return [Segment(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def speech_mask(
+    segments: Sequence[Segment], duration_s: float, frame_s: float = 0.01
+) -> np.ndarray:
+    """Boolean speech/non-speech per ``frame_s`` frame, for frame-level F1 against a reference.
+
+    A frame counts as speech when its centre lies inside a segment.
+    """
+    n = int(np.ceil(duration_s / frame_s - 1e-9))
+    mask = np.zeros(n, dtype=bool)
+    for seg in segments:
+        # Frame i's centre is (i + 0.5) * frame_s.
+        lo = max(int(np.ceil(seg.start_s / frame_s - 0.5)), 0)
+        hi = min(int(np.ceil(seg.end_s / frame_s - 0.5)), n)
+        mask[lo:hi] = True
+    return mask
+
+
+def frame_f1(predicted: np.ndarray, reference: np.ndarray) -> float:
+    """F1 of the speech class over aligned boolean frame masks (1.0 when both are empty)."""
+    n = min(predicted.size, reference.size)
+    p, r = predicted[:n].astype(bool), reference[:n].astype(bool)
+    tp = int((p & r).sum())
+    fp = int((p & ~r).sum())
+    fn = int((~p & r).sum())
+    if tp + fp + fn == 0:
+        return 1.0
+    return 2 * tp / (2 * tp + fp + fn)

@@ -1,0 +1,214 @@
+"""HFAudioClassifier on tiny checkpoints built from a config and loaded like real ones.
+
+Measured tolerances (tiny 2-layer models with sharpened heads, 3.3 s of espeak speech, 3 s
+windows at a 1 s hop; max abs difference of model-label probabilities):
+
+- one window spanning the stretch vs the model's own forward: <= 1e-7 (the head is exact)
+- shared stretch encoding vs each window on its own: 0.004-0.008 (attention context)
+- chunked (1.5 s chunks, 0.25 s context) vs one chunk: 0.015 (wav2vec2) to 0.09 (WavLM)
+- bf16 vs fp32: <= 0.004; int8 (dynamic int8 Linear layers, bf16 conv encoder) vs fp32:
+  <= 0.009
+
+On the random base-size wav2vec2 of ``analysis.bench`` (near-uniform outputs, so smaller
+numbers): bf16 2.5e-4, int8 1.6e-3, shared vs per-window 9.7e-3 with the same top label.
+
+The assertions use about twice the measured values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
+from analysis.classifiers.base import EmotionClassifier, ModelFormatError
+from analysis.classifiers.base import load_classifier as _load_classifier
+from analysis.classifiers.hf import HFAudioClassifier
+from tests.analysis.conftest import Conversation, build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def stretch(conversation: Conversation) -> np.ndarray:
+    start, end, _ = conversation.turns[0]
+    return conversation.audio[int(start * 16000) : int(end * 16000)]
+
+
+def load_classifier(model_dir: Path, **options: object) -> HFAudioClassifier:
+    """One thread: tiny models on a shared 2-core machine are slower with more."""
+    options.setdefault("threads", 1)
+    classifier = _load_classifier(model_dir, **options)
+    assert isinstance(classifier, HFAudioClassifier)
+    return classifier
+
+
+def _windows(n: int, window: int = 48000, hop: int = 16000) -> list[tuple[int, int]]:
+    starts = list(range(0, max(n - window, 0) + 1, hop))
+    return [(s, min(s + window, n)) for s in starts]
+
+
+def test_load_classifier_reads_the_manifest_and_returns_the_hf_implementation(
+    tiny_classifier: HFAudioClassifier,
+) -> None:
+    assert isinstance(tiny_classifier, HFAudioClassifier)
+    assert isinstance(tiny_classifier, EmotionClassifier)
+    assert tiny_classifier.sample_rate == 16000
+    assert tiny_classifier.frame_step == 320
+
+
+def test_probabilities_are_folded_onto_canonical_labels(
+    tiny_classifier: HFAudioClassifier, stretch: np.ndarray
+) -> None:
+    probs = tiny_classifier.predict_proba([stretch, stretch[:16000], stretch[:200]])
+    assert probs.shape == (3, len(CANONICAL_LABELS))
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    # The tiny model only knows neutral/happy/angry/sad (and one ignored label).
+    unknown = [LABEL_INDEX[label] for label in ("calm", "fearful", "disgust", "surprised")]
+    assert np.all(probs[:, unknown] == 0)
+
+
+def test_predict_proba_batches_without_changing_answers(
+    tiny_classifier: HFAudioClassifier, stretch: np.ndarray
+) -> None:
+    clips = [stretch[i * 8000 : i * 8000 + 16000] for i in range(4)] + [stretch[:12345]]
+    batched = tiny_classifier.predict_model_proba(clips)
+    one_by_one = np.concatenate([tiny_classifier.predict_model_proba([c]) for c in clips])
+    assert np.abs(batched - one_by_one).max() < 1e-5
+
+
+def test_one_window_over_the_whole_stretch_reproduces_the_models_own_head(
+    tiny_model_dir: Path, stretch: np.ndarray
+) -> None:
+    from transformers import AutoModelForAudioClassification
+
+    classifier = load_classifier(tiny_model_dir)
+    n = stretch.size // 320 * 320  # frame-aligned
+    pooled = classifier.predict_windows_model_proba(stretch[:n], [(0, n)])
+    model = AutoModelForAudioClassification.from_pretrained(tiny_model_dir).eval()
+    audio = stretch[:n]
+    normalized = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(normalized.astype(np.float32))[None]).logits
+    reference = torch.softmax(logits, dim=-1).numpy()
+    assert np.abs(pooled - reference).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("arch", "weighted"),
+    [("wav2vec2", False), ("wav2vec2", True), ("hubert", False), ("wavlm", False)],
+)
+def test_shared_encoding_matches_per_window_inference_within_tolerance(
+    arch: str, weighted: bool, tmp_path: Path, stretch: np.ndarray
+) -> None:
+    classifier = load_classifier(build_tiny_model(tmp_path, arch=arch, weighted_layer_sum=weighted))
+    windows = _windows(stretch.size)
+    whole = classifier.predict_windows_model_proba(stretch, [(0, stretch.size)])
+    exact = classifier.predict_model_proba([stretch])
+    assert np.abs(whole - exact).max() < 1e-5
+
+    shared = classifier.predict_windows_model_proba(stretch, windows)
+    separate = classifier.predict_windows_model_proba(stretch, windows, context="window")
+    assert (
+        np.abs(separate - classifier.predict_model_proba([stretch[s:e] for s, e in windows])).max()
+        < 1e-6
+    )
+    assert np.abs(shared - separate).max() < 0.02
+    assert (shared.argmax(axis=1) == separate.argmax(axis=1)).all()
+
+
+def test_long_stretches_are_encoded_in_overlapping_chunks(
+    tiny_model_dir: Path, stretch: np.ndarray
+) -> None:
+    classifier = load_classifier(tiny_model_dir)
+    windows = _windows(stretch.size)
+    one_chunk = classifier.predict_windows_model_proba(stretch, windows)
+    chunked = load_classifier(tiny_model_dir, chunk_s=1.5, context_s=0.25)
+    assert np.abs(chunked.predict_windows_model_proba(stretch, windows) - one_chunk).max() < 0.04
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [("bf16", 0.01), ("int8", 0.03)])
+def test_reduced_precision_stays_close_to_fp32(
+    dtype: str, tolerance: float, tiny_model_dir: Path, stretch: np.ndarray
+) -> None:
+    windows = _windows(stretch.size)
+    reference = load_classifier(tiny_model_dir).predict_windows_model_proba(stretch, windows)
+    fast = load_classifier(tiny_model_dir, dtype=dtype, threads=1)
+    assert np.abs(fast.predict_windows_model_proba(stretch, windows) - reference).max() < tolerance
+
+
+def test_int8_falls_back_for_architectures_that_read_attention_weights(
+    tmp_path: Path, stretch: np.ndarray
+) -> None:
+    classifier = load_classifier(build_tiny_model(tmp_path, arch="wavlm"), dtype="int8")
+    assert np.isfinite(classifier.predict_windows(stretch, _windows(stretch.size))).all()
+
+
+def test_threads_option_does_not_leak_into_the_process(
+    tiny_model_dir: Path, stretch: np.ndarray
+) -> None:
+    before = torch.get_num_threads()
+    load_classifier(tiny_model_dir, threads=1).predict_windows(stretch, [(0, 16000)])
+    assert torch.get_num_threads() == before
+
+
+def test_windows_shorter_than_one_frame_still_get_an_answer(
+    tiny_classifier: HFAudioClassifier, stretch: np.ndarray
+) -> None:
+    probs = tiny_classifier.predict_windows(stretch, [(0, 100), (stretch.size - 50, stretch.size)])
+    assert probs.shape == (2, 8) and np.allclose(probs.sum(axis=1), 1.0)
+    assert tiny_classifier.predict_windows(stretch, []).shape == (0, 8)
+
+
+def test_unknown_dtype_is_refused(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="dtype"):
+        load_classifier(tiny_model_dir, dtype="fp8")
+
+
+def test_manifest_label_count_must_match_the_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    manifest = json.loads((broken / "ser_model.json").read_text())
+    manifest["labels"] = manifest["labels"][:3]
+    manifest["label_map"] = {k: manifest["label_map"][k] for k in manifest["labels"]}
+    (broken / "ser_model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="labels"):
+        load_classifier(broken)
+
+
+def test_directory_without_weights_is_a_model_format_error(tmp_path: Path) -> None:
+    from analysis.classifiers.base import ModelManifest
+
+    ModelManifest(
+        kind="hf_audio_classification",
+        name="empty",
+        version="1",
+        labels=["neu"],
+        label_map={"neu": "neutral"},
+    ).write(tmp_path)
+    with pytest.raises(ModelFormatError):
+        load_classifier(tmp_path)
+
+
+def test_saved_feature_extractor_settings_are_honoured(
+    tiny_model_dir: Path, tmp_path: Path, stretch: np.ndarray
+) -> None:
+    import shutil
+
+    from transformers import Wav2Vec2FeatureExtractor
+
+    raw = tmp_path / "raw"
+    shutil.copytree(tiny_model_dir, raw)
+    Wav2Vec2FeatureExtractor(do_normalize=False).save_pretrained(raw)
+    classifier = load_classifier(raw)
+    assert classifier.do_normalize is False
+    quiet = stretch[:32000] * 0.01
+    loud = stretch[:32000]
+    # Without normalisation the level matters; with it (default) it does not.
+    assert not np.allclose(classifier.predict_proba([quiet]), classifier.predict_proba([loud]))
+    default = load_classifier(tiny_model_dir)
+    assert np.allclose(default.predict_proba([quiet]), default.predict_proba([loud]), atol=1e-4)

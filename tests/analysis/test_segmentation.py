@@ -1,0 +1,107 @@
+"""Speech detection with silero VAD, plus the frame-level tools used to score it."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from analysis.segmentation import (
+    Segment,
+    detect_speech,
+    frame_f1,
+    get_vad_model,
+    speech_mask,
+    speech_probabilities,
+    torch_threads,
+)
+from analysis.synthetic import Conversation as SyntheticConversation
+from analysis.synthetic import TruthTurn, evaluate_segmentation
+from tests.analysis.audio_factory import espeak_available, tone
+from tests.analysis.conftest import Conversation
+
+
+def test_silence_and_faint_noise_have_no_speech() -> None:
+    assert detect_speech(np.zeros(3 * 16000, dtype=np.float32)) == []
+    noise = 0.003 * np.random.default_rng(0).standard_normal(5 * 16000).astype(np.float32)
+    assert detect_speech(noise) == []
+    assert detect_speech(np.zeros(0, dtype=np.float32)) == []
+
+
+def test_a_steady_tone_is_not_speech() -> None:
+    assert detect_speech(tone(4.0, 16000, 1000.0)) == []
+
+
+@pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng speech")
+def test_conversation_turns_are_found_with_high_frame_f1(conversation: Conversation) -> None:
+    segments = detect_speech(conversation.audio)
+    duration = conversation.audio.size / 16000
+    truth = [Segment(s, e) for s, e, _ in conversation.turns]
+    f1 = frame_f1(speech_mask(segments, duration), speech_mask(truth, duration))
+    assert f1 > 0.85
+    assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(segments))
+    assert all(seg.duration_s >= 0.25 for seg in segments)
+
+
+def test_block_parallel_scoring_agrees_with_sequential_scoring(
+    conversation: Conversation,
+) -> None:
+    audio = np.concatenate([conversation.audio] * 2)  # > one 10 s block, so blocks are used
+    batched = speech_probabilities(audio)
+    model = get_vad_model()
+    with torch_threads(1), torch.inference_mode():
+        model.reset_states()
+        sequential = model.audio_forward(torch.from_numpy(audio), 16000).numpy()[0]
+    agree = ((batched > 0.5) == (sequential[: batched.size] > 0.5)).mean()
+    assert agree > 0.97
+
+
+def test_loading_silero_does_not_change_torch_threads() -> None:
+    before = torch.get_num_threads()
+    assert get_vad_model() is get_vad_model()
+    assert torch.get_num_threads() == before
+
+
+def test_wrong_sample_rate_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="16000"):
+        detect_speech(np.zeros(8000, dtype=np.float32), sr=8000)
+
+
+def test_speech_mask_marks_frames_whose_centre_is_inside() -> None:
+    mask = speech_mask([Segment(0.0, 0.05), Segment(0.1, 0.125)], 0.2, frame_s=0.01)
+    assert mask.size == 20
+    assert mask[:5].all() and not mask[5:10].any()
+    assert mask[10:12].all() and not mask[12:].any()
+
+
+def test_frame_f1() -> None:
+    truth = np.array([1, 1, 0, 0], dtype=bool)
+    assert frame_f1(truth, truth) == 1.0
+    assert frame_f1(np.array([1, 0, 1, 0], dtype=bool), truth) == pytest.approx(0.5)
+    assert frame_f1(np.zeros(4, dtype=bool), np.zeros(4, dtype=bool)) == 1.0
+
+
+def test_evaluate_segmentation_maps_clusters_and_roles() -> None:
+    from analysis.speakers import SpeakerTurn
+
+    conv = SyntheticConversation(
+        audio=np.zeros(6 * 16000, dtype=np.float32),
+        turns=[TruthTurn(0.0, 2.0, 7, "happy"), TruthTurn(3.0, 5.0, 8, "sad")],
+        actors=(7, 8),
+        child_actor=8,
+    )
+    segments = [Segment(0.0, 2.0), Segment(3.0, 5.0)]
+    # Cluster ids are arbitrary: 5 is actor 7, 2 is actor 8.
+    right = [SpeakerTurn(0.0, 2.0, "therapist", 0.9, 5), SpeakerTurn(3.0, 5.0, "child", 0.9, 2)]
+    metrics = evaluate_segmentation(conv, segments, right)
+    assert metrics["speech_f1"] == pytest.approx(1.0)
+    assert metrics["speaker_accuracy"] == pytest.approx(1.0)
+    assert metrics["role_accuracy"] == pytest.approx(1.0)
+    swapped = [SpeakerTurn(0.0, 2.0, "child", 0.9, 5), SpeakerTurn(3.0, 5.0, "therapist", 0.9, 2)]
+    metrics = evaluate_segmentation(conv, segments, swapped)
+    assert metrics["speaker_accuracy"] == pytest.approx(1.0)
+    assert metrics["role_accuracy"] == pytest.approx(0.0)
+    merged = [SpeakerTurn(0.0, 2.0, "child", 0.9, 0), SpeakerTurn(3.0, 5.0, "child", 0.9, 0)]
+    assert evaluate_segmentation(conv, segments, merged)["speaker_accuracy"] == pytest.approx(0.5)
