@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: demo test lint bench venv sysdeps services clean
+.PHONY: demo test lint bench eval-segmentation venv sysdeps services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# The shared RAVDESS clips give real speech to the benchmark; without them it uses generated speech.
+RAVDESS ?= ../shared/data/ravdess
+
 bench: $(STAMP)
-	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python -m analysis.bench
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo nice $(BIN)/python -m analysis.bench \
+		--minutes 5 --full-minutes 45 --model analysis/shipped/ser-default-v1 \
+		$(if $(wildcard $(RAVDESS)),--data $(RAVDESS))
+
+eval-segmentation: $(STAMP)
+	$(BIN)/python -m analysis.synthetic --data $(RAVDESS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
