@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from analysis.classifiers import EmotionClassifier, load_classifier
+from analysis.classifiers import EmotionClassifier, load_classifier, read_manifest
 from analysis.models import EmotionModelVersion, ModelStatus
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
@@ -75,20 +75,26 @@ def active_version(clinic: Any) -> EmotionModelVersion:
     return version
 
 
-def load_version(version: EmotionModelVersion, **options: Any) -> EmotionClassifier:
-    """The loaded classifier for ``version``, loaded once per process and reused.
+def load_for_inference(path: Path | str, **options: Any) -> EmotionClassifier:
+    """``load_classifier`` with the portal's inference settings, so workers, the headless
+    commands and evaluation all run a model exactly alike.
 
     Hugging Face checkpoints run with ``SER_HF_INFERENCE_DTYPE`` (int8 by default: about 2x
     faster than fp32 on these CPUs, probabilities within 0.01 of fp32; see
     tests/analysis/test_hf_classifier.py) unless the caller asks otherwise.
     """
-    if version.kind == "hf_audio_classification":
+    if read_manifest(Path(path)).kind == "hf_audio_classification":
         options.setdefault("dtype", settings.SER_HF_INFERENCE_DTYPE)
+    return load_classifier(path, **options)
+
+
+def load_version(version: EmotionModelVersion, **options: Any) -> EmotionClassifier:
+    """The loaded classifier for ``version``, loaded once per process and reused."""
     key = (str(version.pk), repr(sorted(options.items())))
     with _lock:
         classifier = _cache.get(key)
         if classifier is None:
-            classifier = load_classifier(model_dir(version), **options)
+            classifier = load_for_inference(model_dir(version), **options)
             _cache[key] = classifier
         return classifier
 

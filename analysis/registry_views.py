@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from analysis import charts, model_compare, registry, registry_selectors, registry_services
 from analysis.audio import AudioError
-from analysis.classifiers import load_classifier
 from analysis.forms import LabelMapForm, ModelImportForm, TryOnRecordingForm
 from analysis.model_import import ImportRejected
 from analysis.models import EmotionModelVersion
@@ -305,7 +304,9 @@ def _compare(
     try:
         # Loaded for this request only: caching staged models would keep them in every web
         # process's memory (the per-process cache is for workers, which use one model).
-        classifiers = {str(m.pk): load_classifier(registry.model_dir(m)) for m in models}
+        classifiers = {
+            str(m.pk): registry.load_for_inference(registry.model_dir(m)) for m in models
+        }
     except Exception:
         logger.exception("Loading a model for a trial failed")
         return {

@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.audio import AudioError
-from analysis.classifiers import ModelFormatError, load_classifier
-from analysis.registry import SHIPPED_DIR
+from analysis.classifiers import ModelFormatError
+from analysis.registry import SHIPPED_DIR, load_for_inference
 
 DEFAULT_MODEL = SHIPPED_DIR / "ser-default-v1"
 
@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         started = time.perf_counter()
         try:
-            classifier = load_classifier(options["model"])
+            classifier = load_for_inference(options["model"])
         except ModelFormatError as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         load_s = time.perf_counter() - started

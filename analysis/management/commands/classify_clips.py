@@ -52,8 +52,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from analysis.audio import AudioError, decode
-        from analysis.classifiers import ModelFormatError, load_classifier
+        from analysis.classifiers import ModelFormatError
         from analysis.management.commands._registry_cli import model_from_option
+        from analysis.registry import load_for_inference
         from analysis.services import audio_limits
 
         directory: Path = options["directory"]
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         if not Path(model_dir).is_dir():
             raise CommandError(f"The model folder {model_dir} does not exist.")
         try:
-            classifier = load_classifier(model_dir)
+            classifier = load_for_inference(model_dir)
         except (ModelFormatError, OSError) as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         limits = audio_limits()

@@ -71,8 +71,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the results as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.classifiers import ModelFormatError, load_classifier
+        from analysis.classifiers import ModelFormatError
         from analysis.datasets import scan_ravdess
+        from analysis.registry import load_for_inference
 
         version, model_dir = model_from_option(options["model"], options["clinic"])
         try:
@@ -80,7 +81,7 @@ class Command(BaseCommand):
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from exc
         try:
-            classifier = load_classifier(model_dir)
+            classifier = load_for_inference(model_dir)
         except (ModelFormatError, OSError) as exc:
             raise CommandError(f"Cannot load the model: {exc}") from exc
         try:
