@@ -19,4 +19,4 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 # kombu's filesystem transport needs its folders before the first message is sent.
 for _folder in ("data_folder_in", "data_folder_out", "processed_folder"):
     if _folder in CELERY_BROKER_TRANSPORT_OPTIONS:  # noqa: F405
-        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_folder]).mkdir(parents=True, exist_ok=True)  # noqa: F405
+        Path(str(CELERY_BROKER_TRANSPORT_OPTIONS[_folder])).mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -183,7 +183,7 @@ MOOD_GROUPS: tuple[tuple[str, str], ...] = (
 
 
 def _role_part(summary: Mapping[str, Any], role: str = "child") -> Mapping[str, Any] | None:
-    """The per-role part of an analysis summary (``analysis.summary.summarize``: speakers.<role>)."""
+    """The per-role part of an analysis summary (``speakers.<role>`` of analysis.summary)."""
     part = (summary.get("speakers") or {}).get(role)
     return part if isinstance(part, Mapping) else None
 

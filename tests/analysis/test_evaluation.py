@@ -63,10 +63,10 @@ class _LoudnessClassifier:
     )
     sample_rate = 16000
 
-    def predict_proba(self, clips):  # type: ignore[no-untyped-def]
+    def predict_proba(self, clips):
         return _one_hot(["angry" if np.abs(c).mean() > 0.3 else "sad" for c in clips])
 
-    def predict_windows(self, audio, windows):  # type: ignore[no-untyped-def]
+    def predict_windows(self, audio, windows):
         return self.predict_proba([audio[s:e] for s, e in windows])
 
 

@@ -35,14 +35,18 @@ def _status(api: Any, recording_id: str) -> dict[str, Any]:
     return api.get(reverse("api-recording-detail", kwargs={"recording_id": recording_id})).json()
 
 
+def _finished(api: Any, recording_id: str, timeout: float) -> dict[str, Any]:
+    """The recording's status once its analysis is done or failed."""
+    wait_for(lambda: _status(api, recording_id)["status"] in {"done", "failed"}, timeout=timeout)
+    return _status(api, recording_id)
+
+
 def test_uploaded_recording_is_analysed_by_the_worker(
     api: Any, cast: Cast, tmp_path: Path, active_model: Any, celery_worker: WorkerProcess
 ) -> None:
     grant_consent(cast.child)
     body = _upload(api, cast, write_speechlike_wav(tmp_path / "talk.wav", seconds=12.0))
-    done = wait_for(
-        lambda: (s := _status(api, body["id"]))["status"] in {"done", "failed"} and s, timeout=180
-    )
+    done = _finished(api, body["id"], timeout=180)
     assert done["status"] == "done", (done, celery_worker.lines[-30:])
     assert done["progress"] == 100
     assert done["model_version"]["id"] == str(active_model.pk)
@@ -74,9 +78,7 @@ def test_silence_only_is_accepted_and_reports_no_speech(
 ) -> None:
     grant_consent(cast.child)
     body = _upload(api, cast, write_silence_wav(tmp_path / "quiet.wav", seconds=4.0))
-    done = wait_for(
-        lambda: (s := _status(api, body["id"]))["status"] in {"done", "failed"} and s, timeout=120
-    )
+    done = _finished(api, body["id"], timeout=120)
     assert done["status"] == "done"
     assert done["no_speech"] is True
     assert not Segment.objects.filter(run__recording_id=body["id"]).exists()

@@ -37,7 +37,7 @@ def _write_fake_ravdess(root: Path, actors: range, per_emotion: int = 2) -> None
                 sf.write(folder / name, _voice(f0, amp, rng), SR)
 
 
-def _held_out_clips(seed: int, n_actors: int = 2):  # type: ignore[no-untyped-def]
+def _held_out_clips(seed: int, n_actors: int = 2):
     rng = np.random.default_rng(seed)
     audios, labels, groups = [], [], []
     for actor in range(n_actors):

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tests.authz.matrix import Endpoint, each
+from tests.conftest import Cast
 
 
-def _rec(c):  # type: ignore[no-untyped-def]
+def _rec(c: Cast) -> dict[str, Any]:
     return {"recording_id": c.recording.pk}
 
 
