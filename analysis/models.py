@@ -171,3 +171,25 @@ class RunFrames(models.Model):
 
     def __str__(self) -> str:
         return f"frames of {self.run_id}"
+
+
+class VoiceEnrollment(models.Model):
+    """A therapist's voice print (a speaker embedding, never audio), so the pipeline recognises
+    them in their sessions. The therapist records it themselves and can delete it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="voice_enrollment",
+    )
+    embedding = models.JSONField()
+    speech_s = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"voice enrollment of {self.user_id}"

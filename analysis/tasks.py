@@ -68,11 +68,17 @@ def analyze_recording(self: Any, run_id: str) -> str:
         return "skipped"
     try:
         classifier = load_version(run.model_version)
+        from analysis.enrollment import therapist_embedding
         from analysis.pipeline import analyze_file
 
+        voice = therapist_embedding(run.recording.session.therapist_id)
         with services.local_file_path(run.recording.file) as path:
             result = analyze_file(
-                path, classifier, limits=services.audio_limits(), progress=_Progress(run.pk)
+                path,
+                classifier,
+                limits=services.audio_limits(),
+                progress=_Progress(run.pk),
+                therapist_embedding=voice,
             )
         services.run_store_results(run=run, result=result.to_dict())
     except audio.AudioError as exc:

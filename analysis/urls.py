@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from analysis import registry_views
+from analysis import enrollment_views, registry_views
 
 urlpatterns: list[URLPattern] = [
+    path("account/voice/", enrollment_views.voice_enrollment, name="voice_enrollment"),
     # --- emotion-model registry (clinic console) ---
     path("console/models/", registry_views.model_list, name="console_models"),
     path("console/models/import/", registry_views.model_import, name="console_model_import"),
