@@ -33,7 +33,7 @@ import shutil
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -688,6 +688,28 @@ def stage_checkpoint(
     )
 
 
+def _stage_copy(
+    copy: Callable[[Path | str, Path | str, ImportLimits | None], None],
+    source: Path | str,
+    staging_dir: Path | str,
+    *,
+    allow_pickle: bool,
+    name: str,
+    version: str,
+    limits: ImportLimits | None,
+) -> StagedModel:
+    """Copy ``source`` into a scratch folder under the archive rules, stage it, drop the copy."""
+    staging_dir = Path(staging_dir)
+    copy_dir = staging_dir / "extract"
+    copy(source, copy_dir, limits)
+    try:
+        return stage_checkpoint(
+            copy_dir, staging_dir, allow_pickle=allow_pickle, name=name, version=version
+        )
+    finally:
+        shutil.rmtree(copy_dir, ignore_errors=True)
+
+
 def stage_archive(
     archive: Path | str,
     staging_dir: Path | str,
@@ -698,15 +720,15 @@ def stage_archive(
     limits: ImportLimits | None = None,
 ) -> StagedModel:
     """Safely unpack ``archive`` into ``staging_dir`` and stage the model in it."""
-    staging_dir = Path(staging_dir)
-    extract_dir = staging_dir / "extract"
-    safe_extract(archive, extract_dir, limits)
-    try:
-        return stage_checkpoint(
-            extract_dir, staging_dir, allow_pickle=allow_pickle, name=name, version=version
-        )
-    finally:
-        shutil.rmtree(extract_dir, ignore_errors=True)
+    return _stage_copy(
+        safe_extract,
+        archive,
+        staging_dir,
+        allow_pickle=allow_pickle,
+        name=name,
+        version=version,
+        limits=limits,
+    )
 
 
 def stage_folder(
@@ -719,15 +741,15 @@ def stage_folder(
     limits: ImportLimits | None = None,
 ) -> StagedModel:
     """Copy a model folder into ``staging_dir`` under the archive rules and stage it."""
-    staging_dir = Path(staging_dir)
-    copy_dir = staging_dir / "extract"
-    copy_model_folder(folder, copy_dir, limits)
-    try:
-        return stage_checkpoint(
-            copy_dir, staging_dir, allow_pickle=allow_pickle, name=name, version=version
-        )
-    finally:
-        shutil.rmtree(copy_dir, ignore_errors=True)
+    return _stage_copy(
+        copy_model_folder,
+        folder,
+        staging_dir,
+        allow_pickle=allow_pickle,
+        name=name,
+        version=version,
+        limits=limits,
+    )
 
 
 def write_manifest(
