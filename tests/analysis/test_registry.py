@@ -367,10 +367,8 @@ def test_list_shows_status_as_text_and_empty_state_offers_the_default(
     assert reverse("console_models") in console
 
 
-def test_detail_page_shows_mapping_checksum_card_chart_and_history(
-    cast: Cast, hf_folder: Path
-) -> None:
-    version = _import(cast, hf_folder)
+def _store_small_evaluation(version: EmotionModelVersion) -> None:
+    """A two-label evaluation (UA/WA 0.5) stored on ``version``, for the pages to show."""
     block = {
         "n": 4,
         "ua": 0.5,
@@ -382,6 +380,13 @@ def test_detail_page_shows_mapping_checksum_card_chart_and_history(
     registry_services.model_store_evaluation(
         version=version, evaluation={"eight_class": block, "n_clips": 4}
     )
+
+
+def test_detail_page_shows_mapping_checksum_card_chart_and_history(
+    cast: Cast, hf_folder: Path
+) -> None:
+    version = _import(cast, hf_folder)
+    _store_small_evaluation(version)
     version.refresh_from_db()
     version.model_card = "<script>alert(1)</script> card text"
     version.save(update_fields=["model_card"])
@@ -627,17 +632,7 @@ def test_admin_imports_with_upload_progress_maps_labels_and_sees_the_chart(
     assert "clinic-model" in page.title()
     assert page.locator(".badge-staged").first.inner_text() == "Staged"
     version = EmotionModelVersion.objects.get()
-    block = {
-        "n": 4,
-        "ua": 0.5,
-        "wa": 0.5,
-        "recall": {"neutral": 0.5, "happy": 0.5},
-        "precision": {"neutral": 0.5, "happy": 0.5},
-        "confusion": {"labels": ["neutral", "happy"], "matrix": [[1, 1], [1, 1]]},
-    }
-    registry_services.model_store_evaluation(
-        version=version, evaluation={"eight_class": block, "n_clips": 4}
-    )
+    _store_small_evaluation(version)
     page.reload()
     page.wait_for_selector(".plotly-chart .main-svg", timeout=30_000)
     _shot(page, "models-detail")
