@@ -29,6 +29,18 @@ _RECORDING = OpenApiResponse(
 )
 
 
+def audit_timeline_read(request: Request, recording: Any) -> None:
+    """Reading a recording's timeline, through any endpoint, is one kind of audit entry."""
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        object_type="timeline",
+        object_id=recording.pk,
+        child=recording.session.child,
+        request=request._request,
+    )
+
+
 class RecordingUploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -94,14 +106,7 @@ class RecordingTimelineView(APIView):
     )
     def get(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            object_type="timeline",
-            object_id=recording.pk,
-            child=recording.session.child,
-            request=request._request,
-        )
+        audit_timeline_read(request, recording)
         return Response(selectors.timeline(recording))
 
 

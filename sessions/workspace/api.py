@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analysis import selectors as analysis_selectors
+from analysis.api import audit_timeline_read
 from sessions import access, audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
@@ -286,14 +287,7 @@ class RecordingWorkspaceView(APIView):
     )
     def get(self, request: Request, recording_id: str) -> HttpResponse:
         recording = access.get_recording_for_user(request.user, recording_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            object_type="timeline",
-            object_id=recording.pk,
-            child=recording.session.child,
-            request=request._request,
-        )
+        audit_timeline_read(request, recording)
         return workspace_json(recording, request.user)
 
 
