@@ -107,6 +107,14 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server and workers write to one SQLite file. A deferred transaction that
+    # reads and then writes fails at once with "database is locked" when another one wrote
+    # meanwhile; IMMEDIATE takes the write lock at BEGIN, and the timeout makes the other
+    # writers wait for it (seconds) instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "therapy_sessions.User"

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -133,12 +134,25 @@ class UploadDetailView(APIView):
         return Response(upload_payload(upload))
 
     @extend_schema(
-        responses={204: None, 403: _DETAIL, 404: _DETAIL},
+        responses={204: None, 403: _DETAIL, 404: _DETAIL, 409: _DETAIL},
         summary="Cancel an unfinished upload and delete its data",
+        description="409 when nothing was cancelled: the file is being checked right now, or "
+        "the upload is already complete, cancelled or expired.",
     )
     def delete(self, request: Request, upload_id: str) -> Response:
         upload = selectors.get_upload_for_user(request.user, upload_id)
-        services.upload_cancel(upload=upload, actor=request.user, request=request._request)
+        if not services.upload_cancel(upload=upload, actor=request.user, request=request._request):
+            detail = "This upload was already cancelled or expired."
+            if upload.status == UploadStatus.FINALIZING:
+                detail = (
+                    "The file is being checked and can no longer be cancelled. "
+                    "Delete the recording once it is saved."
+                )
+            elif upload.status == UploadStatus.COMPLETE:
+                detail = "This upload is complete: the recording is saved."
+            return Response(
+                {**upload_payload(upload), "detail": detail}, status=status.HTTP_409_CONFLICT
+            )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,8 +202,10 @@ class UploadChunkView(APIView):
 class UploadCompleteView(APIView):
     @extend_schema(
         request=None,
-        responses={201: _UPLOAD, 202: _UPLOAD, 400: _DETAIL, 409: _DETAIL},
+        responses={201: _UPLOAD, 202: _UPLOAD, 400: _DETAIL, 409: _DETAIL, 503: _DETAIL},
         summary="Finish an upload: check the file, store it, queue its analysis",
+        description="503 when the server could not check the file just now (the upload is kept "
+        "and can be completed again).",
     )
     def post(self, request: Request, upload_id: str) -> Response:
         upload = selectors.get_upload_for_user(request.user, upload_id)
@@ -213,7 +229,21 @@ class UploadCompleteView(APIView):
         if upload.size_bytes > services.SYNC_FINALIZE_MAX_BYTES:
             services.queue_finalize(upload.pk)
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
-        upload = services.upload_finalize(upload_id=upload.pk, request=request._request)
+        try:
+            upload = services.upload_finalize(upload_id=upload.pk, request=request._request)
+        except DatabaseError:
+            # Transient (a lock timeout, a busy SQLite file, a lost connection): the claim was
+            # released, so the client may simply call "complete" again.
+            upload.refresh_from_db()
+            response = Response(
+                {
+                    **upload_payload(upload),
+                    "detail": "The file could not be checked just now. Try again in a moment.",
+                },
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+            response["Retry-After"] = "5"
+            return response
         if upload.status == UploadStatus.FAILED:
             return Response(
                 {**upload_payload(upload), "detail": upload.error},

@@ -336,9 +336,30 @@ def upload_finalize(*, upload_id: Any, request: HttpRequest | None = None) -> Ch
 
     Rejected files (RecordingRejected, ConsentMissing) end ``failed`` with the readable reason.
     The recording and the upload's ``complete`` status commit together, so running this twice
-    (a redelivered task, two "complete" calls) creates one recording; an unexpected error keeps
-    the bytes and the ``finalizing`` claim, so a later attempt can finish the job.
+    (a redelivered task, two "complete" calls) creates one recording. An unexpected error rolls
+    the attempt back, keeps the bytes and releases the claim (``upload_release_claim``), so the
+    upload is neither stuck in ``finalizing`` nor lost: "complete" (or the task's retry) claims
+    it again, and it may be cancelled.
     """
+    try:
+        return _finalize_claimed(upload_id=upload_id, request=request)
+    except Exception:
+        logger.exception("upload %s: finalization failed", upload_id)
+        upload_release_claim(upload_id=upload_id)
+        raise
+
+
+def upload_release_claim(*, upload_id: Any) -> bool:
+    """Give a ``finalizing`` claim back after a finalization failed unexpectedly: the upload is
+    again fully received and ``uploading``, so it can be completed (or cancelled) again. Returns
+    whether a claim was released; running it twice releases nothing more."""
+    released = ChunkedUpload.objects.filter(pk=upload_id, status=UploadStatus.FINALIZING).update(
+        status=UploadStatus.UPLOADING, finalize_started_at=None, updated_at=timezone.now()
+    )
+    return bool(released)
+
+
+def _finalize_claimed(*, upload_id: Any, request: HttpRequest | None) -> ChunkedUpload:
     from analysis.services import RecordingRejected, recording_create
 
     with transaction.atomic():
@@ -357,25 +378,21 @@ def upload_finalize(*, upload_id: Any, request: HttpRequest | None = None) -> Ch
             logger.error("upload %s: data file missing or wrong size", upload.pk)
             return upload
         django_file = _AssembledFile(data, upload.filename, upload.content_type, upload.size_bytes)
-        try:
-            with django_file:
-                try:
-                    with transaction.atomic():
-                        recording = recording_create(
-                            session=upload.session,
-                            uploaded_file=django_file,
-                            uploaded_by=upload.created_by,
-                            request=request,
-                        )
-                except RecordingRejected as exc:
-                    _fail_upload(upload, exc.detail)
-                    return upload
-                except ConsentMissing as exc:
-                    _fail_upload(upload, str(exc))
-                    return upload
-        except Exception:
-            logger.exception("upload %s: finalization failed", upload.pk)
-            raise
+        with django_file:
+            try:
+                with transaction.atomic():
+                    recording = recording_create(
+                        session=upload.session,
+                        uploaded_file=django_file,
+                        uploaded_by=upload.created_by,
+                        request=request,
+                    )
+            except RecordingRejected as exc:
+                _fail_upload(upload, exc.detail)
+                return upload
+            except ConsentMissing as exc:
+                _fail_upload(upload, str(exc))
+                return upload
         ChunkedUpload.objects.filter(pk=upload.pk).update(
             status=UploadStatus.COMPLETE,
             recording=recording,
@@ -395,11 +412,18 @@ def queue_finalize(upload_id: Any) -> None:
 
 
 @transaction.atomic
-def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | None = None) -> None:
-    """Cancel an unfinished upload and delete its bytes. Cancelling twice changes nothing."""
+def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | None = None) -> bool:
+    """Cancel an unfinished upload (uploading, rejected, or a finalization that crashed long
+    ago) and delete its bytes. Returns whether it was cancelled: an upload being checked right
+    now, complete, or already cancelled or expired is left as it is (the caller says so), so
+    cancelling twice changes nothing."""
+    stale = timezone.now() - timedelta(seconds=FINALIZE_STALE_S)
     updated = ChunkedUpload.objects.filter(
-        pk=upload.pk, status__in=[UploadStatus.UPLOADING, UploadStatus.FAILED]
+        Q(status__in=[UploadStatus.UPLOADING, UploadStatus.FAILED])
+        | Q(status=UploadStatus.FINALIZING, finalize_started_at__lt=stale),
+        pk=upload.pk,
     ).update(status=UploadStatus.CANCELLED, updated_at=timezone.now())
+    upload.refresh_from_db(fields=["status", "updated_at"])
     if updated:
         transaction.on_commit(partial(_remove_upload_dir, upload.pk))
         audit.record(
@@ -409,6 +433,7 @@ def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | N
             child=upload.session.child,
             request=request,
         )
+    return bool(updated)
 
 
 def uploads_cleanup(*, max_idle: timedelta | None = None) -> dict[str, int]:

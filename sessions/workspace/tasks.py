@@ -27,7 +27,15 @@ logger = logging.getLogger(__name__)
 )
 def finalize_upload(upload_id: str) -> str:
     """Check and store a large, fully received upload as a recording (see
-    ``services.upload_finalize``). Twice: the second run finds the upload complete and stops."""
+    ``services.upload_finalize``). Twice: the second run finds the upload complete and stops.
+    A retry after a transient error finds the claim released and claims it again."""
+    from sessions.workspace.models import ChunkedUpload, UploadStatus
+
+    pending = ChunkedUpload.objects.filter(pk=upload_id).first()
+    if pending is None:
+        return "gone"
+    if pending.status == UploadStatus.UPLOADING and pending.received_bytes == pending.size_bytes:
+        services.upload_claim_finalize(upload=pending)
     upload = services.upload_finalize(upload_id=upload_id)
     return str(upload.status)
 
