@@ -26,8 +26,12 @@ services:
 demo: $(STAMP)
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python manage.py demo --port $(PORT)
 
+# The second run is the demo's configuration (SQLite, filesystem broker): every URL of the
+# authorization matrix as each persona, and the families app with the report flow (a minute).
 test: $(STAMP) sysdeps services
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest \
+		tests/authz tests/families
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

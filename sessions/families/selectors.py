@@ -15,7 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -201,11 +201,17 @@ def _analysed_summaries(sessions: Iterable[TherapySession]) -> dict[Any, list[di
     session_ids = [s.pk for s in sessions]
     runs = (
         AnalysisRun.objects.filter(recording__session_id__in=session_ids, status=RunStatus.DONE)
-        .order_by("recording_id", "-finished_at", "-created_at")
-        .distinct("recording_id")
+        .order_by("recording_id", F("finished_at").desc(nulls_last=True), "-created_at")
         .values("pk", "recording_id", "recording__session_id", "summary")
     )
-    newest = list(runs)
+    # The first run of each recording is its newest. Picked here rather than with
+    # DISTINCT ON, which only PostgreSQL has (the demo runs on SQLite).
+    newest: list[Any] = []
+    seen: set[Any] = set()
+    for run in runs:
+        if run["recording_id"] not in seen:
+            seen.add(run["recording_id"])
+            newest.append(run)
     corrected: dict[Any, dict[str, Any]] = {}
     if apps.is_installed("sessions.workspace"):
         try:
