@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from sessions.models.audit import AuditAction, AuditEvent
 
@@ -61,4 +63,36 @@ def record(
         user_agent=(request.META.get("HTTP_USER_AGENT", "")[:200] if request else ""),
         path=(request.path[:300] if request else ""),
         detail=detail or {},
+    )
+
+
+def record_audio_access(
+    *, actor: Any, obj: Any, child: Any, request: HttpRequest
+) -> AuditEvent | None:
+    """Audit that ``actor`` receives audio of ``obj`` (a recording or a practice attempt).
+
+    Called for every response that carries audio bytes, whatever its ``Range``: one entry per
+    person and object per ``SER_AUDIO_AUDIT_WINDOW_S`` seconds, decided from the log itself
+    (a player's range requests of one listen make one entry). Two requests racing may both
+    write an entry, never neither. Returns the new entry, or None when one was recent.
+    """
+    window = settings.SER_AUDIO_AUDIT_WINDOW_S
+    object_type = obj._meta.label_lower.split(".")[-1]
+    if window > 0:
+        recent = AuditEvent.objects.filter(
+            actor=actor,
+            action=AuditAction.DOWNLOAD,
+            object_type=object_type,
+            object_id=str(obj.pk),
+            created_at__gte=timezone.now() - timedelta(seconds=window),
+        )
+        if recent.exists():
+            return None
+    return record(
+        actor=actor,
+        action=AuditAction.DOWNLOAD,
+        obj=obj,
+        object_type=object_type,
+        child=child,
+        request=request,
     )

@@ -301,6 +301,9 @@ SER_MAX_ANALYSIS_ATTEMPTS = env_int("SER_MAX_ANALYSIS_ATTEMPTS", 3)
 SER_HF_INFERENCE_DTYPE = os.environ.get("SER_HF_INFERENCE_DTYPE", "int8")
 SER_MODELS_DIR = Path(os.environ.get("SER_MODELS_DIR", MEDIA_ROOT / "models"))
 SER_DEMO_MODE = env_bool("SER_DEMO_MODE", False)
+# Audio playback is audited once per person and recording (or practice attempt) per this many
+# seconds: a player's many range requests of one listen make one entry, a later listen another.
+SER_AUDIO_AUDIT_WINDOW_S = env_int("SER_AUDIO_AUDIT_WINDOW_S", 5 * 60)
 
 LOGGING = {
     "version": 1,

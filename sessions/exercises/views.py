@@ -27,7 +27,7 @@ from sessions.exercises.models import Attempt
 from sessions.families.consent import ConsentMissing, has_consent
 from sessions.models import Membership, Role
 from sessions.models.audit import AuditAction
-from sessions.views.audio import ranged_file_response
+from sessions.views.audio import audited_audio_response, ranged_file_response
 
 PAGE_SIZE = 25
 
@@ -206,20 +206,13 @@ def attempt_audio(request: HttpRequest, attempt_id: str) -> HttpResponseBase:
     attempt = selectors.get_attempt_for_user(request.user, attempt_id)
     if not attempt.has_audio:
         raise Http404("The audio of this attempt is no longer kept.")
-    range_header = request.headers.get("Range", "")
-    if not range_header.startswith("bytes=") or range_header.startswith("bytes=0-"):
-        audit.record(
-            actor=request.user,
-            action=AuditAction.DOWNLOAD,
-            obj=attempt,
-            child=attempt.child,
-            request=request,
-        )
-    response = ranged_file_response(
-        request, attempt.audio, attempt.content_type or "application/octet-stream"
+    return audited_audio_response(
+        request,
+        field_file=attempt.audio,
+        content_type=attempt.content_type or "application/octet-stream",
+        obj=attempt,
+        child=attempt.child,
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

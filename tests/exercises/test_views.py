@@ -291,6 +291,31 @@ def test_attempt_audio_streams_with_ranges_and_is_audited(
     assert AuditEvent.objects.filter(object_id=str(attempt.pk), action="download").count() == 1
 
 
+@pytest.mark.parametrize("header", ["bytes=-999999999", "bytes= 0-", "bytes=1-", "bytes=5-9"])
+def test_attempt_audio_is_audited_whatever_range_starts_the_listen(
+    cast: Cast, assignment: Assignment, header: str
+) -> None:
+    attempt = make_attempt(assignment)
+    client = login(cast.guardian)
+    url = reverse("attempt_audio", args=[attempt.pk])
+    assert client.get(url, HTTP_RANGE=header).status_code == 206
+    assert client.get(url, HTTP_RANGE="bytes=2-3").status_code == 206
+    downloads = AuditEvent.objects.filter(object_id=str(attempt.pk), action="download")
+    assert list(downloads.values_list("actor", "object_type")) == [(cast.guardian.pk, "attempt")]
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=-", "bytes=999999-"])
+def test_attempt_audio_refuses_bad_ranges_with_416(
+    cast: Cast, assignment: Assignment, header: str
+) -> None:
+    attempt = make_attempt(assignment)
+    response = login(cast.guardian).get(
+        reverse("attempt_audio", args=[attempt.pk]), HTTP_RANGE=header
+    )
+    assert response.status_code == 416 and response.content == b""
+    assert not AuditEvent.objects.filter(object_id=str(attempt.pk), action="download").exists()
+
+
 def test_audio_deleted_by_retention_is_gone_but_results_stay(
     cast: Cast, assignment: Assignment
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions.models import AuditEvent
+from sessions.models.audit import AuditAction
 from tests.conftest import Cast
 from tests.factories import TherapySessionFactory, recording_for
 
@@ -72,20 +75,90 @@ def test_range_requests_return_exactly_the_bytes_asked_for(
     assert response["Cache-Control"] == "private, no-store"
 
 
-@pytest.mark.parametrize("header", ["bytes=20000-", "bytes=500-100"])
-def test_unsatisfiable_range_is_416(cast: Cast, recording: Any, header: str) -> None:
+UNSERVABLE = [
+    "bytes=20000-",
+    "bytes=500-100",
+    "bytes=abc",
+    "bytes=-",
+    "bytes=-0",
+    "bytes=5-x",
+    "bytes=0-1,x",
+    "bytes=" + "9" * 5000 + "-",
+]
+
+
+@pytest.mark.parametrize("header", UNSERVABLE)
+def test_malformed_or_unsatisfiable_range_is_416_and_sends_nothing(
+    cast: Cast, recording: Any, header: str
+) -> None:
     response = _client(cast.therapist).get(_url(recording), HTTP_RANGE=header)
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(AUDIO)}"
+    assert response.content == b""
+    assert not AuditEvent.objects.filter(action=AuditAction.DOWNLOAD).exists()
 
 
-@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5", "bytes=abc", "bytes=-"])
-def test_ranges_we_do_not_serve_fall_back_to_the_whole_file(
+@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5"])
+def test_several_ranges_or_another_unit_get_the_whole_file(
     cast: Cast, recording: Any, header: str
 ) -> None:
     response = _client(cast.therapist).get(_url(recording), HTTP_RANGE=header)
     assert response.status_code == 200
     assert _body(response) == AUDIO
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "size"),
+    [
+        ("", 200, len(AUDIO)),
+        ("bytes=-999999999", 206, len(AUDIO)),
+        ("bytes= 0-", 206, len(AUDIO)),
+        ("bytes=1-", 206, len(AUDIO) - 1),
+        ("bytes=5000-5099", 206, 100),
+        ("bytes=0-1,5-6", 200, len(AUDIO)),
+        ("items=0-5", 200, len(AUDIO)),
+    ],
+)
+def test_every_response_with_audio_is_audited_whatever_its_range(
+    cast: Cast, recording: Any, header: str, status: int, size: int
+) -> None:
+    client = _client(cast.therapist)
+    response = (
+        client.get(_url(recording), HTTP_RANGE=header) if header else client.get(_url(recording))
+    )
+    assert response.status_code == status
+    assert len(_body(response)) == size
+    event = AuditEvent.objects.get(action=AuditAction.DOWNLOAD)
+    assert (event.actor, event.object_type, event.object_id, event.child_id) == (
+        cast.therapist,
+        "recording",
+        str(recording.pk),
+        cast.child.pk,
+    )
+
+
+def test_one_entry_per_person_and_recording_per_window(cast: Cast, recording: Any) -> None:
+    therapist, admin = _client(cast.therapist), _client(cast.admin)
+    for header in ("bytes=1-", "bytes=-999999999", "bytes=100-199", "bytes=4000-"):
+        assert therapist.get(_url(recording), HTTP_RANGE=header).status_code == 206
+    assert admin.get(_url(recording), HTTP_RANGE="bytes=1-").status_code == 206
+    downloads = AuditEvent.objects.filter(action=AuditAction.DOWNLOAD)
+    assert sorted(downloads.values_list("actor__email", flat=True)) == sorted(
+        [cast.therapist.email, cast.admin.email]
+    )
+    # After the window a new listen is a new entry, however it starts.
+    window = dt.timedelta(seconds=settings.SER_AUDIO_AUDIT_WINDOW_S + 1)
+    downloads.update(created_at=timezone.now() - window)
+    assert therapist.get(_url(recording), HTTP_RANGE="bytes=7000-").status_code == 206
+    assert downloads.filter(actor=cast.therapist).count() == 2
+
+
+def test_window_zero_audits_every_response(cast: Cast, recording: Any, settings: Any) -> None:
+    settings.SER_AUDIO_AUDIT_WINDOW_S = 0
+    client = _client(cast.therapist)
+    for header in ("bytes=0-9", "bytes=10-19", "bytes=-5"):
+        client.get(_url(recording), HTTP_RANGE=header)
+    assert AuditEvent.objects.filter(action=AuditAction.DOWNLOAD).count() == 3
 
 
 @pytest.mark.parametrize(
