@@ -104,6 +104,15 @@ def assignments(request: HttpRequest, child_id: str) -> HttpResponse:
         )
         messages.success(request, "Assignments saved.")
         return redirect("console_children")
+    # The page names the child and who looks after them.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=child,
+        child=child,
+        request=request,
+        detail={"form": "assignments"},
+    )
     return render(request, "console/assignments.html", {"child": child, "form": form})
 
 

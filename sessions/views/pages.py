@@ -116,6 +116,15 @@ def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
         )
         messages.success(request, "Session updated.")
         return redirect("session_detail", session_id=session.pk)
+    # The form shows the stored session, notes included: a read of the child's data.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=session,
+        child=session.child,
+        request=request,
+        detail={"form": "edit"},
+    )
     return render(
         request,
         "portal/session_form.html",

@@ -131,6 +131,13 @@ class UploadDetailView(APIView):
     )
     def get(self, request: Request, upload_id: str) -> Response:
         upload = selectors.get_upload_for_user(request.user, upload_id)
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=upload,
+            child=upload.session.child,
+            request=request._request,
+        )
         return Response(upload_payload(upload))
 
     @extend_schema(

@@ -249,3 +249,73 @@ def test_audit_log_is_newest_first(cast: Cast) -> None:
     _event(cast.clinic.pk, object_id="new")
     page = _client(cast.admin).get(reverse("console_audit"), {"action": "view"})
     assert [e.object_id for e in page.context["page"].object_list] == ["new", "old"]
+
+
+# --- pages and endpoints that show a child's data without changing it -----------------------
+
+
+def test_opening_the_session_edit_form_is_a_recorded_read(cast: Cast) -> None:
+    response = _client(cast.therapist).get(reverse("session_edit", args=[cast.session.pk]))
+    assert response.status_code == 200
+    event = _only(action=AuditAction.VIEW, object_type="therapysession")
+    assert (event.actor, event.object_id, event.child_id) == (
+        cast.therapist,
+        str(cast.session.pk),
+        cast.child.pk,
+    )
+
+
+def test_opening_the_report_edit_form_is_a_recorded_read(cast: Cast) -> None:
+    from sessions.families import services as family_services
+
+    report = family_services.report_create(
+        child=cast.child,
+        actor=cast.therapist,
+        period_start=cast.session.date,
+        period_end=cast.session.date,
+        sessions=[cast.session],
+    )
+    response = _client(cast.therapist).get(reverse("report_edit", args=[report.pk]))
+    assert response.status_code == 200
+    event = _only(action=AuditAction.VIEW, object_type="progressreport")
+    assert (event.actor, event.object_id, event.child_id) == (
+        cast.therapist,
+        str(report.pk),
+        cast.child.pk,
+    )
+
+
+def test_the_console_assignments_page_is_a_recorded_read(cast: Cast) -> None:
+    response = _client(cast.admin).get(reverse("console_assignments", args=[cast.child.pk]))
+    assert response.status_code == 200
+    event = _only(action=AuditAction.VIEW, object_type="child")
+    assert (event.actor, event.object_id, event.clinic_id) == (
+        cast.admin,
+        str(cast.child.pk),
+        cast.clinic.pk,
+    )
+
+
+def test_reading_an_upload_through_the_api_is_recorded(cast: Cast) -> None:
+    from sessions.workspace import services as workspace_services
+    from tests.conftest import grant_consent
+
+    grant_consent(cast.child, "recording")
+    upload = workspace_services.upload_create(
+        session=cast.session,
+        filename="take.wav",
+        size_bytes=1000,
+        content_type="audio/wav",
+        created_by=cast.therapist,
+    )
+    api = APIClient()
+    api.force_authenticate(cast.therapist)
+    AuditEvent.objects.all().delete()
+    response = api.get(reverse("api-workspace-upload-detail", args=[upload.pk]))
+    assert response.status_code == 200
+    event = _only(action=AuditAction.VIEW)
+    assert (event.actor, event.object_id, event.child_id) == (
+        cast.therapist,
+        str(upload.pk),
+        cast.child.pk,
+    )

@@ -133,6 +133,15 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
         else:
             messages.success(request, "Draft saved.")
         return redirect("report_detail", report_id=report.pk)
+    # The form shows the stored draft: a read of the child's report.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=report,
+        child=report.child,
+        request=request,
+        detail={"form": "edit"},
+    )
     return render(
         request,
         "families/report_form.html",
