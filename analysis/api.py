@@ -23,7 +23,9 @@ _RECORDING = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description=(
         "id, session, original_name, sha256, size_bytes, created_at, status (queued / processing / "
-        "done / failed / quarantined / awaiting_consent), stage, progress (0-100), error, "
+        "done / failed / quarantined / awaiting_consent), run_id (the newest analysis run; a "
+        "re-analysis or retry requested while one is queued or running returns that run), "
+        "stage, progress (0-100), error, "
         "duration_s, model_version, summary (when done)"
     ),
 )

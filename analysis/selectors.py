@@ -48,6 +48,9 @@ def recording_status(recording: Recording) -> dict[str, Any]:
         "size_bytes": recording.size_bytes,
         "created_at": recording.created_at.isoformat(),
         "status": recording.status,
+        # The newest analysis run (queued, running or finished): a client that asked for a
+        # re-analysis can tell whether it got a new run or the one already under way.
+        "run_id": str(latest.pk) if latest else None,
         "stage": latest.stage if latest else recording.status,
         "progress": latest.progress if latest else 0,
         "attempts": latest.attempts if latest else 0,
@@ -75,6 +78,8 @@ def segment_dicts(run: AnalysisRun) -> list[dict[str, Any]]:
             "emotion": seg.emotion,
             "confidence": seg.confidence,
             "uncertain": seg.uncertain,
+            "uncertain_reason": seg.uncertain_reason,
+            "quality": seg.quality,
             "valence": seg.valence,
             "arousal": seg.arousal,
             "probabilities": seg.probabilities,

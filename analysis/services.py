@@ -151,10 +151,31 @@ def recording_create(
     return recording
 
 
+def active_run(recording: Recording) -> AnalysisRun | None:
+    """The recording's queued or running analysis, if it has one (at most one: see below)."""
+    return (
+        AnalysisRun.objects.filter(
+            recording_id=recording.pk, status__in=[RunStatus.QUEUED, RunStatus.PROCESSING]
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def _start_analysis(
     *, recording: Recording, requested_by: Any, model_version: EmotionModelVersion | None = None
 ) -> AnalysisRun | None:
-    """Create a queued run (or leave the recording waiting, saying why) and queue it on commit."""
+    """Create a queued run (or leave the recording waiting, saying why) and queue it on commit.
+
+    Runs inside the caller's transaction, under a lock on the recording's row: a recording that
+    already has a queued or running analysis gets that run back, never a second one, however
+    many requests arrive at once (two "analyse again" clicks, two retries, consent saved twice).
+    """
+    # The row lock lasts until the caller commits; a concurrent request waits here.
+    Recording.objects.select_for_update().filter(pk=recording.pk).exists()
+    running = active_run(recording)
+    if running is not None:
+        return running
     child = recording.session.child
     if not has_consent(child, "analysis"):
         _set_recording_status(recording, RecordingStatus.AWAITING_CONSENT, ANALYSIS_CONSENT_WAIT)
@@ -195,12 +216,16 @@ def recording_reanalyze(
     model_version: EmotionModelVersion | None = None,
     request: HttpRequest | None = None,
 ) -> AnalysisRun | None:
-    """Queue a new run; the current results stay visible until the new run is done."""
+    """Queue a new run; the current results stay visible until the new run is done.
+
+    While the recording has a queued or running analysis, that run is returned and nothing new
+    is queued (see ``_start_analysis``), so a repeated request makes one run."""
     clinic_id = recording.session.child.clinic_id
     if model_version is not None and (
         model_version.clinic_id != clinic_id or model_version.status == ModelStatus.RETIRED
     ):
         raise RecordingRejected("That model version is not available to this clinic.", "model")
+    before = active_run(recording)
     run = _start_analysis(
         recording=recording, requested_by=requested_by, model_version=model_version
     )
@@ -210,7 +235,12 @@ def recording_reanalyze(
         obj=recording,
         child=recording.session.child,
         request=request,
-        detail={"reanalyze": True, "model_version": str(getattr(model_version, "pk", ""))},
+        detail={
+            "reanalyze": True,
+            "model_version": str(getattr(model_version, "pk", "")),
+            "run": str(run.pk) if run else "",
+            "new_run": run is not None and run != before,
+        },
     )
     return run
 
@@ -219,8 +249,14 @@ def recording_reanalyze(
 def run_retry(
     *, recording: Recording, requested_by: Any, request: HttpRequest | None = None
 ) -> AnalysisRun | None:
-    """Retry a failed or quarantined analysis with a fresh run (attempts start again)."""
-    if recording.status not in {RecordingStatus.FAILED, RecordingStatus.QUARANTINED}:
+    """Retry a failed or quarantined analysis with a fresh run (attempts start again).
+
+    A retry that arrives while another retry's run is queued or running returns that run."""
+    locked = Recording.objects.select_for_update().get(pk=recording.pk)
+    if locked.status not in {RecordingStatus.FAILED, RecordingStatus.QUARANTINED}:
+        running = active_run(locked)
+        if running is not None:
+            return running
         raise RecordingRejected("Only a failed analysis can be retried.", "state")
     return recording_reanalyze(recording=recording, requested_by=requested_by, request=request)
 
@@ -233,7 +269,12 @@ def recordings_release_awaiting_consent(*, child: Child) -> int:
     )
     for recording in waiting.select_related("session__child__clinic"):
         with transaction.atomic():
-            if _start_analysis(recording=recording, requested_by=None) is not None:
+            still_waiting = (
+                Recording.objects.select_for_update()
+                .filter(pk=recording.pk, status=RecordingStatus.AWAITING_CONSENT)
+                .exists()
+            )
+            if still_waiting and _start_analysis(recording=recording, requested_by=None):
                 count += 1
     return count
 
@@ -326,6 +367,8 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
             emotion=s["emotion"],
             confidence=s["confidence"],
             uncertain=s["uncertain"],
+            uncertain_reason=s.get("uncertain_reason", ""),
+            quality=s.get("quality", {}),
             valence=s["valence"],
             arousal=s["arousal"],
             probabilities=s["probabilities"],
@@ -344,6 +387,8 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
             "emotion",
             "confidence",
             "uncertain",
+            "uncertain_reason",
+            "quality",
             "valence",
             "arousal",
             "probabilities",
