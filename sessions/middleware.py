@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 
 from sessions import access
 
@@ -43,3 +44,24 @@ class StaffMFARequiredMiddleware:
             messages.warning(request, ENROL_MESSAGE)
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """A Content-Security-Policy on every response, and ``Cache-Control: no-store`` on every
+    response whose view did not choose its own caching.
+
+    Pages and API answers hold children's health data, so no browser or proxy may keep them;
+    audio views set their own ``private, no-store``, and static files are answered by whitenoise
+    before this runs. The policy (``SER_CONTENT_SECURITY_POLICY``) allows scripts only from our
+    own static files: templates pass data with ``json_script``, never inline code.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", settings.SER_CONTENT_SECURITY_POLICY)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response

@@ -165,8 +165,10 @@ def test_therapist_uploads_follows_analysis_and_corrects_a_segment(
     page.select_option("#corr-emotion", new_emotion)
     page.fill("#corr-note", "Sounded upset about the game")
     page.click("#corr-save")
+    # A function, not an expression: Playwright evaluates expressions with eval(), which the
+    # page's Content-Security-Policy (script-src 'self') refuses, as it should.
     page.wait_for_function(
-        "document.querySelector('#panel-message').textContent.startsWith('Saved')"
+        "() => document.querySelector('#panel-message').textContent.startsWith('Saved')"
     )
     page.screenshot(path=str(SHOTS / "workspace-correction.png"))
     edit = SegmentEdit.objects.get(superseded_at__isnull=True)
