@@ -1,15 +1,21 @@
-"""Account glue: no public sign-up, login events in the audit log."""
+"""Account glue: no public sign-up, login events in the audit log, API tokens that end with
+the account's credentials, and staff who keep their second factor while it is required."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.signals import password_changed, password_reset, password_set
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authenticator_removed
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from sessions import access, audit
+from sessions import access, audit, tokens
 from sessions.models.audit import AuditAction
 
 
@@ -17,6 +23,40 @@ class ClinicAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Accounts are created by clinic admins; families are invited, never self-registered.
         return False
+
+
+class ClinicMFAAdapter(DefaultMFAAdapter):
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": (
+            "Clinic staff must use two-factor authentication: add another authenticator "
+            "before removing this one."
+        ),
+    }
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """Staff keep at least one authenticator (recovery codes do not count) while
+        MFA_REQUIRED_FOR_STAFF is on; everyone else may remove theirs."""
+        if not (settings.MFA_REQUIRED_FOR_STAFF and access.is_staff_member(authenticator.user)):
+            return True
+        if authenticator.type == Authenticator.Type.RECOVERY_CODES:
+            return True
+        others = (
+            Authenticator.objects.filter(user_id=authenticator.user_id)
+            .exclude(pk=authenticator.pk)
+            .exclude(type=Authenticator.Type.RECOVERY_CODES)
+        )
+        return others.exists()
+
+
+# API tokens end with the credentials that got them: a logout (every token of the account: the
+# person may be logging out because a device was lost), a new password, a removed authenticator.
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+@receiver(authenticator_removed)
+def _revoke_api_tokens(sender: Any, user: Any = None, **kwargs: Any) -> None:
+    tokens.tokens_revoke(user=user)
 
 
 @receiver(user_logged_in)
@@ -34,6 +74,7 @@ def _audit_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) ->
 
 @receiver(user_logged_out)
 def _audit_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    tokens.tokens_revoke(user=user)
     if user is not None:
         clinic = access.primary_clinic(user)
         audit.record(

@@ -3,8 +3,9 @@
 Production turns it on (ser_portal.settings.prod). Until a therapist or clinic admin has an
 authenticator app, every page sends them to the enrolment page, and API calls made with their
 browser session are refused; the account pages (log out, password, MFA set-up) stay reachable.
-API tokens are only issued to staff with MFA (sessions.api.auth), and a token request carries no
-session, so it passes through here untouched.
+API tokens are only issued to staff with MFA (sessions.api.auth), and sessions.tokens applies
+the same rule to every request made with a token; a token request carries no session, so it
+passes through here untouched.
 """
 
 from __future__ import annotations

@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "allauth",
     "allauth.account",
@@ -154,6 +153,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "SER Portal"
 # Clinic staff (admins, therapists) must enrol a TOTP device before using the portal.
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)
+# Staff may not remove their last authenticator while it is required.
+MFA_ADAPTER = "sessions.auth.ClinicMFAAdapter"
 
 # Scripts only from our own static files (templates pass data with json_script). Inline
 # styles stay allowed: Plotly and a few templates set them, and they cannot run code.
@@ -173,6 +174,10 @@ SER_CONTENT_SECURITY_POLICY = "; ".join(
 )
 # Flash messages live in the session, not in a cookie of their own ("Signed in as <name>").
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# API tokens end after this long unused, and this long after they were issued, whatever use.
+API_TOKEN_IDLE_TIMEOUT_S = env_int("API_TOKEN_IDLE_TIMEOUT_S", 60 * 60)
+API_TOKEN_MAX_AGE_S = env_int("API_TOKEN_MAX_AGE_S", 8 * 60 * 60)
 
 # Idle sessions end after this many seconds; every request renews the cookie.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_S", 15 * 60)
@@ -240,7 +245,7 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "sessions.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

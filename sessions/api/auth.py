@@ -1,4 +1,7 @@
-"""``POST /api/v1/auth/token/``: e-mail + password (+ ``otp`` when MFA is on) -> API token.
+"""``POST /api/v1/auth/token/``: e-mail + password (+ ``otp`` when MFA is on) -> API token;
+``DELETE /api/v1/auth/token/`` ends the token sent in the Authorization header.
+
+How long a token lasts and what ends it: sessions.tokens.
 
 Failed attempts are counted per (address, e-mail), per e-mail and per address within a window;
 past the limit every attempt (even a correct one) gets 429 until the window ends. The counters
@@ -17,14 +20,14 @@ from django.contrib.auth import authenticate
 from django.core.cache import cache
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import get_authorization_header
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from sessions import access, audit
+from sessions import access, audit, tokens
 from sessions.audit import client_ip
 from sessions.models.audit import AuditAction
 
@@ -69,6 +72,43 @@ class TokenView(APIView):
     authentication_classes: list[type] = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def get_throttles(self) -> list[Any]:
+        # The limit is on guessing credentials; ending a token guesses nothing.
+        return [] if self.request.method == "DELETE" else super().get_throttles()
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            401: inline_serializer("TokenRevokeError", {"detail": serializers.CharField()}),
+        },
+        summary="End the API token sent in the Authorization header (log out of the API)",
+    )
+    def delete(self, request: Request) -> Response:
+        # Looked up here rather than by the authentication class, so that a token the staff
+        # MFA rule refuses can still be ended by its holder.
+        parts = get_authorization_header(request).split()
+        token = None
+        if len(parts) == 2 and parts[0].lower() == b"token":
+            token = tokens.token_for_key(parts[1].decode("latin-1"))
+        if token is None:
+            return Response(
+                {"detail": "Send the token to end as 'Authorization: Token <token>'."},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
+        tokens.token_revoke(token=token)
+        clinic = access.primary_clinic(token.user)
+        audit.record(
+            actor=token.user,
+            action=AuditAction.LOGOUT,
+            object_type="api_token",
+            object_id=token.pk,
+            clinic_id=clinic.pk if clinic else None,
+            request=request._request,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -125,7 +165,7 @@ class TokenView(APIView):
         # valid account would let an attacker reset the limit on guessing everyone else's.
         for key in list(keys)[:2]:
             cache.delete(key)
-        token, _ = Token.objects.get_or_create(user=user)
+        key = tokens.token_issue(user=user, mfa_verified=totp is not None)
         clinic = access.primary_clinic(user)
         audit.record(
             actor=user,
@@ -135,4 +175,4 @@ class TokenView(APIView):
             clinic_id=clinic.pk if clinic else None,
             request=request._request,
         )
-        return Response({"token": token.key})
+        return Response({"token": key})

@@ -1,8 +1,10 @@
 from sessions.models.accounts import Clinic, Membership, Role, User
 from sessions.models.audit import AuditEvent
 from sessions.models.therapy import Child, Recording, RecordingStatus, SessionKind, TherapySession
+from sessions.models.tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Child",
     "Clinic",

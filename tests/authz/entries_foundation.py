@@ -61,6 +61,8 @@ ENTRIES = [
         fmt="json",
         data=lambda c: {"email": "nobody@example.test", "password": "wrong-password"},
     ),
+    # Ending a token needs the token itself; a browser session ends nothing.
+    Endpoint("api-token", each(401), method="delete", label="revoke"),
     Endpoint("api-child-list", each(200, anonymous=401)),
     Endpoint(
         "api-child-detail",

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from django.test import override_settings
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from sessions.models import AuditEvent
+from sessions.models import ApiToken, AuditEvent
 from sessions.models.audit import AuditAction
+from sessions.tokens import token_for_key
 from tests.conftest import Cast
 from tests.factories import PASSWORD
 from tests.sessions.totp import current_code, enrol_totp, wrong_code
@@ -33,7 +33,7 @@ def test_correct_credentials_return_a_token_that_authenticates(cast: Cast, api: 
     response = _token(api, cast.therapist.email, PASSWORD)
     assert response.status_code == 200
     token = response.json()["token"]
-    assert Token.objects.get(key=token).user == cast.therapist
+    assert token_for_key(token).user == cast.therapist  # type: ignore[union-attr]
 
     client = APIClient()
     assert client.get("/api/v1/children/").status_code == 401
@@ -43,10 +43,16 @@ def test_correct_credentials_return_a_token_that_authenticates(cast: Cast, api: 
     assert [row["id"] for row in listing.json()["results"]] == [str(cast.child.pk)]
 
 
-def test_same_token_is_returned_on_second_login(cast: Cast, api: APIClient) -> None:
+def test_each_token_request_gets_its_own_token_and_both_work(cast: Cast, api: APIClient) -> None:
     first = _token(api, cast.therapist.email, PASSWORD).json()["token"]
     second = _token(api, cast.therapist.email, PASSWORD).json()["token"]
-    assert first == second
+    assert first != second
+    for key in (first, second):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get("/api/v1/children/").status_code == 200
+    # Only a hash of each key is stored.
+    assert not ApiToken.objects.filter(key_hash__in=[first, second]).exists()
 
 
 def test_families_get_tokens_too(cast: Cast, api: APIClient) -> None:
@@ -119,7 +125,7 @@ def test_five_failures_lock_the_account_from_that_address(cast: Cast, api: APICl
     locked = _token(api, cast.therapist.email, PASSWORD)
     assert locked.status_code == 429
     assert "Too many failed logins" in locked.json()["detail"]
-    assert not Token.objects.filter(user=cast.therapist).exists()
+    assert not ApiToken.objects.filter(user=cast.therapist).exists()
     # Another account from the same address is not locked by these five.
     assert _token(api, cast.admin.email, PASSWORD).status_code == 200
 
@@ -177,14 +183,15 @@ def test_mfa_account_must_send_a_code(cast: Cast, api: APIClient) -> None:
     response = _token(api, cast.therapist.email, PASSWORD)
     assert response.status_code == 400
     assert "otp" in response.json()["detail"]
-    assert not Token.objects.filter(user=cast.therapist).exists()
+    assert not ApiToken.objects.filter(user=cast.therapist).exists()
 
 
 def test_mfa_account_with_a_valid_code_gets_a_token(cast: Cast, api: APIClient) -> None:
     secret = enrol_totp(cast.therapist)
     response = _token(api, cast.therapist.email, PASSWORD, otp=current_code(secret))
     assert response.status_code == 200
-    assert Token.objects.get(user=cast.therapist).key == response.json()["token"]
+    token = ApiToken.objects.get(user=cast.therapist)
+    assert token == token_for_key(response.json()["token"]) and token.mfa_verified
 
 
 def test_a_code_cannot_be_replayed(cast: Cast, api: APIClient) -> None:

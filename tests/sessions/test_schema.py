@@ -45,7 +45,7 @@ def test_schema_needs_an_account(db: Any) -> None:
 
 def test_foundation_endpoints_are_documented(schema: dict[str, Any]) -> None:
     paths = schema["paths"]
-    assert set(paths["/api/v1/auth/token/"]) == {"post"}
+    assert set(paths["/api/v1/auth/token/"]) == {"post", "delete"}
     assert set(paths["/api/v1/children/"]) == {"get"}
     assert set(paths["/api/v1/children/{id}/"]) == {"get"}
     assert set(paths["/api/v1/sessions/"]) == {"get", "post"}
