@@ -17,6 +17,13 @@ winner still leaves most mass elsewhere) or when the runner-up is within ``min_m
 of the winner, i.e. the model cannot tell two emotions apart. The UI greys such turns out
 rather than hiding them, so therapists see that the model hesitated.
 
+Audio quality. Each turn's audio is also measured (``analysis.quality``: level, SNR against
+the recording's own noise floor between turns, clipping, length). A turn that is too short, too
+quiet, too noisy or clipped is uncertain whatever the model says, and ``uncertain_reason`` says
+which (or "low_confidence" when only the model hesitated). A model whose training measured a
+reliable-confidence floor (``extra.reliability.min_confidence`` in its manifest) uses that floor
+instead of the generic ``min_confidence``.
+
 Stretches. Windows are sent to the classifier per speech stretch (a VAD segment, cut at
 ``max_stretch_s``), so a whole stretch is encoded once.
 """
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis import quality
 from analysis.canonical import CANONICAL_LABELS, valence_arousal
 from analysis.classifiers.base import EmotionClassifier
 from analysis.segmentation import SAMPLE_RATE, Segment
@@ -68,6 +76,8 @@ class TurnEmotion:
     valence: float
     arousal: float
     probabilities: np.ndarray
+    uncertain_reason: str = ""
+    quality: dict[str, float] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -92,6 +102,35 @@ def judge(probabilities: np.ndarray, params: EmotionParams) -> tuple[str, float,
     second = float(probabilities[order[1]])
     uncertain = top < params.min_confidence or top - second < params.min_margin
     return CANONICAL_LABELS[int(order[0])], top, uncertain
+
+
+def min_confidence_for(classifier: EmotionClassifier, params: EmotionParams) -> float:
+    """The model's measured reliable-confidence floor, else ``params.min_confidence``."""
+    manifest = getattr(classifier, "manifest", None)
+    extra = getattr(manifest, "extra", None) or {}
+    if extra.get("reliability", {}).get("min_confidence") is not None:
+        return quality.model_min_confidence(extra)
+    return params.min_confidence
+
+
+def judge_turn(
+    probabilities: np.ndarray, audio_quality: quality.Quality, params: EmotionParams, floor: float
+) -> tuple[str, float, bool, str]:
+    """(label, confidence, uncertain, reason) from probabilities and the turn's audio."""
+    order = np.argsort(probabilities)[::-1]
+    confidence = float(probabilities[order[0]])
+    reason = quality.problem(audio_quality, confidence, floor)
+    if not reason and confidence - float(probabilities[order[1]]) < params.min_margin:
+        reason = "low_confidence"  # two emotions within the margin: the model cannot tell
+    return CANONICAL_LABELS[int(order[0])], confidence, bool(reason), reason
+
+
+def speech_frame_mask(stretches: Sequence[Segment], n_samples: int) -> np.ndarray:
+    """One bool per 10 ms frame: inside a VAD stretch."""
+    mask = np.zeros(max(n_samples // 160, 1), dtype=bool)
+    for s in stretches:
+        mask[int(s.start_s * 100) : int(np.ceil(s.end_s * 100))] = True
+    return mask
 
 
 def _groups(
@@ -128,12 +167,15 @@ def classify_turns(
     """Emotion per turn and per window. ``audio`` is 16 kHz mono; ``progress`` gets 0..1."""
     params = params or EmotionParams()
     rate = classifier.sample_rate
+    audio16 = np.asarray(audio, dtype=np.float32)
     if rate != SAMPLE_RATE:
         import soxr
 
         audio = soxr.resample(audio, SAMPLE_RATE, rate).astype(np.float32)
     results: list[TurnEmotion] = []
     frames: list[WindowEmotion] = []
+    floor_conf = min_confidence_for(classifier, params)
+    floor_db = quality.noise_floor_db(audio16, speech_frame_mask(stretches, audio16.size))
     groups = _groups(turns, stretches, params.max_stretch_s)
     total_s = sum(t.duration_s for t in turns) or 1.0
     done_s = 0.0
@@ -160,7 +202,11 @@ def classify_turns(
                 frames.append(WindowEmotion(s, e, turn.role, row, float(v), float(a)))
             k += len(windows)
             mean = (rows * weights[:, None]).sum(axis=0) / weights.sum()
-            label, confidence, uncertain = judge(mean, params)
+            turn_audio = audio16[
+                round(turn.start_s * SAMPLE_RATE) : round(turn.end_s * SAMPLE_RATE)
+            ]
+            measured = quality.measure(turn_audio, floor_db)
+            label, confidence, uncertain, reason = judge_turn(mean, measured, params, floor_conf)
             valence, arousal = valence_arousal(mean)[0]
             results.append(
                 TurnEmotion(
@@ -175,6 +221,8 @@ def classify_turns(
                     valence=float(valence),
                     arousal=float(arousal),
                     probabilities=mean,
+                    uncertain_reason=reason,
+                    quality=measured.to_dict(),
                 )
             )
             done_s += turn.duration_s

@@ -24,6 +24,7 @@ import numpy as np
 
 SAMPLE_RATE = 16000
 ACOUSTIC_VERSION = 1  # bump when acoustic_features changes, so caches are not reused
+ROBUST_VERSION = 2  # the feature set "acoustic2" (robust_acoustic_features)
 
 _N_FFT = 512  # 32 ms
 _HOP = 160  # 10 ms
@@ -57,6 +58,49 @@ def _active_frames(rms_db: np.ndarray) -> np.ndarray:
     if active.sum() < 3:
         active = np.ones_like(rms_db, dtype=bool)
     return active
+
+
+# Level of the loud part of speech after normalisation (dBFS of the 95th-percentile frame).
+_TARGET_PEAK_DB = -20.0
+
+
+def _speech_frames(rms_db: np.ndarray) -> np.ndarray:
+    """Frames that stand out of the recording's own noise floor, for the robust feature set.
+
+    The loud reference is the 95th-percentile frame (one click or pop does not move it), the
+    floor the 10th percentile. A frame counts as speech when it is within 30 dB of the loud
+    reference *and* at least 6 dB above the floor, so in a quiet studio the rule is the old
+    "near the loudest", and in a noisy room frames that are mostly noise drop out.
+    """
+    if rms_db.size == 0:
+        return np.zeros(0, dtype=bool)
+    loud = float(np.percentile(rms_db, 95))
+    floor = float(np.percentile(rms_db, 10))
+    active = rms_db > max(loud - 30.0, floor + 6.0)
+    if active.sum() < 5:
+        active = rms_db >= float(np.percentile(rms_db, 50))
+    if active.sum() < 3:
+        active = np.ones_like(rms_db, dtype=bool)
+    return active
+
+
+def normalise_level(audio: np.ndarray) -> np.ndarray:
+    """Remove DC and scale so the loud part of speech sits at -20 dBFS.
+
+    The reference is the 95th-percentile 10 ms frame, so neither the amount of silence around
+    the speech nor the recorder's gain moves it.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    audio = audio - np.float32(audio.mean()) if audio.size else audio
+    n = audio.size // _HOP
+    if n < 1:
+        return audio
+    frames = audio[: n * _HOP].reshape(n, _HOP).astype(np.float64)
+    rms = np.sqrt((frames**2).mean(axis=1) + 1e-12)
+    loud = float(np.percentile(rms, 95))
+    if loud < 1e-7:  # digital silence: nothing to scale
+        return audio
+    return (audio * np.float32(10 ** (_TARGET_PEAK_DB / 20) / loud)).astype(np.float32)
 
 
 def _pitch_and_voice(audio: np.ndarray) -> tuple[list[float], list[float]]:
@@ -113,7 +157,25 @@ def _speaking_rate(rms_db: np.ndarray, active: np.ndarray) -> list[float]:
 
 
 def acoustic_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """One fixed-length float32 vector of utterance-level acoustic statistics."""
+    """One fixed-length float32 vector of utterance-level acoustic statistics (set "acoustic")."""
+    return _acoustic(audio, sample_rate, robust=False)
+
+
+def robust_acoustic_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The same descriptors, made independent of recording level and of the silence around
+    the speech (feature set "acoustic2", used by ser-default-v2):
+
+    * the clip is level-normalised first (``normalise_level``), so gain changes nothing;
+    * statistics are taken over frames that stand out of the clip's own noise floor
+      (``_speech_frames``) rather than "within 35 dB of the loudest", which in noise admits
+      every frame;
+    * the two values that measure silence rather than voice (absolute mean level, share of
+      active frames) are left out.
+    """
+    return _acoustic(audio, sample_rate, robust=True)
+
+
+def _acoustic(audio: np.ndarray, sample_rate: int, *, robust: bool) -> np.ndarray:
     import librosa
 
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -122,6 +184,8 @@ def acoustic_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.n
 
         audio = soxr.resample(audio, sample_rate, SAMPLE_RATE).astype(np.float32)
     audio = np.nan_to_num(audio)
+    if robust:
+        audio = normalise_level(audio)
     if audio.size < _MIN_SAMPLES:
         audio = np.pad(audio, (0, _MIN_SAMPLES - audio.size))
     # A tiny dither keeps logs, Praat and flatness finite on digital silence.
@@ -133,7 +197,7 @@ def acoustic_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.n
     mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=_N_MFCC)
     rms = librosa.feature.rms(S=np.sqrt(spec), frame_length=_N_FFT, hop_length=_HOP)[0]
     rms_db = 20.0 * np.log10(rms + 1e-6)
-    active = _active_frames(rms_db)
+    active = _speech_frames(rms_db) if robust else _active_frames(rms_db)
 
     width = min(9, mfcc.shape[1] - (1 - mfcc.shape[1] % 2))
     if width >= 3:
@@ -156,15 +220,20 @@ def acoustic_features(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.n
     feats += _matrix_stats(d2[:, :n][:, act], percentiles=False)
     feats += _matrix_stats(log_mel[:, :n][:, act], percentiles=False)
     feats += _matrix_stats(contrast[:, :n][:, act], percentiles=False)
-    rel_db = rms_db - rms_db.max()
-    feats += [*_stats(rel_db[:n][act]), float(np.log10(rms.mean() + 1e-8))]
+    if robust:
+        rel_db = rms_db - float(np.percentile(rms_db[:n][act], 95))
+        feats += _stats(rel_db[:n][act])
+    else:
+        rel_db = rms_db - rms_db.max()
+        feats += [*_stats(rel_db[:n][act]), float(np.log10(rms.mean() + 1e-8))]
     feats += _stats(np.diff(rms_db[:n][act]) if act.sum() > 1 else np.zeros(0), False)
     for track in (centroid / 1000.0, bandwidth / 1000.0, rolloff / 1000.0, zcr):
         feats += _stats(track[:n][act])
     feats += _stats(np.log10(flatness[:n][act] + 1e-8))
     pitch_feats, voice = _pitch_and_voice(audio)
     feats += pitch_feats + voice
-    feats += _speaking_rate(rms_db, active)
+    rate = _speaking_rate(rms_db, active)
+    feats += rate[:2] if robust else rate
     return np.nan_to_num(np.asarray(feats, dtype=np.float32), posinf=0.0, neginf=0.0)
 
 

@@ -79,6 +79,8 @@ class AnalysisResult:
                     "emotion": s.emotion,
                     "confidence": round(s.confidence, 4),
                     "uncertain": bool(s.uncertain),
+                    "uncertain_reason": s.uncertain_reason,
+                    "quality": s.quality or {},
                     "valence": round(s.valence, 4),
                     "arousal": round(s.arousal, 4),
                     "probabilities": _probabilities(s.probabilities),

@@ -7,7 +7,9 @@ A model directory holds:
   frozen transformers encoder>", "layers": "all" | [ints], "pooling": "mean" | "mean+std"}``;
   ``extra["head"]`` names the head description file.
 * ``head.json``: a list of heads, each a list of numpy operations (standardise, linear, relu,
-  tanh, rbf), their ensemble weights and the model labels in output order.
+  tanh, rbf), their ensemble weights, the model labels in output order and, optionally, a
+  calibration ``temperature`` applied to the ensemble's probabilities (softmax(log p / T),
+  fitted on held-out speakers; 1 = none).
 * ``head.safetensors``: every array the operations refer to, by name.
 
 Inference is a plain numpy forward pass, so a model trained with scikit-learn or torch loads
@@ -32,6 +34,9 @@ HEAD_FILE = "head.json"
 WEIGHTS_FILE = "head.safetensors"
 HEAD_FORMAT = 1
 _OPS = {"standardize", "linear", "relu", "tanh", "rbf"}
+# Hand-made feature sets by name: "acoustic" (features.acoustic_features, ser-default-v1) and
+# "acoustic2" (features.robust_acoustic_features: level- and noise-floor-normalised).
+ACOUSTIC_SETS = ("acoustic", "acoustic2")
 
 
 @dataclass
@@ -85,12 +90,15 @@ class HeadEnsemble:
     labels: list[str]
     heads: list[Head]
     weights: list[float] = field(default_factory=list)
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.weights:
             self.weights = [1.0] * len(self.heads)
         if len(self.weights) != len(self.heads) or not self.heads:
             raise ValueError("An ensemble needs at least one head and one weight per head.")
+        if not self.temperature > 0:
+            raise ValueError("The calibration temperature must be positive.")
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         total = sum(self.weights)
@@ -100,6 +108,9 @@ class HeadEnsemble:
         out = np.asarray(probs) / total
         if out.shape[1] != len(self.labels):
             raise ModelFormatError("Head output size does not match the number of labels.")
+        if self.temperature != 1.0:
+            logp = np.log(np.clip(out, 1e-12, 1.0)) / self.temperature
+            out = softmax(logp)
         return out
 
     def save(self, model_dir: Path) -> None:
@@ -121,6 +132,7 @@ class HeadEnsemble:
             "format": HEAD_FORMAT,
             "labels": self.labels,
             "weights": self.weights,
+            "temperature": self.temperature,
             "heads": described,
         }
         (model_dir / HEAD_FILE).write_text(json.dumps(spec, indent=1) + "\n")
@@ -151,7 +163,12 @@ class HeadEnsemble:
                 raise ModelFormatError(f"Head arrays missing: {sorted(missing)}.")
             arrays = {name: tensors[name].astype(np.float64) for name in names}
             heads.append(Head(ops=ops, arrays=arrays))
-        return cls(labels=list(spec["labels"]), heads=heads, weights=list(spec["weights"]))
+        return cls(
+            labels=list(spec["labels"]),
+            heads=heads,
+            weights=list(spec["weights"]),
+            temperature=float(spec.get("temperature", 1.0)),
+        )
 
 
 class FeatureExtractor:
@@ -160,7 +177,7 @@ class FeatureExtractor:
     def __init__(self, model_dir: Path, spec: str | dict[str, Any], device: str = "cpu") -> None:
         self.spec = spec
         self._encoder = None
-        if spec == "acoustic":
+        if spec in ACOUSTIC_SETS:
             return
         if not isinstance(spec, dict) or "encoder" not in spec:
             raise ModelFormatError(f"Unknown feature set {spec!r}.")
@@ -177,11 +194,13 @@ class FeatureExtractor:
         )
 
     def __call__(self, clips: Sequence[np.ndarray]) -> np.ndarray:
-        from analysis.features import acoustic_features
+        from analysis.features import acoustic_features, robust_acoustic_features
 
         if not clips:
             return np.zeros((0, 0), dtype=np.float32)
-        extract = self._encoder if self._encoder is not None else acoustic_features
+        extract: Any = self._encoder
+        if extract is None:
+            extract = robust_acoustic_features if self.spec == "acoustic2" else acoustic_features
         return np.stack([extract(np.asarray(clip, dtype=np.float32)) for clip in clips])
 
 

@@ -270,6 +270,7 @@ SEGMENT_KEYS = (
     "emotion",
     "confidence",
     "uncertain",
+    "uncertain_reason",
     "corrected",
     "speaker_corrected",
     "emotion_corrected",

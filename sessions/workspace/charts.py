@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from analysis.canonical import CANONICAL_LABELS
+from analysis.quality import REASONS
 from sessions.workspace.corrections import SPEAKERS
 
 # Okabe-Ito colour-blind-safe palette (neutral in grey), each with its own fill pattern.
@@ -455,7 +456,10 @@ def _segment_hover(seg: Mapping[str, Any]) -> str:
     if seg.get("confidence") is not None:
         parts.append(f"confidence {seg['confidence']:.0%}")
     if seg.get("uncertain"):
-        parts.append("uncertain (low confidence)")
+        reason = REASONS.get(
+            seg.get("uncertain_reason") or "low_confidence", REASONS["low_confidence"]
+        )
+        parts.append(f"uncertain: {reason}")
     if seg.get("corrected"):
         parts.append(
             f"corrected (model said {seg.get('model_speaker')}, {seg.get('model_emotion')})"

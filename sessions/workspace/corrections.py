@@ -94,6 +94,9 @@ def effective_segments(
                     else None
                 ),
                 "uncertain": bool(main["uncertain"]) if model_confident and main else False,
+                "uncertain_reason": (
+                    main.get("uncertain_reason", "") if model_confident and main else ""
+                ),
                 "valence": main["valence"] if model_confident and main else va[0],
                 "arousal": main["arousal"] if model_confident and main else va[1],
                 "model_speaker": model_speaker,
@@ -123,6 +126,7 @@ def effective_segments(
                 "confidence": seg["confidence"],
                 "speaker_confidence": seg["speaker_confidence"],
                 "uncertain": bool(seg["uncertain"]),
+                "uncertain_reason": seg.get("uncertain_reason", ""),
                 "valence": seg["valence"],
                 "arousal": seg["arousal"],
                 "model_speaker": seg["speaker"],

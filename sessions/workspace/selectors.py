@@ -108,6 +108,7 @@ _SEGMENT_FIELDS = (
     "emotion",
     "confidence",
     "uncertain",
+    "uncertain_reason",
     "valence",
     "arousal",
 )

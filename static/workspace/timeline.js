@@ -9,6 +9,15 @@ import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
 import { ApiError, clock, clockPrecise, parseClock, requestJson } from "./api.js";
 
 const SPEAKER = { child: "Child", therapist: "Therapist", other: "Other" };
+// Why an estimate is uncertain (analysis/quality.py REASONS; keep the two in step).
+const UNCERTAIN_REASON = {
+  too_short: "too short to judge",
+  too_quiet: "too quiet",
+  too_noisy: "too noisy",
+  clipped: "distorted (the microphone was overloaded)",
+  low_confidence: "the model could not tell",
+};
+const uncertainReason = (seg) => UNCERTAIN_REASON[seg.uncertain_reason] || UNCERTAIN_REASON.low_confidence;
 const MIN_SPAN_S = 2;
 
 function isTyping(target) {
@@ -412,7 +421,7 @@ export class Timeline {
       swatch.className = `ws-swatch pat-${seg.emotion}`;
       swatch.setAttribute("aria-hidden", "true");
       emotion.append(swatch, document.createTextNode(seg.emotion));
-      if (seg.uncertain) emotion.append(" ", badge("uncertain", "ws-badge-uncertain", "Low confidence"));
+      if (seg.uncertain) emotion.append(" ", badge(`uncertain: ${uncertainReason(seg)}`, "ws-badge-uncertain", "Not a reliable estimate"));
       if (seg.corrected) emotion.append(" ", badge("✎ corrected", "ws-badge-corrected", `Model said: ${seg.model_speaker}, ${seg.model_emotion}`));
       if (seg.note) emotion.append(" ", badge("note", "ws-badge-note", seg.note));
       const confidence = document.createElement("td");
@@ -486,7 +495,7 @@ export class Timeline {
     const parts = [];
     parts.push(seg.corrected
       ? `Corrected${seg.edited_by ? ` by ${seg.edited_by}` : ""}${seg.edited_at ? ` on ${seg.edited_at.slice(0, 10)}` : ""}. The model said: ${SPEAKER[seg.model_speaker] || seg.model_speaker || "—"}, ${seg.model_emotion || "—"}.`
-      : `Model output${seg.confidence !== null && seg.confidence !== undefined ? ` (confidence ${Math.round(seg.confidence * 100)}%)` : ""}${seg.uncertain ? ", uncertain" : ""}.`);
+      : `Model output${seg.confidence !== null && seg.confidence !== undefined ? ` (confidence ${Math.round(seg.confidence * 100)}%)` : ""}${seg.uncertain ? `, uncertain: ${uncertainReason(seg)}` : ""}.`);
     model.textContent = parts.join(" ");
     const form = this.panel.querySelector("#correction-form");
     if (form) {

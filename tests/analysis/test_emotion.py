@@ -75,9 +75,20 @@ def test_judge_flags_low_confidence_and_near_ties(row: dict[str, float], uncerta
     assert flagged is uncertain
 
 
+def _voiced_in(stretches: list[Segment], seconds: float = 20.0) -> np.ndarray:
+    """A faint room with a clear 200 Hz voice inside the given stretches."""
+    rng = np.random.default_rng(0)
+    audio = (1e-4 * rng.standard_normal(int(seconds * 16000))).astype(np.float32)
+    for s in stretches:
+        lo, hi = int(s.start_s * 16000), int(s.end_s * 16000)
+        t = np.arange(hi - lo) / 16000
+        audio[lo:hi] += (0.1 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    return audio
+
+
 def test_turns_are_smoothed_over_their_windows_and_stretches_encoded_once() -> None:
-    audio = np.zeros(20 * 16000, dtype=np.float32)
     stretches = [Segment(1.0, 8.0), Segment(10.0, 12.0)]
+    audio = _voiced_in(stretches)
     turns = [
         SpeakerTurn(1.0, 3.0, "therapist", 0.9, 0),  # one window starting at the stretch start
         SpeakerTurn(3.0, 8.0, "child", 0.8, 1),  # windows at 3, 4, 5 s: all "sad"
@@ -138,3 +149,22 @@ def test_progress_reaches_one() -> None:
         progress=seen.append,
     )
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+
+
+def test_turns_in_silence_or_noise_are_uncertain_with_the_reason() -> None:
+    stretches = [Segment(1.0, 4.0), Segment(6.0, 6.5)]
+    turns = [SpeakerTurn(1.0, 4.0, "child", 0.9, 0), SpeakerTurn(6.0, 6.5, "child", 0.9, 0)]
+    silent = np.zeros(10 * 16000, dtype=np.float32)
+    results, _ = classify_turns(silent, turns, stretches, ScriptedClassifier())
+    # The scripted model is 100% sure, but there is nothing to hear: never a confident label.
+    assert [(r.uncertain, r.uncertain_reason) for r in results] == [
+        (True, "too_quiet"),
+        (True, "too_short"),
+    ]
+    noisy = (0.1 * np.random.default_rng(1).standard_normal(10 * 16000)).astype(np.float32)
+    results, _ = classify_turns(noisy, turns[:1], stretches[:1], ScriptedClassifier())
+    assert results[0].uncertain_reason == "too_noisy"
+    assert results[0].quality is not None and results[0].quality["snr_db"] < 5.0
+    clear = _voiced_in(stretches[:1], 10.0)
+    results, _ = classify_turns(clear, turns[:1], stretches[:1], ScriptedClassifier())
+    assert (results[0].uncertain, results[0].uncertain_reason) == (False, "")

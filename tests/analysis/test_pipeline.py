@@ -29,6 +29,8 @@ SEGMENT_KEYS = {
     "emotion",
     "confidence",
     "uncertain",
+    "uncertain_reason",
+    "quality",
     "valence",
     "arousal",
     "probabilities",
@@ -59,6 +61,14 @@ def test_document_has_exactly_the_agreed_shape(analysed: tuple[AnalysisResult, l
         assert 0 <= segment["confidence"] <= 1 and 0 <= segment["speaker_confidence"] <= 1
         assert -1 <= segment["valence"] <= 1 and -1 <= segment["arousal"] <= 1
         assert isinstance(segment["uncertain"], bool)
+        assert segment["uncertain"] == bool(segment["uncertain_reason"])
+        assert set(segment["quality"]) == {
+            "duration_s",
+            "level_dbfs",
+            "snr_db",
+            "clipped_share",
+            "speech_ratio",
+        }
     for frame in doc["frames"]:
         assert set(frame) == FRAME_KEYS
     starts = [s["start_s"] for s in doc["segments"]]
