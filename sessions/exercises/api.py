@@ -73,6 +73,16 @@ class AttemptUploadSerializer(serializers.Serializer[Any]):
         help_text="A fresh UUID per recording: sending the same one again returns the first "
         "attempt instead of storing a copy.",
     )
+    # A string, parsed leniently by the service: a malformed report must never cost the child
+    # the recording itself.
+    capture = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="A JSON object: what the browser applied while recording (track.getSettings(): "
+        "echoCancellation, noiseSuppression, autoGainControl, channelCount, sampleRate, "
+        "sampleSize) and the recorder's mimeType and audioBitsPerSecond. Other keys are dropped.",
+    )
 
 
 FEEDBACK = inline_serializer("AttemptFeedback", fields={
@@ -153,6 +163,7 @@ class AttemptCreateView(APIView):
                 assignment=assignment, uploaded_file=serializer.validated_data["file"],
                 uploaded_by=request.user,
                 client_token=serializer.validated_data.get("client_token"),
+                capture=serializer.validated_data.get("capture"),
                 request=request._request,
             )  # fmt: skip
         except ConsentMissing:

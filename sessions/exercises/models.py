@@ -176,6 +176,10 @@ class Attempt(TimestampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     audio_deleted_at = models.DateTimeField(null=True, blank=True)
+    # What the browser applied while recording (echo cancellation, noise suppression, automatic
+    # gain, channels, sample rate) and the recorder's format and bit rate, as the page reported
+    # them: processing changes what the model hears. Empty for plain file uploads.
+    capture = models.JSONField(default=dict, blank=True)
 
     status = models.CharField(
         max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.QUEUED

@@ -7,6 +7,7 @@ Views, the API, tasks and commands call these; none of them touches the models d
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -377,6 +378,7 @@ def attempt_create(
     uploaded_file: UploadedFile | File[Any],
     uploaded_by: Any,
     client_token: UUID | str | None = None,
+    capture: Any = None,
     request: HttpRequest | None = None,
 ) -> tuple[Attempt, bool]:
     """Store a practice recording and queue its analysis on the short queue.
@@ -385,6 +387,7 @@ def attempt_create(
     AudioRejected for clips that are empty, too long (refused from the header, before decoding),
     or not decodable; nothing is stored then. Sending the same ``client_token`` again (a retry
     after a dropped connection) returns the first attempt instead of storing a second.
+    ``capture`` is what the browser reported about the recording (see ``capture_settings``).
     """
     child = assignment.child
     if not assignment.is_active_on(timezone.localdate()):
@@ -414,6 +417,7 @@ def attempt_create(
                     sha256=checksum,
                     duration_s=probe.duration_s,
                     client_token=token,
+                    capture=capture_settings(capture),
                     uploaded_by=uploaded_by
                     if getattr(uploaded_by, "is_authenticated", False)
                     else None,
@@ -439,6 +443,40 @@ def attempt_create(
                 raise
             return existing, False
     return attempt, True
+
+
+# What a page may report about a recording, and the type each value must have. Anything else
+# (device ids, labels, group ids: they identify the machine) is dropped.
+CAPTURE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "echoCancellation": (bool, str),  # some browsers report "all" / "remote-only"
+    "noiseSuppression": bool,
+    "autoGainControl": bool,
+    "channelCount": int,
+    "sampleRate": int,
+    "sampleSize": int,
+    "mimeType": str,
+    "audioBitsPerSecond": int,
+}
+
+
+def capture_settings(value: Any) -> dict[str, Any]:
+    """The known, well-typed keys of what the browser reported (a dict or its JSON text);
+    {} for anything else."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    if not isinstance(value, dict):
+        return {}
+    cleaned: dict[str, Any] = {}
+    for key, kind in CAPTURE_KEYS.items():
+        item = value.get(key)
+        if isinstance(item, bool) and kind is int:
+            continue  # bool is an int in Python; a sample rate of True is nonsense
+        if isinstance(item, kind):
+            cleaned[key] = item[:100] if isinstance(item, str) else item
+    return cleaned
 
 
 def _parse_token(value: UUID | str | None) -> UUID | None:
