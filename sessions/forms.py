@@ -5,9 +5,16 @@ from typing import Any
 from django import forms
 
 from sessions.models import Child, Role, SessionKind, TherapySession, User
+from sessions.models.therapy import SESSION_NOTES_MAX_LENGTH
 
 
 class TherapySessionForm(forms.ModelForm[TherapySession]):
+    notes = forms.CharField(
+        required=False,
+        max_length=SESSION_NOTES_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
     class Meta:
         model = TherapySession
         fields = ["date", "kind", "title", "notes"]

@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from sessions.models import Child, TherapySession
+from sessions.models.therapy import SESSION_NOTES_MAX_LENGTH
 
 
 class ChildSerializer(serializers.ModelSerializer[Child]):
@@ -19,6 +20,9 @@ class ChildSerializer(serializers.ModelSerializer[Child]):
 class TherapySessionSerializer(serializers.ModelSerializer[TherapySession]):
     child = serializers.UUIDField(source="child_id")
     therapist = serializers.UUIDField(source="therapist_id", read_only=True)
+    notes = serializers.CharField(
+        max_length=SESSION_NOTES_MAX_LENGTH, required=False, allow_blank=True
+    )
 
     class Meta:
         model = TherapySession

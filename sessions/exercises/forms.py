@@ -35,6 +35,7 @@ class ExerciseForm(forms.Form):
     )
     instructions = forms.CharField(
         required=False,
+        max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Shown to the child and family. Keep it short and friendly.",
     )

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from sessions.families.models import CONSENT_TEXT_MAX_LENGTH, REPORT_COMMENTS_MAX_LENGTH
 from sessions.models import Child, TherapySession
 
 DEFAULT_TEXTS: dict[str, str] = {
@@ -36,6 +37,7 @@ DEFAULT_TEXTS: dict[str, str] = {
 class ConsentTextForm(forms.Form):
     body = forms.CharField(
         label="Wording shown to the guardian",
+        max_length=CONSENT_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Saving creates a new version. Consents already given keep pointing at the "
         "version the guardian saw.",
@@ -109,6 +111,7 @@ class ReportForm(forms.Form):
     comments = forms.CharField(
         label="Your comments for the family",
         required=False,
+        max_length=REPORT_COMMENTS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Shown to the family in the report. Your private session notes are never "
         "included.",

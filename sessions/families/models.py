@@ -21,6 +21,11 @@ class ConsentPurpose(models.TextChoices):
     TRAINING = "training", "Using recordings to improve models"
 
 
+# Free text typed into forms (the columns are unbounded text; the forms refuse more).
+CONSENT_TEXT_MAX_LENGTH = 20_000
+REPORT_COMMENTS_MAX_LENGTH = 10_000
+
+
 class ConsentText(TimestampedModel):
     """The wording shown to the guardian. Editing creates a new version; old ones stay."""
 

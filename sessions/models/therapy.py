@@ -55,6 +55,11 @@ class SessionKind(models.TextChoices):
     GROUP = "group", "Group"
 
 
+# Free-text notes of one session: about ten pages. Forms and the API refuse more, with a
+# message; the column itself is unbounded text.
+SESSION_NOTES_MAX_LENGTH = 20_000
+
+
 class TherapySession(TimestampedModel):
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="sessions")
     therapist = models.ForeignKey(
