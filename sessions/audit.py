@@ -96,3 +96,35 @@ def record_audio_access(
         child=child,
         request=request,
     )
+
+
+def record_login_failed(
+    *,
+    account: Any,
+    request: HttpRequest | None,
+    object_type: str = "user",
+    detail: dict[str, Any] | None = None,
+) -> list[AuditEvent]:
+    """Audit a failed login. When the attempt names an existing ``account``, one entry goes to
+    each clinic the account belongs to (by the account's id: its admins see attacks on their
+    people); otherwise one entry without clinic holds only the fact and the address."""
+    from sessions.models import Membership
+
+    clinic_ids: list[Any] = (
+        sorted(set(Membership.objects.filter(user=account).values_list("clinic_id", flat=True)))
+        if account is not None
+        else []
+    )
+    return [
+        record(
+            actor=None,
+            action=AuditAction.LOGIN_FAILED,
+            object_type=object_type,
+            object_id=account.pk if account is not None else None,
+            clinic_id=clinic_id,
+            request=request,
+            detail=detail,
+        )
+        for clinic_id in clinic_ids or [None]
+    ]
+

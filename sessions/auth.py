@@ -11,6 +11,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authenticator_removed
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -91,10 +92,17 @@ def _audit_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -
 def _audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
 ) -> None:
-    # Only the fact and the address: the attempted e-mail may be a typo of someone else's.
-    audit.record(
-        actor=None,
-        action=AuditAction.LOGIN_FAILED,
-        object_type="user",
-        request=request if isinstance(request, HttpRequest) else None,
+    # The attempted e-mail itself is never stored (it may be a typo of someone else's); when it
+    # names an account, the entries carry that account's id and clinics, for their admins.
+    attempted = next(
+        (str(credentials[key]) for key in ("email", "login", "username") if credentials.get(key)),
+        "",
+    )
+    account = (
+        get_user_model().objects.filter(email__iexact=attempted.strip()).first()
+        if attempted
+        else None
+    )
+    audit.record_login_failed(
+        account=account, request=request if isinstance(request, HttpRequest) else None
     )

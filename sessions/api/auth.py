@@ -145,9 +145,8 @@ class TokenView(APIView):
                 )
             if not TOTP(totp).validate_code(otp):
                 _count_failure(keys)
-                audit.record(
-                    actor=None,
-                    action=AuditAction.LOGIN_FAILED,
+                audit.record_login_failed(
+                    account=user,
                     object_type="api_token",
                     request=request._request,
                     detail={"reason": "otp"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from sessions import access, audit, services
 from sessions.forms import AssignmentForm, ChildCreateForm, MemberCreateForm
-from sessions.models import AuditEvent, Child, Membership
+from sessions.models import AuditEvent, Child, Membership, User
 from sessions.models.audit import AuditAction
 
 
@@ -124,6 +126,17 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if action:
         events = events.filter(action=action)
     page = Paginator(events.order_by("-created_at"), 100).get_page(request.GET.get("page"))
+    # Entries about an account (logins, failed logins) hold its id; the admin sees the e-mail
+    # of their clinic's people.
+    account_ids = {e.object_id for e in page.object_list if e.object_type in _ACCOUNT_OBJECTS}
+    emails = {
+        str(pk): email
+        for pk, email in User.objects.filter(
+            pk__in=[i for i in account_ids if _is_uuid(i)], memberships__clinic=clinic
+        ).values_list("pk", "email")
+    }
+    for event in page.object_list:
+        event.account_email = emails.get(event.object_id, "")  # type: ignore[attr-defined]
     return render(
         request,
         "console/audit.html",
@@ -133,3 +146,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "action": action,
         },
     )
+
+
+_ACCOUNT_OBJECTS = ("user", "api_token")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

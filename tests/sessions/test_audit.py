@@ -319,3 +319,51 @@ def test_reading_an_upload_through_the_api_is_recorded(cast: Cast) -> None:
         str(upload.pk),
         cast.child.pk,
     )
+
+
+# --- failed logins reach the admins of the account's clinics ----------------------------------
+
+
+def test_a_failed_web_login_reaches_the_accounts_clinic_log(cast: Cast) -> None:
+    Client(REMOTE_ADDR="192.0.2.61").post(
+        reverse("account_login"), {"login": cast.therapist.email.upper(), "password": "nope-x"}
+    )
+    event = _only(action=AuditAction.LOGIN_FAILED)
+    assert (event.actor, event.object_type, event.object_id, event.clinic_id) == (
+        None,
+        "user",
+        str(cast.therapist.pk),
+        cast.clinic.pk,
+    )
+    assert event.ip_address == "192.0.2.61"
+    assert cast.therapist.email not in str(event.detail)
+    page = _client(cast.admin).get(reverse("console_audit"), {"action": "login_failed"})
+    assert "<td>Failed login</td>" in page.content.decode()
+    assert f"user {cast.therapist.email}</td>" in page.content.decode()
+    elsewhere = _client(cast.other_admin).get(reverse("console_audit"))
+    assert cast.therapist.email not in elsewhere.content.decode()
+    assert "<td>Failed login</td>" not in elsewhere.content.decode()
+
+
+def test_a_failed_login_of_an_unknown_address_names_no_clinic(cast: Cast) -> None:
+    Client().post(reverse("account_login"), {"login": "nobody@sunny.test", "password": "nope-x"})
+    event = _only(action=AuditAction.LOGIN_FAILED)
+    assert (event.object_id, event.clinic_id) == ("", None)
+
+
+def test_a_wrong_api_one_time_code_reaches_the_accounts_clinic_log(cast: Cast) -> None:
+    from tests.sessions.totp import enrol_totp, wrong_code
+
+    secret = enrol_totp(cast.therapist)
+    response = APIClient().post(
+        "/api/v1/auth/token/",
+        {"email": cast.therapist.email, "password": PASSWORD, "otp": wrong_code(secret)},
+        format="json",
+    )
+    assert response.status_code == 400
+    event = _only(action=AuditAction.LOGIN_FAILED)
+    assert (event.object_id, event.clinic_id, event.detail) == (
+        str(cast.therapist.pk),
+        cast.clinic.pk,
+        {"reason": "otp"},
+    )
