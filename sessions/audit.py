@@ -127,4 +127,3 @@ def record_login_failed(
         )
         for clinic_id in clinic_ids or [None]
     ]
-
