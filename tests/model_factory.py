@@ -13,7 +13,7 @@ from analysis.classifiers.base import ModelManifest
 TINY_LABELS = ["neu", "hap", "ang", "sad"]
 
 
-def build_tiny_wav2vec2(model_dir: Path, *, seed: int = 0) -> Path:
+def build_tiny_wav2vec2(model_dir: Path, *, seed: int = 0, min_confidence: float = 0.0) -> Path:
     """A 2-layer, 32-wide wav2vec2 classifier with superb-style labels, saved as safetensors."""
     import torch
     from transformers import (
@@ -50,16 +50,23 @@ def build_tiny_wav2vec2(model_dir: Path, *, seed: int = 0) -> Path:
         labels=TINY_LABELS,
         label_map={"neu": "neutral", "hap": "happy", "ang": "angry", "sad": "sad"},
         architecture="Wav2Vec2ForSequenceClassification",
+        # A random model is never confident; tests that are not about the confidence floor
+        # want its estimates judged, so its floor is zero (tests of the floor raise it).
+        extra={"reliability": {"min_confidence": min_confidence}},
     ).write(model_dir)
     return model_dir
 
 
-def register_tiny_model(clinic: Any, *, status: str = "active", name: str = "tiny-w2v2") -> Any:
+def register_tiny_model(
+    clinic: Any, *, status: str = "active", name: str = "tiny-w2v2", min_confidence: float = 0.0
+) -> Any:
     from analysis.models import EmotionModelVersion
     from analysis.registry import directory_checksum
 
     relative = f"{clinic.pk}/{uuid.uuid4()}"
-    model_dir = build_tiny_wav2vec2(Path(settings.SER_MODELS_DIR) / relative)
+    model_dir = build_tiny_wav2vec2(
+        Path(settings.SER_MODELS_DIR) / relative, min_confidence=min_confidence
+    )
     checksum, size = directory_checksum(model_dir)
     return EmotionModelVersion.objects.create(
         clinic=clinic,

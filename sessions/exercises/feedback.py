@@ -60,6 +60,23 @@ _MESSAGES: dict[int, tuple[str, ...]] = {
 NO_SPEECH_MESSAGE = (
     "We couldn't hear your voice. Hold the microphone close and try again, a little louder!"
 )
+# An estimate on audio that was too poor, or that the model was unsure of, earns no stars and
+# no praise or blame: the child is asked to try again (analysis.quality decides, per reason).
+UNCLEAR_MESSAGES: dict[str, str] = {
+    "too_short": "That was very short! Try again and say the whole sentence.",
+    "too_quiet": "We couldn't hear you clearly. Come closer to the microphone and try again!",
+    "too_noisy": "It was a bit noisy there. Find a quiet spot, come closer to the microphone "
+    "and try again!",
+    "clipped": "That was so loud it crackled! Hold the microphone a little further away and "
+    "try again.",
+    "low_confidence": "We couldn't hear clearly how your voice sounded. Try again, a little "
+    "closer to the microphone!",
+}
+UNCLEAR_CODE_PREFIX = "unclear_"
+
+
+def unclear_message(reason: str) -> str:
+    return UNCLEAR_MESSAGES.get(reason, UNCLEAR_MESSAGES["low_confidence"])
 
 
 @dataclass(frozen=True)

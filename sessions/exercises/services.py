@@ -591,11 +591,25 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def unclear_reason(samples: np.ndarray, probabilities: np.ndarray, classifier: Any) -> str:
+    """Why an attempt's estimate should not be scored ("" when it may): the speech's audio
+    quality against the attempt's own noise floor, and the model's measured confidence floor
+    (``analysis.quality``)."""
+    from analysis import quality
+
+    measured = quality.measure(speech_span(samples), quality.noise_floor_db(samples))
+    extra = getattr(getattr(classifier, "manifest", None), "extra", None) or {}
+    floor = quality.model_min_confidence(extra)
+    return quality.problem(measured, float(np.max(probabilities)), floor)
+
+
 def attempt_process(attempt_id: Any) -> str:
     """Analyse one attempt: decode, prosody, emotion, verdict; store the feedback.
 
-    Changes the attempt's status and results. Twice: a finished attempt is left alone; one
-    interrupted mid-way is claimed again and its results overwritten.
+    Returns done, unclear (audio or estimate too poor to score: no stars, the child is asked to
+    try again), no_speech, failed or skipped. Changes the attempt's status and results.
+    Twice: a finished attempt is left alone; one interrupted mid-way is claimed again and its
+    results overwritten.
     """
     attempt = attempt_claim(attempt_id)
     if attempt is None:
@@ -662,6 +676,18 @@ def attempt_process(attempt_id: Any) -> str:
     probabilities = {
         label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)
     }
+    reason = unclear_reason(samples, row, classifier)
+    if reason:
+        # Never praise or blame on an estimate the audio or the model cannot support.
+        timings["total_s"] = round(time.monotonic() - started, 3)
+        _finish(
+            attempt, status=AttemptStatus.NO_SPEECH, code=feedback.UNCLEAR_CODE_PREFIX + reason,
+            message=feedback.unclear_message(reason), duration_s=duration_s,
+            model_version=version, probabilities=probabilities,
+            top_emotion=CANONICAL_LABELS[int(np.argmax(row))], prosody=measured.to_dict(),
+            timings=timings,
+        )  # fmt: skip
+        return "unclear"
     verdict = feedback.verdict(probabilities, exercise.target_emotion, seed=str(attempt.pk))
 
     example = prosody.Prosody.from_dict(exercise.model_prosody) if exercise.model_prosody else None

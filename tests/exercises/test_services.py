@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -300,6 +301,42 @@ def test_processing_twice_leaves_the_first_result(
     assert services.attempt_process(attempt.pk) == "skipped"
     again = Attempt.objects.get(pk=attempt.pk)
     assert again.finished_at == finished and again.tries == 1
+
+
+def test_a_noisy_attempt_earns_no_stars_and_is_asked_again(
+    cast: Cast, assignment: Assignment, active_model: Any, tmp_path: Path
+) -> None:
+    from analysis.conditions import coloured_noise, mix_at_snr
+    from tests.analysis.audio_factory import speechlike, write_wav
+
+    grant_consent(cast.child)
+    voice = speechlike(4.0, seed=3).astype(np.float32)
+    noisy = mix_at_snr(voice, coloured_noise(voice.size, np.random.default_rng(0), 0.0), -6.0)
+    attempt = _stored_attempt(assignment, write_wav(tmp_path / "n.wav", noisy, 16000))
+    assert services.attempt_process(attempt.pk) == "unclear"
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.NO_SPEECH
+    assert attempt.error_code == "unclear_too_noisy"
+    assert attempt.stars is None and attempt.conveyed is None
+    assert "noisy" in attempt.message and "microphone" in attempt.message
+    assert attempt.has_audio, "the recording is kept"
+
+
+def test_an_estimate_below_the_models_reliable_confidence_is_not_scored(
+    cast: Cast, assignment: Assignment, tmp_path: Path
+) -> None:
+    from tests.model_factory import register_tiny_model
+
+    grant_consent(cast.child)
+    register_tiny_model(cast.clinic, min_confidence=0.99)
+    attempt = _stored_attempt(assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=4.0))
+    assert services.attempt_process(attempt.pk) == "unclear"
+    attempt.refresh_from_db()
+    assert attempt.error_code == "unclear_low_confidence"
+    assert attempt.stars is None
+    assert "couldn't hear clearly" in attempt.message
+    # The model's probabilities are kept for the therapist, just not turned into stars.
+    assert sum(attempt.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_silence_gets_a_we_could_not_hear_you_message(
