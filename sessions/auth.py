@@ -9,6 +9,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.signals import password_changed, password_reset, password_set
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authentication_failed as mfa_authentication_failed
 from allauth.mfa.signals import authenticator_removed
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -105,4 +106,14 @@ def _audit_login_failed(
     )
     audit.record_login_failed(
         account=account, request=request if isinstance(request, HttpRequest) else None
+    )
+
+
+@receiver(mfa_authentication_failed)
+def _audit_mfa_failed(sender: Any, request: Any = None, user: Any = None, **kw: Any) -> None:
+    """A wrong one-time code after a right password: the account is known for certain."""
+    audit.record_login_failed(
+        account=user,
+        request=request if isinstance(request, HttpRequest) else None,
+        detail={"reason": "otp", "reauthentication": bool(kw.get("reauthentication"))},
     )

@@ -367,3 +367,19 @@ def test_a_wrong_api_one_time_code_reaches_the_accounts_clinic_log(cast: Cast) -
         cast.clinic.pk,
         {"reason": "otp"},
     )
+
+
+def test_a_wrong_web_one_time_code_reaches_the_accounts_clinic_log(cast: Cast) -> None:
+    from tests.sessions.totp import enrol_totp, wrong_code
+
+    secret = enrol_totp(cast.therapist)
+    client = Client()
+    client.post(reverse("account_login"), {"login": cast.therapist.email, "password": PASSWORD})
+    response = client.post(reverse("mfa_authenticate"), {"code": wrong_code(secret)})
+    assert response.status_code == 200
+    event = _only(action=AuditAction.LOGIN_FAILED)
+    assert (event.object_id, event.clinic_id, event.detail["reason"]) == (
+        str(cast.therapist.pk),
+        cast.clinic.pk,
+        "otp",
+    )
