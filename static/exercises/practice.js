@@ -8,6 +8,17 @@
 (function () {
   "use strict";
 
+  // The recorder's bit rate, stated rather than left to each browser (Chromium 156 picks
+  // 128 kbit/s), so the robustness benchmark can reproduce it: 64 kbit/s Opus keeps the
+  // voice detail the emotion model measures. Why: docs/pipeline.md, "What the browser recorder
+  // sends".
+  var AUDIO_BITS_PER_SECOND = 64000;
+  // Raw audio: echo cancellation, noise suppression and automatic gain change the voice the
+  // model hears (they turned a clip the model calls "disgust" into "angry" in our browser test).
+  // Plain values are "ideal" constraints, so a browser that cannot turn one off still records.
+  var RAW_AUDIO = { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+  var REPORTED_SETTINGS = ["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "sampleRate", "sampleSize"];
+
   var configEl = document.getElementById("practice-config");
   var config = configEl ? JSON.parse(configEl.textContent) : {};
 
@@ -66,7 +77,8 @@
   var state = "idle"; // idle | starting | recording | sending | waiting
   var stream = null, recorder = null, chunks = [], audioContext = null, rafId = 0;
   var startedAt = 0, timerId = 0, heardVoice = false;
-  var pending = null; // {blob, type, token}
+  var pending = null; // {blob, type, token, capture}
+  var capture = null; // what the browser applied to this recording (sent with the attempt)
   var phraseEl = document.querySelector(".ex-phrase-big");
   var recordingPrompt = "Recording… say: " + (phraseEl ? phraseEl.textContent.trim() : "the sentence") + " Then press Stop.";
 
@@ -102,6 +114,29 @@
       if (window.MediaRecorder.isTypeSupported && window.MediaRecorder.isTypeSupported(types[i])) return types[i];
     }
     return "";
+  }
+
+  async function openMicrophone() {
+    try {
+      return await navigator.mediaDevices.getUserMedia({ audio: RAW_AUDIO });
+    } catch (error) {
+      // Only a browser that treats the constraints as required refuses them; any microphone
+      // beats none, and the applied settings sent with the attempt say what was used.
+      if (!error || (error.name !== "OverconstrainedError" && error.name !== "ConstraintNotSatisfiedError")) throw error;
+      return await navigator.mediaDevices.getUserMedia({ audio: true });
+    }
+  }
+
+  // The processing the browser really applied, with the recorder's format: ids and labels
+  // of the device are left out (they identify the machine, and the server has no use for them).
+  function appliedSettings(mediaStream, mediaRecorder) {
+    var track = mediaStream.getAudioTracks()[0];
+    var settings = track && track.getSettings ? track.getSettings() : {};
+    var applied = {};
+    REPORTED_SETTINGS.forEach(function (key) { if (key in settings) applied[key] = settings[key]; });
+    applied.mimeType = mediaRecorder.mimeType || "";
+    applied.audioBitsPerSecond = mediaRecorder.audioBitsPerSecond || 0;
+    return applied;
   }
 
   function micProblem(error) {
@@ -183,7 +218,7 @@
           throw { name: "NotFoundError" };
         }
       }
-      stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      stream = await openMicrophone();
     } catch (error) {
       releaseMic();
       state = "idle";
@@ -193,7 +228,9 @@
     }
     var type = pickType();
     try {
-      recorder = type ? new MediaRecorder(stream, { mimeType: type }) : new MediaRecorder(stream);
+      var options = { audioBitsPerSecond: AUDIO_BITS_PER_SECOND };
+      if (type) options.mimeType = type;
+      recorder = new MediaRecorder(stream, options);
     } catch (error) {
       releaseMic();
       state = "idle";
@@ -202,6 +239,8 @@
       if (fallback) fallback.hidden = false;
       return;
     }
+    capture = appliedSettings(stream, recorder);
+    recorderSection.setAttribute("data-capture", JSON.stringify(capture));
     chunks = [];
     heardVoice = false;
     recorder.ondataavailable = function (event) { if (event.data && event.data.size) chunks.push(event.data); };
@@ -237,7 +276,7 @@
       say("That was very short! Press the button, say the whole sentence, then press Stop.", true);
       return;
     }
-    pending = { blob: blob, type: type, token: newToken() };
+    pending = { blob: blob, type: type, token: newToken(), capture: capture };
     send();
   }
 
@@ -258,6 +297,7 @@
     var form = new FormData();
     form.append("file", pending.blob, "attempt." + extensionFor(pending.type));
     form.append("client_token", pending.token);
+    if (pending.capture) form.append("capture", JSON.stringify(pending.capture));
     var response, body;
     try {
       response = await fetch(config.uploadUrl, {

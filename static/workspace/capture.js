@@ -121,6 +121,39 @@ export function setupCapture(root, { onSaved }) {
 
 // --- recording in the browser ----------------------------------------------------------------
 
+// The recorder's bit rate, stated rather than left to each browser (Chromium 156 picks
+// 128 kbit/s), so the robustness benchmark can reproduce it: 64 kbit/s Opus keeps the
+// voice detail the emotion model measures. The same as practice attempts. Why:
+// docs/pipeline.md, "What the browser recorder sends".
+const AUDIO_BITS_PER_SECOND = 64000;
+// Raw audio: echo cancellation, noise suppression and automatic gain change the voices the
+// analysis hears. Plain values are "ideal" constraints: a browser that cannot turn one off
+// still records.
+const RAW_AUDIO = { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+const REPORTED_SETTINGS = ["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "sampleRate", "sampleSize"];
+
+async function openMicrophone() {
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: RAW_AUDIO });
+  } catch (err) {
+    // Only a browser that treats the constraints as required refuses them: any microphone
+    // beats none, and the applied settings say what was used.
+    if (err?.name !== "OverconstrainedError" && err?.name !== "ConstraintNotSatisfiedError") throw err;
+    return navigator.mediaDevices.getUserMedia({ audio: true });
+  }
+}
+
+// What the browser really applied, with the recorder's format. Device ids and labels are left
+// out: they identify the machine and nobody needs them.
+function appliedSettings(stream, recorder) {
+  const settings = stream.getAudioTracks()[0]?.getSettings?.() || {};
+  const applied = {};
+  for (const key of REPORTED_SETTINGS) if (key in settings) applied[key] = settings[key];
+  applied.mimeType = recorder.mimeType || "";
+  applied.audioBitsPerSecond = recorder.audioBitsPerSecond || 0;
+  return applied;
+}
+
 function pickMimeType() {
   const options = ["audio/webm;codecs=opus", "audio/webm", "audio/ogg;codecs=opus", "audio/mp4"];
   return options.find((type) => window.MediaRecorder && MediaRecorder.isTypeSupported(type)) || "";
@@ -214,9 +247,7 @@ function setupRecorder(root, send) {
     review.hidden = true;
     state.textContent = "Asking for microphone permission…";
     try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: true },
-      });
+      stream = await openMicrophone();
     } catch (err) {
       state.textContent = "Not recording";
       showError(err && err.name === "NotAllowedError"
@@ -225,7 +256,11 @@ function setupRecorder(root, send) {
       return;
     }
     const mimeType = pickMimeType();
-    recorder = new MediaRecorder(stream, mimeType ? { mimeType, audioBitsPerSecond: 64000 } : undefined);
+    recorder = new MediaRecorder(stream, {
+      audioBitsPerSecond: AUDIO_BITS_PER_SECOND, ...(mimeType ? { mimeType } : {}),
+    });
+    // On the page for whoever checks the capture path (the browser tests read it back).
+    root.dataset.capture = JSON.stringify(appliedSettings(stream, recorder));
     chunks = [];
     recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
     recorder.onstop = () => {
