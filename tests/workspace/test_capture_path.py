@@ -1,0 +1,59 @@
+"""A session recorded in the browser asks for raw audio and records Opus in WebM at the bit
+rate the robustness benchmark reproduces (issue 10, section 4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import av
+import pytest
+
+from analysis.services import local_file_path
+from sessions.models import Recording
+from tests.conftest import Cast, grant_consent
+from tests.workspace.test_browser import CHROMIUM_ARGS, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def browser(monkeypatch: Any) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_session_recording_asks_for_raw_audio_and_records_opus_at_64_kbit(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    grant_consent(cast.child, "recording")
+    page = _login(browser, live_server, cast.therapist.email)
+    page.goto(f"{live_server.url}/sessions/{cast.session.pk}/")
+    page.click("#rec-start")
+    page.locator("#rec-stop").wait_for(state="visible")
+    page.wait_for_timeout(3000)
+    applied = json.loads(page.locator("#workspace").get_attribute("data-capture") or "{}")
+    page.click("#rec-stop")
+    page.locator("#rec-review").wait_for(state="visible")
+    page.click("#rec-save")
+    page.wait_for_url(re.compile(r"recording="), timeout=60_000)
+
+    assert applied.get("echoCancellation") is False, applied
+    assert applied.get("noiseSuppression") is False, applied
+    assert applied.get("autoGainControl") is False, applied
+    assert applied.get("mimeType", "").startswith("audio/webm"), applied
+    assert applied.get("audioBitsPerSecond") == 64000, applied
+    assert not {"deviceId", "groupId"} & set(applied), applied
+
+    recording = Recording.objects.get(session=cast.session, original_name__startswith="browser-")
+    with local_file_path(recording.file) as path, av.open(str(path)) as container:
+        assert "webm" in container.format.name
+        assert container.streams.audio[0].codec_context.name == "opus"
+    assert page.problems == [], page.problems
