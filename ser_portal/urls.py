@@ -4,7 +4,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from sessions.views import audio, console, pages
+from sessions.views import audio, console, invitations, pages
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -30,6 +30,7 @@ urlpatterns = [
         name="console_assignments",
     ),
     path("console/audit/", console.audit_log, name="console_audit"),
+    path("invitations/<str:key>/", invitations.invitation, name="invitation"),
     path("", include("sessions.workspace.urls")),
     path("", include("sessions.families.urls")),
     path("", include("sessions.exercises.urls")),

@@ -22,7 +22,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from sessions.models import Child, Clinic, Membership, Recording, Role, TherapySession, User
+from sessions.models import (
+    Child,
+    Clinic,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Recording,
+    Role,
+    TherapySession,
+    User,
+)
 
 
 def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership, Any]:
@@ -31,14 +41,39 @@ def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership, Any]:
     return Membership.objects.filter(user=user, role=role).values_list("clinic_id", flat=True)
 
 
-def roles_of(user: Any) -> set[str]:
+def _roles_by_clinic(user: Any) -> dict[str, str]:
+    """The user's role in each clinic (one membership per clinic), by clinic id."""
     if not getattr(user, "is_authenticated", False):
-        return set()
-    cached = getattr(user, "_ser_roles", None)
+        return {}
+    cached: dict[str, str] | None = getattr(user, "_ser_roles_by_clinic", None)
     if cached is None:
-        cached = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-        user._ser_roles = cached
-    return set(cached)
+        cached = {
+            str(clinic_id): role
+            for clinic_id, role in Membership.objects.filter(user=user).values_list(
+                "clinic_id", "role"
+            )
+        }
+        user._ser_roles_by_clinic = cached
+    return cached
+
+
+def roles_of(user: Any) -> set[str]:
+    """Every role the user holds in any clinic. Only for choosing menus and start pages: what a
+    role allows is always decided per clinic (``role_in``, ``is_staff_in``), because one person
+    may be a therapist in one clinic and a parent in another."""
+    return set(_roles_by_clinic(user).values())
+
+
+def role_in(user: Any, clinic_id: UUID | str | None) -> str | None:
+    """The user's role in that clinic, or None."""
+    if clinic_id is None:
+        return None
+    return _roles_by_clinic(user).get(str(clinic_id))
+
+
+def clinic_ids_of(user: Any) -> list[str]:
+    """The clinics the user belongs to (for account events in each clinic's audit log)."""
+    return sorted(_roles_by_clinic(user))
 
 
 def is_clinic_admin(user: Any) -> bool:
@@ -54,12 +89,18 @@ def is_guardian(user: Any) -> bool:
 
 
 def is_staff_member(user: Any) -> bool:
+    """Staff in some clinic. Account-wide on purpose: the two-factor rule protects the account,
+    and an account that is staff anywhere must use it everywhere."""
     return bool(roles_of(user) & {Role.CLINIC_ADMIN, Role.THERAPIST})
 
 
-def primary_clinic(user: Any) -> Clinic | None:
-    membership = Membership.objects.filter(user=user).select_related("clinic").first()
-    return membership.clinic if membership else None
+def is_staff_in(user: Any, clinic_id: UUID | str | None) -> bool:
+    """Therapist or clinic admin of that clinic (a parent there who works elsewhere is not)."""
+    return role_in(user, clinic_id) in {Role.CLINIC_ADMIN, Role.THERAPIST}
+
+
+def is_therapist_in(user: Any, clinic_id: UUID | str | None) -> bool:
+    return role_in(user, clinic_id) == Role.THERAPIST
 
 
 def admin_clinics(user: Any) -> QuerySet[Clinic]:
@@ -169,3 +210,25 @@ def require_clinic_admin(user: Any) -> Clinic:
     if clinic is None:
         raise Http404("Not found.")
     return clinic
+
+
+def get_invitation_for_user(user: Any, key: str) -> Invitation:
+    """The open invitation behind ``key``, if it is addressed to ``user``; 404 otherwise (an
+    answered, expired or someone else's invitation is as unknown as a wrong key)."""
+    from django.utils import timezone
+
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("Not found.")
+    invitation = (
+        Invitation.objects.select_related("clinic")
+        .filter(
+            key_hash=Invitation.hash_key(key),
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+            email__iexact=user.email,
+        )
+        .first()
+    )
+    if invitation is None:
+        raise Http404("Not found.")
+    return invitation

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -127,3 +128,33 @@ def record_login_failed(
         )
         for clinic_id in clinic_ids or [None]
     ]
+
+
+def record_list(
+    *,
+    actor: Any,
+    object_type: str,
+    queryset: QuerySet[Any],
+    clinic_field: str,
+    request: HttpRequest | None = None,
+) -> None:
+    """Record a list read: one entry per clinic whose rows the list holds, with that clinic's
+    count, so each clinic's log shows the reads of its own data (a person may belong to more
+    than one clinic). An empty list holds no one's data and is recorded once, without a clinic.
+    """
+    counts = (
+        queryset.order_by()
+        .values_list(clinic_field)
+        .annotate(n=Count("pk", distinct=True))
+        .values_list(clinic_field, "n")
+    )
+    rows = list(counts)
+    for clinic_id, count in rows or [(None, 0)]:
+        record(
+            actor=actor,
+            action=AuditAction.LIST,
+            object_type=object_type,
+            clinic_id=clinic_id,
+            request=request,
+            detail={"count": count},
+        )

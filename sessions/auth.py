@@ -61,16 +61,27 @@ def _revoke_api_tokens(sender: Any, user: Any = None, **kwargs: Any) -> None:
     tokens.tokens_revoke(user=user)
 
 
+def audit_account_event(
+    *, user: Any, action: str, object_type: str, object_id: Any, request: HttpRequest | None
+) -> None:
+    """A log-in or log-out goes to the audit log of every clinic the account belongs to (the
+    account is the object, and each of its clinics' admins may need to see it)."""
+    clinic_ids: list[str | None] = [*access.clinic_ids_of(user)]
+    for clinic_id in clinic_ids or [None]:
+        audit.record(
+            actor=user,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            clinic_id=clinic_id,
+            request=request,
+        )
+
+
 @receiver(user_logged_in)
 def _audit_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    clinic = access.primary_clinic(user)
-    audit.record(
-        actor=user,
-        action=AuditAction.LOGIN,
-        object_type="user",
-        object_id=user.pk,
-        clinic_id=clinic.pk if clinic else None,
-        request=request,
+    audit_account_event(
+        user=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk, request=request
     )
 
 
@@ -78,13 +89,11 @@ def _audit_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) ->
 def _audit_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     tokens.tokens_revoke(user=user)
     if user is not None:
-        clinic = access.primary_clinic(user)
-        audit.record(
-            actor=user,
+        audit_account_event(
+            user=user,
             action=AuditAction.LOGOUT,
             object_type="user",
             object_id=user.pk,
-            clinic_id=clinic.pk if clinic else None,
             request=request,
         )
 

@@ -24,9 +24,11 @@ class TherapySessionForm(forms.ModelForm[TherapySession]):
         }
 
 
-class MemberCreateForm(forms.Form):
+class MemberInviteForm(forms.Form):
     email = forms.EmailField()
-    full_name = forms.CharField(max_length=200)
+    full_name = forms.CharField(
+        max_length=200, required=False, label="Name (for your list of invitations)"
+    )
     role = forms.ChoiceField(choices=Role.choices)
 
 
@@ -47,12 +49,13 @@ class AssignmentForm(forms.Form):
 
     def __init__(self, *args: Any, child: Child, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        members = User.objects.filter(memberships__clinic=child.clinic)
-        self.fields["therapists"].queryset = members.filter(  # type: ignore[attr-defined]
-            memberships__role=Role.THERAPIST
+        # Clinic and role in one filter(): the same membership must match both, or a parent
+        # here who is a therapist elsewhere would be offered as this child's therapist.
+        self.fields["therapists"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            memberships__clinic=child.clinic, memberships__role=Role.THERAPIST
         )
-        self.fields["guardians"].queryset = members.filter(  # type: ignore[attr-defined]
-            memberships__role=Role.GUARDIAN
+        self.fields["guardians"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            memberships__clinic=child.clinic, memberships__role=Role.GUARDIAN
         )
 
 

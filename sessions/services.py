@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 
 from sessions import audit
-from sessions.models import Child, Clinic, Membership, Role, TherapySession, User
+from sessions.models import (
+    Child,
+    Clinic,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Role,
+    TherapySession,
+    User,
+)
 from sessions.models.audit import AuditAction
 
 
@@ -118,7 +133,11 @@ def member_create(
     password: str | None = None,
     request: HttpRequest | None = None,
 ) -> User:
-    """Create (or attach an existing) account to ``clinic`` with ``role``."""
+    """Create (or attach an existing) account to ``clinic`` with ``role``, without asking.
+
+    Only for the operator's ``create_clinic`` (the first admin of a new clinic). The console
+    never attaches anyone: it sends an invitation (``member_invite``) that its holder accepts.
+    """
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=password, full_name=full_name)
@@ -138,3 +157,128 @@ def member_create(
         detail={"role": role},
     )
     return user
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+INVITATION_VALID_DAYS = 14
+
+
+class InvitationRefused(ValueError):
+    """An invitation the console cannot send; the message says why in plain words."""
+
+
+def _send_invitation(*, email: str, clinic_name: str, role_label: str, link: str) -> None:
+    send_mail(
+        subject=f"{clinic_name} invites you to SER Portal",
+        message=(
+            f"{clinic_name} invites you to join them on SER Portal as {role_label}.\n\n"
+            f"To accept or decline, open this link and log in with this e-mail address:\n"
+            f"{link}\n\n"
+            "If you have no password yet, choose one with 'Forgot your password?' on the log-in "
+            f"page first. The invitation is valid for {INVITATION_VALID_DAYS} days. If you did "
+            "not expect it, ignore this e-mail: nothing changes until you accept."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+
+
+@transaction.atomic
+def member_invite(
+    *,
+    clinic: Clinic,
+    email: str,
+    full_name: str,
+    role: str,
+    actor: User | Any,
+    request: HttpRequest | None = None,
+) -> tuple[Invitation, str]:
+    """Invite whoever holds ``email`` to ``clinic`` with ``role``, by e-mail; returns the
+    invitation and the key of its link (only its hash is stored).
+
+    The same thing happens whether or not an account with that address exists (a new address
+    gets an account without a password and without any clinic, which its holder activates
+    through "Forgot your password?"), so the console learns nothing about other clinics'
+    people. Inviting the same address again replaces the pending invitation (a new link).
+    Raises InvitationRefused only for people already in this clinic, whom the admin sees anyway.
+    """
+    email = User.objects.normalize_email(email).strip()
+    if Membership.objects.filter(clinic=clinic, user__email__iexact=email).exists():
+        raise InvitationRefused("This person already has an account in this clinic.")
+    if not User.objects.filter(email__iexact=email).exists():
+        user = User.objects.create_user(email=email, password=None, full_name=full_name)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    now = timezone.now()
+    Invitation.objects.filter(
+        clinic=clinic, email__iexact=email, status=InvitationStatus.PENDING
+    ).update(status=InvitationStatus.REVOKED, answered_at=now, updated_at=now)
+    key = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        clinic=clinic,
+        email=email,
+        full_name=full_name,
+        role=role,
+        invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        key_hash=Invitation.hash_key(key),
+        expires_at=now + dt.timedelta(days=INVITATION_VALID_DAYS),
+    )
+    path = reverse("invitation", kwargs={"key": key})
+    link = request.build_absolute_uri(path) if request is not None else path
+    transaction.on_commit(
+        partial(
+            _send_invitation,
+            email=email,
+            clinic_name=clinic.name,
+            role_label=str(Role(role).label).lower(),
+            link=link,
+        )
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=invitation,
+        clinic_id=clinic.pk,
+        request=request,
+        detail={"role": role},
+    )
+    return invitation, key
+
+
+@transaction.atomic
+def invitation_answer(
+    *, invitation: Invitation, user: User, accept: bool, request: HttpRequest | None = None
+) -> Membership | None:
+    """Accept (a membership with the invited role) or decline a pending invitation addressed to
+    ``user``. Answering twice changes nothing: the second call finds it answered."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if (
+        locked.status != InvitationStatus.PENDING
+        or locked.expires_at <= timezone.now()
+        or locked.email.lower() != user.email.lower()
+    ):
+        raise InvitationRefused("This invitation is no longer open.")
+    membership = None
+    if accept:
+        membership, _ = Membership.objects.get_or_create(
+            user=user, clinic_id=locked.clinic_id, defaults={"role": locked.role}
+        )
+        # Cached roles of this request must see the new clinic.
+        user.__dict__.pop("_ser_roles_by_clinic", None)
+    now = timezone.now()
+    Invitation.objects.filter(pk=locked.pk).update(
+        status=InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED,
+        answered_at=now,
+        updated_at=now,
+    )
+    invitation.refresh_from_db()
+    audit.record(
+        actor=user,
+        action=AuditAction.UPDATE,
+        obj=invitation,
+        clinic_id=locked.clinic_id,
+        request=request,
+        detail={"answer": "accepted" if accept else "declined", "role": locked.role},
+    )
+    return membership

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from sessions import access, audit, tokens
 from sessions.audit import client_ip
+from sessions.auth import audit_account_event
 from sessions.models.audit import AuditAction
 
 MAX_FAILURES = 5  # per (address, e-mail)
@@ -99,13 +100,11 @@ class TokenView(APIView):
                 headers={"WWW-Authenticate": "Token"},
             )
         tokens.token_revoke(token=token)
-        clinic = access.primary_clinic(token.user)
-        audit.record(
-            actor=token.user,
+        audit_account_event(
+            user=token.user,
             action=AuditAction.LOGOUT,
             object_type="api_token",
             object_id=token.pk,
-            clinic_id=clinic.pk if clinic else None,
             request=request._request,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -165,13 +164,11 @@ class TokenView(APIView):
         for key in list(keys)[:2]:
             cache.delete(key)
         key = tokens.token_issue(user=user, mfa_verified=totp is not None)
-        clinic = access.primary_clinic(user)
-        audit.record(
-            actor=user,
+        audit_account_event(
+            user=user,
             action=AuditAction.LOGIN,
             object_type="api_token",
             object_id=user.pk,
-            clinic_id=clinic.pk if clinic else None,
             request=request._request,
         )
         return Response({"token": key})

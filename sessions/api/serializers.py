@@ -32,6 +32,7 @@ class TherapySessionSerializer(serializers.ModelSerializer[TherapySession]):
     def to_representation(self, instance: TherapySession) -> dict[str, Any]:
         data = super().to_representation(instance)
         # Free-text notes are for the people who may edit the session.
-        if not self.context.get("can_read_notes", True):
+        readers = self.context.get("notes_child_ids")
+        if readers is not None and instance.child_id not in readers:
             data.pop("notes", None)
         return data

@@ -28,13 +28,12 @@ class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        audit.record(
+        audit.record_list(
             actor=request.user,
-            action=AuditAction.LIST,
             object_type="child",
+            queryset=self.filter_queryset(self.get_queryset()),
+            clinic_field="clinic_id",
             request=request._request,
-            detail={"count": response.data.get("count")},
-            clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
         )
         return response
 
@@ -71,7 +70,11 @@ class TherapySessionViewSet(
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
-        context["can_read_notes"] = access.is_therapist(self.request.user)
+        # Notes are for the child's own therapists, decided per child (an admin of this clinic
+        # who is a therapist in another one does not read them).
+        context["notes_child_ids"] = set(
+            access.children_editable_by(self.request.user).values_list("pk", flat=True)
+        )
         return context
 
     def get_object(self) -> TherapySession:
@@ -79,13 +82,12 @@ class TherapySessionViewSet(
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
-        audit.record(
+        audit.record_list(
             actor=request.user,
-            action=AuditAction.LIST,
             object_type="therapysession",
+            queryset=self.filter_queryset(self.get_queryset()),
+            clinic_field="child__clinic_id",
             request=request._request,
-            detail={"count": response.data.get("count")},
-            clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
         )
         return response
 

@@ -196,7 +196,7 @@ def attempt_result(request: HttpRequest, attempt_id: str) -> HttpResponse:
             "exercise": attempt.assignment.exercise,
             "child": attempt.child,
             "fb": selectors.attempt_feedback(attempt),
-            "is_staff": access.is_staff_member(request.user),
+            "is_staff": access.is_staff_in(request.user, attempt.child.clinic_id),
         },
     )
 
@@ -321,7 +321,7 @@ def exercise_edit(request: HttpRequest, exercise_id: str) -> HttpResponse:
 def child_exercises(request: HttpRequest, child_id: str) -> HttpResponse:
     """The therapist's view of one child's practice: assignments, attempts to review."""
     child = access.get_child_for_user(request.user, child_id)
-    if not access.is_staff_member(request.user):
+    if not access.is_staff_in(request.user, child.clinic_id):
         return redirect("family_exercises", child_id=child.pk)
     assignments = selectors.child_assignments(child=child, include_ended=True).annotate(
         tries=Count("attempts")
@@ -388,7 +388,7 @@ def attempt_review(request: HttpRequest, attempt_id: str) -> HttpResponse:
     attempt = selectors.get_attempt_for_user(
         request.user, attempt_id, review=request.method == "POST"
     )
-    if request.method == "GET" and not access.is_staff_member(request.user):
+    if request.method == "GET" and not access.is_staff_in(request.user, attempt.child.clinic_id):
         return redirect("attempt_result", attempt_id=attempt.pk)
     initial = {
         "stars": attempt.reviewed_stars,

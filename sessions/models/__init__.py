@@ -1,4 +1,11 @@
-from sessions.models.accounts import Clinic, Membership, Role, User
+from sessions.models.accounts import (
+    Clinic,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Role,
+    User,
+)
 from sessions.models.audit import AuditEvent
 from sessions.models.therapy import Child, Recording, RecordingStatus, SessionKind, TherapySession
 from sessions.models.tokens import ApiToken
@@ -8,6 +15,8 @@ __all__ = [
     "AuditEvent",
     "Child",
     "Clinic",
+    "Invitation",
+    "InvitationStatus",
     "Membership",
     "Recording",
     "RecordingStatus",

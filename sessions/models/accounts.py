@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -96,3 +97,51 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.clinic}"
+
+
+class InvitationStatus(models.TextChoices):
+    """pending -> accepted | declined | revoked; a pending invitation past ``expires_at`` is
+    treated as expired (it can be sent again)."""
+
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Withdrawn"
+
+
+class Invitation(TimestampedModel):
+    """A clinic's offer of a role to whoever holds ``email``. Nobody joins a clinic without
+    accepting: a clinic admin never attaches an existing account, and learns nothing about it
+    (not even whether it exists) until its holder accepts. ``full_name`` is what the admin
+    typed; only the key's SHA-256 is stored (the key itself travels in the e-mail's link)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "email"],
+                condition=models.Q(status="pending"),
+                name="one_pending_invitation_per_clinic_and_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.clinic} as {self.get_role_display()} ({self.status})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

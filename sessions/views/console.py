@@ -9,11 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from sessions import access, audit, services
-from sessions.forms import AssignmentForm, ChildCreateForm, MemberCreateForm
+from sessions.forms import AssignmentForm, ChildCreateForm, MemberInviteForm
 from sessions.models import AuditEvent, Child, Membership, User
+from sessions.models.accounts import Invitation, InvitationStatus
 from sessions.models.audit import AuditAction
 
 
@@ -35,19 +37,20 @@ def console(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def members(request: HttpRequest) -> HttpResponse:
     clinic = access.require_clinic_admin(request.user)
-    form = MemberCreateForm(request.POST or None)
+    form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.member_create(
+            invitation, _ = services.member_invite(
                 clinic=clinic, actor=request.user, request=request, **form.cleaned_data
             )
-        except ValueError as exc:
+        except services.InvitationRefused as exc:
             form.add_error("email", str(exc))
         else:
+            # The same words whether or not the address already has an account elsewhere.
             messages.success(
                 request,
-                "Account created. They can set a password with "
-                "'Forgot password' on the login page.",
+                f"Invitation sent to {invitation.email}. They join {clinic.name} once they "
+                "accept it.",
             )
             return redirect("console_members")
     page = Paginator(
@@ -56,7 +59,14 @@ def members(request: HttpRequest) -> HttpResponse:
         .order_by("role", "user__email"),
         50,
     ).get_page(request.GET.get("page"))
-    return render(request, "console/members.html", {"clinic": clinic, "page": page, "form": form})
+    invitations = Invitation.objects.filter(
+        clinic=clinic, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()
+    ).order_by("-created_at")
+    return render(
+        request,
+        "console/members.html",
+        {"clinic": clinic, "page": page, "form": form, "invitations": invitations},
+    )
 
 
 @login_required

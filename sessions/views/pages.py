@@ -48,13 +48,12 @@ def child_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(children.order_by("given_name", "code"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    audit.record(
+    audit.record_list(
         actor=request.user,
-        action=AuditAction.LIST,
         object_type="child",
+        queryset=children,
+        clinic_field="clinic_id",
         request=request,
-        detail={"count": page.paginator.count},
-        clinic_id=getattr(access.primary_clinic(request.user), "pk", None),
     )
     return render(request, "portal/child_list.html", {"page": page, "query": query})
 
@@ -62,7 +61,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
-    if not access.is_staff_member(request.user):
+    if not access.is_staff_in(request.user, child.clinic_id):
         return redirect("family_child", child_id=child.pk)
     sessions = (
         access.sessions_visible_to(request.user)

@@ -1,6 +1,22 @@
 from __future__ import annotations
 
 from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.conftest import Cast
+
+
+def _invitation_key(cast: Cast) -> str:
+    from sessions import services
+    from sessions.models import Role
+
+    _, key = services.member_invite(
+        clinic=cast.other_clinic,
+        email=cast.guardian.email,
+        full_name="",
+        role=Role.GUARDIAN,
+        actor=cast.other_admin,
+    )
+    return key
+
 
 ENTRIES = [
     Endpoint("home", each(302, anonymous=LOGIN)),
@@ -53,6 +69,12 @@ ENTRIES = [
         kwargs=lambda c: {"child_id": c.child.pk},
     ),
     Endpoint("console_audit", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
+    # Another clinic invites the child's guardian: only the guardian can open the invitation.
+    Endpoint(
+        "invitation",
+        each(404, guardian=200, anonymous=LOGIN),
+        kwargs=lambda c: {"key": _invitation_key(c)},
+    ),
     Endpoint("api-schema", each(200, anonymous=401)),
     Endpoint(
         "api-token",
