@@ -280,6 +280,7 @@ def run_benchmark(
     sorted by path, so k = 2 keeps one RAVDESS repetition of every sentence and emotion of
     every actor); training and the clean row always use every clip.
     """
+    from analysis.evaluation import summarise_folds
     from analysis.training import HeadRecipe
 
     y = label_indices(clips)
@@ -336,6 +337,15 @@ def run_benchmark(
         np.concatenate([calibrated[n] for n in calib_sets]), y_all, min_accuracy=0.6
     )
 
+    # The clean rows, fold by fold, in the shape of every other cross-validation (cv.json).
+    per_fold = []
+    for fold, (_train_idx, test_idx) in enumerate(group_kfold(clips, folds, seed)):
+        result = metrics_from_probabilities(y[test_idx], calibrated["clean"][test_idx])
+        result["fold"] = fold
+        result["test_groups"] = sorted(set(groups[test_idx].tolist()))
+        per_fold.append(result)
+    cv = {"folds": per_fold, "mean": summarise_folds(per_fold), "seed": seed}
+
     rows = []
     for n in ["clean", *[c.name for c in conditions if c.name != "clean"]]:
         rows_of = np.flatnonzero(np.isfinite(feats[n]).all(axis=1))
@@ -369,6 +379,7 @@ def run_benchmark(
         "fold_temperatures": temperatures,
         "reliable_confidence": threshold,
         "rows": rows,
+        "cv": cv,
     }
 
 

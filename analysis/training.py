@@ -823,7 +823,9 @@ def train_robust_model(
         },
     )
     elapsed = time.time() - started
-    (out_dir / "robustness.json").write_text(json.dumps(bench, indent=1) + "\n")
+    (out_dir / "cv.json").write_text(json.dumps(bench["cv"], indent=1) + "\n")
+    summary = {k: v for k, v in bench.items() if k != "cv"}
+    (out_dir / "robustness.json").write_text(json.dumps(summary, indent=1) + "\n")
     counts = label_counts(clips)
     actors = sorted({clip.group for clip in clips})
     card = f"""# {name} v{version}: speech emotion for real rooms (calibrated acoustic features)

@@ -263,7 +263,7 @@ def test_train_model_writes_a_default_model_that_ensure_default_model_registers(
     )
     out = tmp_path / "shipped" / registry.SHIPPED_DEFAULT
     output = run("train_model", "--data", str(data), "--out", str(out), "--seed", "1",
-                 "--folds", "3", "--augmented-copies", "0")  # fmt: skip
+                 "--folds", "3", "--augmented-copies", "0", "--recipe", "v1")  # fmt: skip
     assert "8 emotions" in output and "UA" in output
     from analysis.classifiers import load_classifier
 
@@ -280,3 +280,36 @@ def test_train_model_writes_a_default_model_that_ensure_default_model_registers(
     assert summary is not None and summary["kind"] == "3-fold speaker cross-validation"
     assert summary["n_clips"] == 24
     assert set(summary["eight"]["recall"]) == set(CANONICAL_LABELS)
+
+
+@pytest.mark.slow
+def test_train_model_robust_recipe_ships_calibration_and_the_robustness_table(
+    cast: Cast, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = write_ravdess_dir(
+        tmp_path / "ravdess", actors=(1, 2, 3), emotions=(1, 2, 3, 4, 5, 6, 7, 8)
+    )
+    out = tmp_path / "shipped" / registry.SHIPPED_DEFAULT
+    output = run("train_model", "--data", str(data), "--out", str(out), "--seed", "1",
+                 "--folds", "3", "--augmented-copies", "1", "--cache-dir", str(tmp_path / "c"),
+                 "--conditions", "clean,quieter_20db,opus_24k_webm")  # fmt: skip
+    assert "quieter_20db" in output and "temperature" in output
+    from analysis.classifiers import load_classifier
+
+    classifier = load_classifier(out)
+    assert classifier.manifest.extra["features"] == "acoustic2"  # type: ignore[attr-defined]
+    reliability = classifier.manifest.extra["reliability"]  # type: ignore[attr-defined]
+    assert 0.0 < reliability["min_confidence"] <= 1.0 and reliability["temperature"] > 0
+    head = json.loads((out / "head.json").read_text())
+    assert head["temperature"] == pytest.approx(reliability["temperature"], abs=1e-3)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| opus_24k_webm: Opus 24 kbit/s in WebM (browser recorder) |" in card
+    bench = json.loads((out / "robustness.json").read_text())
+    assert [r["condition"] for r in bench["rows"]] == ["clean", "quieter_20db", "opus_24k_webm"]
+    monkeypatch.setattr(registry, "SHIPPED_DIR", out.parent)
+    run("ensure_default_model")
+    from analysis.registry_selectors import evaluation_summary
+
+    version = EmotionModelVersion.objects.get(clinic=cast.clinic)
+    summary = evaluation_summary(version)
+    assert summary is not None and summary["n_clips"] == 24
