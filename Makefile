@@ -27,11 +27,13 @@ demo: $(STAMP)
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python manage.py demo --port $(PORT)
 
 # The second run is the demo's configuration (SQLite, filesystem broker): every URL of the
-# authorization matrix as each persona, and the families app with the report flow (a minute).
+# authorization matrix as each persona, the families app with the report flow, and one upload
+# analysed by a real worker (about two minutes).
 test: $(STAMP) sysdeps services
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest \
-		tests/authz tests/families
+		tests/authz tests/families \
+		tests/analysis/test_pipeline_worker.py::test_uploaded_recording_is_analysed_by_the_worker
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,11 +32,17 @@ class WorkerProcess:
 
     def env(self) -> dict[str, str]:
         db = connection.settings_dict
-        user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-        url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+        if connection.vendor == "sqlite":  # the demo's configuration (settings.test_sqlite)
+            url = f"sqlite:///{db['NAME']}"
+        else:
+            user, host = db["USER"] or "postgres", db["HOST"] or "127.0.0.1"
+            url = f"postgres://{user}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
         return {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "ser_portal.settings.test",
+            # The worker runs on the configuration of the tests that started it.
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "ser_portal.settings.test"
+            ),
             "TEST_DATABASE_URL": url,
             "SER_QUEUE_PREFIX": self.prefix,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),

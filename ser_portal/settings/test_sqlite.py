@@ -23,13 +23,19 @@ if not os.environ.get("SER_TEST_SQLITE_DIR"):
     atexit.register(shutil.rmtree, os.environ["SER_TEST_SQLITE_DIR"], ignore_errors=True)
 _DIR = Path(os.environ["SER_TEST_SQLITE_DIR"])
 
-# The demo's SQLite connection settings (base.py, without DATABASE_URL), in this folder.
+# The demo's SQLite connection settings (base.py, without DATABASE_URL), in this folder. A
+# worker subprocess started by a test is told the test database (tests/celery_worker.py).
 _demo_db = _base.DATABASES["default"]
+_worker_db = os.environ.get("TEST_DATABASE_URL", "")
 DATABASES = {
     "default": {
         **(_demo_db if _demo_db["ENGINE"] == "django.db.backends.sqlite3" else {}),
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(_DIR / "ser_portal.sqlite3"),
+        "NAME": (
+            _worker_db.removeprefix("sqlite:///")
+            if _worker_db.startswith("sqlite:///")
+            else str(_DIR / "ser_portal.sqlite3")
+        ),
         # A file, not Django's in-memory default: worker subprocesses must open the same data.
         "TEST": {"NAME": str(_DIR / "test_ser_portal.sqlite3")},
     }
