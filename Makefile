@@ -27,13 +27,15 @@ demo: $(STAMP)
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo $(BIN)/python manage.py demo --port $(PORT)
 
 # The second run is the demo's configuration (SQLite, filesystem broker): every URL of the
-# authorization matrix as each persona, the families app with the report flow, and one upload
-# analysed by a real worker (about two minutes).
+# authorization matrix as each persona, the families app with the report flow, one upload
+# analysed by a real worker, and concurrent upload completions and re-analyses, which there
+# rely on SQLite's write lock instead of row locks (about two and a half minutes).
 test: $(STAMP) sysdeps services
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest \
 		tests/authz tests/families \
-		tests/analysis/test_pipeline_worker.py::test_uploaded_recording_is_analysed_by_the_worker
+		tests/analysis/test_pipeline_worker.py::test_uploaded_recording_is_analysed_by_the_worker \
+		tests/workspace/test_upload_concurrency.py tests/analysis/test_reanalysis_dedupe.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
