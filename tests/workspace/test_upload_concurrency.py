@@ -171,3 +171,20 @@ def test_cancelling_twice_answers_409_the_second_time(cast: Cast, tmp_path: Path
     assert client.delete(url).status_code == 204
     again = client.delete(url)
     assert again.status_code == 409 and again.json()["status"] == "cancelled"
+
+
+def test_a_finalization_that_crashed_long_ago_can_be_cancelled(cast: Cast, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions.workspace import services
+
+    upload_id = _uploaded(cast, tmp_path)
+    assert services.upload_claim_finalize(upload=ChunkedUpload.objects.get(pk=upload_id))
+    long_ago = timezone.now() - timedelta(seconds=services.FINALIZE_STALE_S + 60)
+    ChunkedUpload.objects.filter(pk=upload_id).update(finalize_started_at=long_ago)
+    url = reverse("api-workspace-upload-detail", kwargs={"upload_id": upload_id})
+    assert _client(cast).delete(url).status_code == 204
+    assert ChunkedUpload.objects.get(pk=upload_id).status == UploadStatus.CANCELLED
+    assert not services.upload_dir(upload_id).exists()
