@@ -21,7 +21,7 @@ from analysis.models import EmotionModelVersion, ModelStatus
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 SHIPPED_PREFIX = "shipped:"
 # The default model trained on RAVDESS and shipped with the portal (analysis/shipped/<name>/).
-SHIPPED_DEFAULT = "ser-default-v1"
+SHIPPED_DEFAULT = "ser-default-v2"
 PENDING_DIR = ".pending"
 
 _cache: dict[tuple[str, str], EmotionClassifier] = {}

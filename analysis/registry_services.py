@@ -582,7 +582,19 @@ def register_shipped_default(
     Clinic.objects.select_for_update().filter(pk=clinic.pk).first()  # serialise per clinic
     if EmotionModelVersion.objects.filter(clinic=clinic).exists():
         return None
-    info = info or shipped_default_info()
+    return _register_and_activate_shipped(
+        clinic=clinic, actor=actor, request=request, info=info or shipped_default_info()
+    )
+
+
+def _register_and_activate_shipped(
+    *,
+    clinic: Clinic,
+    actor: Any,
+    request: HttpRequest | None,
+    info: dict[str, Any],
+    upgraded_from: EmotionModelVersion | None = None,
+) -> EmotionModelVersion:
     manifest = info["manifest"]
     version = EmotionModelVersion.objects.create(
         clinic=clinic,
@@ -610,22 +622,62 @@ def register_shipped_default(
         obj=version,
         clinic_id=clinic.pk,
         request=request,
-        detail={"source": "shipped", "checksum": info["checksum"]},
+        detail={
+            "source": "shipped",
+            "checksum": info["checksum"],
+            **({"upgrades": str(upgraded_from.pk)} if upgraded_from is not None else {}),
+        },
     )
     return model_activate(version=version, actor=actor, request=request)
 
 
+@transaction.atomic
+def upgrade_shipped_default(
+    *, clinic: Clinic, actor: Any = None, info: dict[str, Any] | None = None
+) -> EmotionModelVersion | None:
+    """Replace an *active older shipped default* with the current one (registered, activated,
+    the old one retired; audited). ser-default-v1 is known to be wrong outside studio
+    conditions, so a clinic still on it moves on; a clinic whose admin chose any other model
+    (imported, trained, or a retired shipped one) is left alone. Twice: the second call finds
+    the current default active and returns None."""
+    Clinic.objects.select_for_update().filter(pk=clinic.pk).first()
+    active = EmotionModelVersion.objects.filter(clinic=clinic, status=ModelStatus.ACTIVE).first()
+    current = registry.SHIPPED_PREFIX + registry.SHIPPED_DEFAULT
+    if active is None or active.source != ModelSource.SHIPPED or active.location == current:
+        return None
+    if EmotionModelVersion.objects.filter(clinic=clinic, location=current).exists():
+        return None  # the current default was installed and then set aside by an admin
+    return _register_and_activate_shipped(
+        clinic=clinic, actor=actor, request=None, info=info or shipped_default_info(),
+        upgraded_from=active,
+    )  # fmt: skip
+
+
 def ensure_default_models(*, actor: Any = None) -> list[EmotionModelVersion]:
-    """Register and activate the shipped default for every clinic without any version.
-    Fast and idempotent: one query when every clinic already has a model; the shipped
-    folder's checksum is computed once per call."""
+    """Register and activate the shipped default for every clinic without any version, and
+    move clinics whose active model is an older shipped default to the current one
+    (``upgrade_shipped_default``). Fast and idempotent: two queries when there is nothing to
+    do; the shipped folder's checksum is computed once per call."""
     clinics = list(Clinic.objects.filter(emotion_models__isnull=True).distinct())
-    if not clinics:
+    current = registry.SHIPPED_PREFIX + registry.SHIPPED_DEFAULT
+    outdated = list(
+        Clinic.objects.filter(
+            emotion_models__status=ModelStatus.ACTIVE,
+            emotion_models__source=ModelSource.SHIPPED,
+        )
+        .exclude(emotion_models__location=current)
+        .distinct()
+    )
+    if not clinics and not outdated:
         return []
     info = shipped_default_info()
     created = []
     for clinic in clinics:
         version = register_shipped_default(clinic=clinic, actor=actor, info=info)
+        if version is not None:
+            created.append(version)
+    for clinic in outdated:
+        version = upgrade_shipped_default(clinic=clinic, actor=actor, info=info)
         if version is not None:
             created.append(version)
     return created

@@ -313,7 +313,7 @@ def test_ensure_default_models_registers_and_activates_once_per_clinic(
     version = created[0]
     assert version.status == ModelStatus.ACTIVE
     assert version.source == "shipped"
-    assert version.location == "shipped:ser-default-v1"
+    assert version.location == "shipped:ser-default-v2"
     assert version.kind == "features_head"
     assert "Trained on RAVDESS" in version.model_card
     assert version.evaluation["mean"]["eight_class"]["ua_mean"] == 0.5
@@ -324,6 +324,29 @@ def test_ensure_default_models_registers_and_activates_once_per_clinic(
         clinic=cast.other_clinic, source="shipped"
     ).exists()
     assert registry.load_version(version).predict_proba([speechlike_array()]).shape == (1, 8)
+
+
+def test_a_clinic_on_an_older_shipped_default_moves_to_the_current_one(
+    cast: Cast, shipped: Path, hf_folder: Path
+) -> None:
+    first = next(v for v in registry_services.ensure_default_models() if v.clinic == cast.clinic)
+    # Pretend the clinic was set up by an earlier release (its default was v1).
+    EmotionModelVersion.objects.filter(pk=first.pk).update(
+        location="shipped:ser-default-v1", version="0"
+    )
+    chosen = _import(cast, hf_folder, clinic=cast.other_clinic)  # an admin's choice stays
+    registry_services.model_activate(version=chosen, actor=None)
+    (upgraded,) = registry_services.ensure_default_models()
+    assert upgraded.clinic == cast.clinic
+    assert upgraded.location == "shipped:ser-default-v2"
+    assert upgraded.status == ModelStatus.ACTIVE
+    first.refresh_from_db()
+    assert first.status == ModelStatus.RETIRED
+    created = AuditEvent.objects.filter(action="create", object_id=str(upgraded.pk)).get()
+    assert created.detail["upgrades"] == str(first.pk)
+    assert registry_services.ensure_default_models() == []
+    chosen.refresh_from_db()
+    assert chosen.status == ModelStatus.ACTIVE
 
 
 def test_missing_shipped_model_fails_with_a_clear_message(
