@@ -369,6 +369,15 @@ def exercise_assign(request: HttpRequest, child_id: str) -> HttpResponse:
         )  # fmt: skip
         messages.success(request, f"“{data['exercise'].title}” assigned to {child.given_name}.")
         return redirect("child_exercises", child_id=child.pk)
+    # The form names the child.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=child,
+        child=child,
+        request=request,
+        detail={"form": "exercise_assign"},
+    )
     return render(request, "exercises/assign_form.html", {"form": form, "child": child})
 
 

@@ -99,6 +99,15 @@ def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
         )
         messages.success(request, "Session created.")
         return redirect("session_detail", session_id=session.pk)
+    # The form names the child: a read of the child's record.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=child,
+        child=child,
+        request=request,
+        detail={"form": "session_create"},
+    )
     return render(request, "portal/session_form.html", {"form": form, "child": child})
 
 

@@ -190,6 +190,16 @@ def child_consent_grant(request: HttpRequest, child_id: str, purpose: str) -> Ht
         else:
             messages.success(request, f"Consent to {purpose.label.lower()} recorded.")
             return redirect("child_consent", child_id=child.pk)
+    # The form names the child and the consent wording in force for them.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        object_type="consentrecord",
+        object_id=child.pk,
+        child=child,
+        request=request,
+        detail={"form": "grant", "purpose": purpose.value},
+    )
     return render(
         request,
         "families/consent_grant.html",
@@ -227,6 +237,16 @@ def child_consent_revoke(request: HttpRequest, child_id: str, purpose: str) -> H
         else:
             messages.success(request, f"Consent to {purpose.label.lower()} revoked.")
         return redirect("child_consent", child_id=child.pk)
+    # The page shows the consent in force (who gave it, when) and what revoking would erase.
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        object_type="consentrecord",
+        object_id=child.pk,
+        child=child,
+        request=request,
+        detail={"form": "revoke", "purpose": purpose.value},
+    )
     return render(
         request,
         "families/consent_revoke.html",

@@ -22,6 +22,14 @@ def family_home(request: HttpRequest) -> HttpResponse:
     children = access.children_visible_to(request.user).filter(guardians__pk=str(request.user.pk))
     if children.count() == 1:
         return redirect("family_child", child_id=children.get().pk)
+    # The page names each of the family's children (or, for anyone else, none).
+    audit.record_list(
+        actor=request.user,
+        object_type="child",
+        queryset=children,
+        clinic_field="clinic_id",
+        request=request,
+    )
     return render(request, "families/home.html", {"children": children})
 
 
