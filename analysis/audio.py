@@ -336,9 +336,12 @@ def iter_decode(
             if not container.streams.audio:
                 raise AudioError("no_audio_track", "This file has no audio track.")
             stream = container.streams.audio[0]
-            # Planar float at the source rate and layout: downmix and resampling happen here in
+            # Float at the source rate and layout: downmix and resampling happen here in
             # numpy/soxr, where NaNs can be removed *before* a filter smears them around.
-            to_float = av.AudioResampler(format="fltp")
+            # Packed, not planar: PyAV's to_ndarray() of a planar frame with 8 or more channels
+            # reads past its plane pointers and kills the process (PyAV 18, seen on 8-channel
+            # field recorders).
+            to_float = av.AudioResampler(format="flt")
             for packet in container.demux(stream):
                 if time.monotonic() - started > limits.decode_timeout_s:
                     raise AudioError(
@@ -347,7 +350,9 @@ def iter_decode(
                     )
                 for frame in packet.decode():
                     for converted in to_float.resample(frame):
-                        planes = converted.to_ndarray().astype(np.float32, copy=False)
+                        channels = converted.layout.nb_channels
+                        packed = converted.to_ndarray().astype(np.float32, copy=False)
+                        planes = packed.reshape(-1, channels).T
                         mono = _sanitize_and_downmix(planes, stats)
                         rate = converted.sample_rate
                         if resampler is None or rate != in_rate:

@@ -150,6 +150,30 @@ def test_48k_stereo_is_downmixed_and_resampled(tmp_path: Path) -> None:
     assert np.abs(audio[1000:-1000]).max() == pytest.approx(0.3, abs=0.01)
 
 
+@pytest.mark.parametrize("channels", [8, 12])
+def test_eight_or_more_channels_at_192k_decode_in_a_separate_process(
+    tmp_path: Path, channels: int
+) -> None:
+    """A field recorder's file. Decoded in a child process: this once crashed the process
+    (PyAV's planar to_ndarray with 8+ channels), which would take the test run down with it."""
+    import json
+    import sys
+
+    mono = tone(2.0, 192000, 440.0)
+    path = write_wav(tmp_path / "multi.wav", np.stack([mono] * channels, axis=1), 192000, "PCM_24")
+    script = (
+        "import json, sys, numpy as np; from analysis.audio import decode; "
+        "a = decode(sys.argv[1]); print(json.dumps([a.size, float(np.abs(a[1000:-1000]).max())]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    size, peak = json.loads(done.stdout)
+    assert size == 2 * TARGET_SR
+    assert peak == pytest.approx(0.3, abs=0.01)
+
+
 def test_opposite_phase_stereo_channels_average_to_silence(tmp_path: Path) -> None:
     mono = tone(1.0, 16000, 300.0)
     path = write_wav(tmp_path / "phase.wav", np.stack([mono, -mono], axis=1), 16000)
