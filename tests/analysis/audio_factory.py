@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,140 @@ def write_bad_file(kind: str, path: Path) -> Path:
     else:
         raise ValueError(f"unknown bad file kind {kind!r}")
     return path
+
+
+# --- the bad-audio corpus -----------------------------------------------------------------------
+# Every file a clinic might really send, broken or merely extreme. Each must end in a 4xx with a
+# readable message or in a completed analysis (tests/analysis/test_bad_audio_corpus.py).
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def write_zero_length_stream(path: Path) -> Path:
+    """An MP4 (AAC) or WebM (Opus) whose audio stream holds no samples at all."""
+    codec = ["-c:a", "libopus"] if path.suffix == ".webm" else ["-c:a", "aac"]
+    _ffmpeg("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "0", *codec, str(path))
+    return Path(path)
+
+
+def write_huge_header_wav(path: Path, header_mib: int = 16, seconds: float = 3.0) -> Path:
+    """A WAV whose ``fmt`` and ``data`` chunks sit behind ``header_mib`` MiB of a LIST chunk."""
+    audio = (speechlike(seconds) * 32767).astype("<i2").tobytes()
+    junk = b"INFO" + b"\0" * (header_mib * 1024 * 1024 - 4)
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    body = (
+        b"WAVE"
+        + b"LIST" + struct.pack("<I", len(junk)) + junk
+        + b"fmt " + fmt
+        + b"data" + struct.pack("<I", len(audio)) + audio
+    )  # fmt: skip
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return Path(path)
+
+
+def write_huge_id3_mp3(path: Path, tag_mib: int = 8, seconds: float = 3.0) -> Path:
+    """An MP3 behind an ID3v2 tag of ``tag_mib`` MiB (a cover picture gone wrong)."""
+    src = write_speechlike_wav(path.with_suffix(".src.wav"), seconds=seconds)
+    mp3 = encode_with_ffmpeg(src, path.with_suffix(".tmp.mp3"))
+    src.unlink()
+    size = tag_mib * 1024 * 1024
+    # ID3v2 sizes are "synchsafe": 7 bits per byte.
+    synchsafe = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    frame = b"PRIV" + struct.pack(">I", size - 10 - 10) + b"\0\0" + b"\0" * (size - 20)
+    path.write_bytes(b"ID3\x04\x00\x00" + synchsafe + frame + mp3.read_bytes())
+    mp3.unlink()
+    return Path(path)
+
+
+def write_silent_hours_wav(path: Path, hours: float = 3.0, sr: int = 100) -> Path:
+    """``hours`` of true digital silence (16-bit zeros), honest header, written sparse: 3 h at
+    100 Hz is 2 MB on disk and in the upload, but decodes to the full 16 kHz length."""
+    data_bytes = int(hours * 3600 * sr) * 2
+    with Path(path).open("wb") as f:
+        f.write(wav_header(data_bytes, sr=sr, bits=16))
+        f.truncate(44 + data_bytes)
+    return Path(path)
+
+
+def square(seconds: float, sr: int = 16000, freq: float = 180.0) -> np.ndarray:
+    """A square wave at full scale: every sample clipped."""
+    t = np.arange(round(seconds * sr)) / sr
+    return np.where(np.sin(2 * np.pi * freq * t) >= 0, 1.0, -1.0).astype(np.float32)
+
+
+def write_clipped_speech_wav(path: Path, seconds: float = 6.0, gain: float = 20.0) -> Path:
+    """Speech-like audio driven 26 dB into hard clipping, as a phone held against a mouth."""
+    return write_wav(path, np.clip(speechlike(seconds) * gain, -1.0, 1.0), 16000)
+
+
+def write_multichannel_hires_wav(
+    path: Path, seconds: float = 3.0, sr: int = 192000, channels: int = 8
+) -> Path:
+    """8 channels at 192 kHz, 24-bit (a field recorder): speech on channel 0, tones elsewhere."""
+    voice = speechlike(seconds, sr=16000)
+    import soxr
+
+    voice = soxr.resample(voice, 16000, sr).astype(np.float32)[: round(seconds * sr)]
+    others = [tone(seconds, sr, 200.0 + 50 * c, amplitude=0.05) for c in range(1, channels)]
+    n = min(len(voice), *(len(o) for o in others))
+    audio = np.stack([voice[:n], *(o[:n] for o in others)], axis=1)
+    return write_wav(path, audio, sr, subtype="PCM_24")
+
+
+def write_wrong_extension(path: Path, real_suffix: str, seconds: float = 4.0) -> Path:
+    """A good recording encoded as ``real_suffix`` but named ``path`` (another extension)."""
+    src = write_speechlike_wav(path.with_name(path.stem + ".src.wav"), seconds=seconds)
+    encoded = encode_with_ffmpeg(src, path.with_name(path.stem + ".enc" + real_suffix))
+    src.unlink()
+    encoded.replace(path)
+    return Path(path)
+
+
+def write_truncated_webm(path: Path, keep: float = 0.5) -> Path:
+    src = write_speechlike_wav(path.with_name(path.stem + ".src.wav"), seconds=8.0)
+    encode_with_ffmpeg(src, path)
+    src.unlink()
+    return _truncate(path, keep)
+
+
+# name -> how to write it; the name's extension is the one uploaded.
+CORPUS: dict[str, Callable[[Path], Path]] = {
+    "empty.wav": lambda p: write_bad_file("empty", p),
+    "empty.mp3": lambda p: write_bad_file("empty", p),
+    "header_only.wav": lambda p: write_bad_file("header_only_wav", p),
+    "wav_claims_4gb.wav": lambda p: write_bad_file("wav_claims_4gb", p),
+    "truncated.flac": lambda p: write_bad_file("truncated_flac", p),
+    "truncated.mp3": lambda p: write_bad_file("truncated_mp3", p),
+    "truncated.webm": write_truncated_webm,
+    "html_named.wav": lambda p: write_bad_file("html_as_wav", p),
+    "text_named.m4a": lambda p: write_bad_file("text_as_wav", p),
+    "mp3_named.wav": lambda p: write_wrong_extension(p, ".mp3"),
+    "ogg_named.m4a": lambda p: write_wrong_extension(p, ".ogg"),
+    "flac_named.txt": lambda p: write_wrong_extension(p, ".flac"),
+    "huge_list_chunk.wav": write_huge_header_wav,
+    "huge_id3_tag.mp3": write_huge_id3_mp3,
+    "random_bytes.wav": lambda p: write_bad_file("random_bytes", p),
+    "random_bytes.bin": lambda p: write_bad_file("random_bytes", p),
+    "zero_length_stream.mp4": write_zero_length_stream,
+    "zero_length_stream.webm": write_zero_length_stream,
+    "video_no_audio.mp4": lambda p: write_bad_file("video_no_audio", p),
+    "silence_3h.wav": write_silent_hours_wav,
+    "ten_hours.wav": lambda p: write_bad_file("ten_hour_wav", p),
+    "too_short.wav": lambda p: write_bad_file("too_short_wav", p),
+    "square_full_scale.wav": lambda p: write_wav(p, square(5.0), 16000),
+    "clipped_speech.wav": write_clipped_speech_wav,
+    "nan_inf_float.wav": write_nasty_float_wav,
+    "8ch_192khz.wav": write_multichannel_hires_wav,
+}
+
+
+def write_corpus(folder: Path) -> dict[str, Path]:
+    """Write every file of ``CORPUS`` into ``folder``; returns name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {name: Path(write(folder / name)) for name, write in CORPUS.items()}
