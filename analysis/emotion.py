@@ -30,12 +30,14 @@ Stretches. Windows are sent to the classifier per speech stretch (a VAD segment,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from analysis import quality
+from analysis.baseline import VoiceBaseline, shift_for
 from analysis.canonical import CANONICAL_LABELS, valence_arousal
 from analysis.classifiers.base import EmotionClassifier
 from analysis.segmentation import SAMPLE_RATE, Segment
@@ -78,6 +80,10 @@ class TurnEmotion:
     probabilities: np.ndarray
     uncertain_reason: str = ""
     quality: dict[str, float] | None = None
+    # With a voice baseline for the speaker: the label without it, and how far the baseline
+    # moved the probabilities (half the L1 distance, 0-1). None when no baseline applied.
+    raw_emotion: str = ""
+    baseline_delta: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -163,8 +169,13 @@ def classify_turns(
     *,
     params: EmotionParams | None = None,
     progress: Callable[[float], None] | None = None,
+    baselines: Mapping[str, VoiceBaseline] | None = None,
 ) -> tuple[list[TurnEmotion], list[WindowEmotion]]:
-    """Emotion per turn and per window. ``audio`` is 16 kHz mono; ``progress`` gets 0..1."""
+    """Emotion per turn and per window. ``audio`` is 16 kHz mono; ``progress`` gets 0..1.
+
+    ``baselines`` maps a speaker role (e.g. "child") to that voice's baseline
+    (``analysis.baseline``); its turns are classified with it when the model supports it.
+    """
     params = params or EmotionParams()
     rate = classifier.sample_rate
     audio16 = np.asarray(audio, dtype=np.float32)
@@ -176,6 +187,11 @@ def classify_turns(
     frames: list[WindowEmotion] = []
     floor_conf = min_confidence_for(classifier, params)
     floor_db = quality.noise_floor_db(audio16, speech_frame_mask(stretches, audio16.size))
+    shifts = {
+        role: shift
+        for role, shift in ((r, shift_for(classifier, b)) for r, b in (baselines or {}).items())
+        if shift is not None
+    }
     groups = _groups(turns, stretches, params.max_stretch_s)
     total_s = sum(t.duration_s for t in turns) or 1.0
     done_s = 0.0
@@ -189,7 +205,24 @@ def classify_turns(
         sample_windows = [
             (max(round(s * rate) - lo, 0), min(round(e * rate) - lo, stretch.size)) for s, e in flat
         ]
-        probs = np.asarray(classifier.predict_windows(stretch, sample_windows), dtype=np.float64)
+        if any(turns[i].role in shifts for i in group):
+            # A features-head model (only those support baselines): features once, heads twice.
+            heads: Any = classifier
+            features = heads.window_features(stretch, sample_windows)
+            raw = np.asarray(heads.predict_features(features), dtype=np.float64)
+            probs = raw.copy()
+            k = 0
+            for i, windows in zip(group, per_turn, strict=True):
+                shift = shifts.get(turns[i].role)
+                if shift is not None:
+                    rows_of = slice(k, k + len(windows))
+                    probs[rows_of] = heads.predict_features(features[rows_of], shift)
+                k += len(windows)
+        else:
+            probs = np.asarray(
+                classifier.predict_windows(stretch, sample_windows), dtype=np.float64
+            )
+            raw = probs
         va = valence_arousal(probs)
         k = 0
         for i, windows in zip(group, per_turn, strict=True):
@@ -202,6 +235,8 @@ def classify_turns(
                 frames.append(WindowEmotion(s, e, turn.role, row, float(v), float(a)))
             k += len(windows)
             mean = (rows * weights[:, None]).sum(axis=0) / weights.sum()
+            raw_mean = (raw[k - len(windows) : k] * weights[:, None]).sum(axis=0) / weights.sum()
+            with_baseline = turn.role in shifts
             turn_audio = audio16[
                 round(turn.start_s * SAMPLE_RATE) : round(turn.end_s * SAMPLE_RATE)
             ]
@@ -223,6 +258,12 @@ def classify_turns(
                     probabilities=mean,
                     uncertain_reason=reason,
                     quality=measured.to_dict(),
+                    raw_emotion=CANONICAL_LABELS[int(np.argmax(raw_mean))] if with_baseline else "",
+                    baseline_delta=(
+                        round(float(0.5 * np.abs(mean - raw_mean).sum()), 4)
+                        if with_baseline
+                        else None
+                    ),
                 )
             )
             done_s += turn.duration_s

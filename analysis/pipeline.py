@@ -14,7 +14,7 @@ Problems with the file itself raise ``AudioError`` from ``analysis.audio``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from analysis.audio import (
     probe,
     trial_decode,
 )
+from analysis.baseline import VoiceBaseline
 from analysis.canonical import CANONICAL_LABELS
 from analysis.classifiers.base import EmotionClassifier
 from analysis.emotion import EmotionParams, TurnEmotion, WindowEmotion, classify_turns
@@ -135,6 +136,30 @@ class _Reporter:
         self._stage = None
 
 
+def baseline_effect(
+    turns: Sequence[TurnEmotion], baselines: Mapping[str, VoiceBaseline] | None
+) -> dict[str, Any] | None:
+    """How much the voice baselines moved this recording's estimates (None without any):
+    per role, the clips behind the baseline, the segments it applied to, the share whose
+    label it changed and the mean probability shift (half the L1 distance)."""
+    if not baselines:
+        return None
+    out: dict[str, Any] = {}
+    for role, baseline in baselines.items():
+        moved = [t for t in turns if t.speaker == role and t.baseline_delta is not None]
+        out[role] = {
+            **baseline.to_dict(),
+            "segments": len(moved),
+            "label_changed_share": round(
+                float(np.mean([t.emotion != t.raw_emotion for t in moved])) if moved else 0.0, 4
+            ),
+            "mean_shift": round(
+                float(np.mean([t.baseline_delta or 0.0 for t in moved])) if moved else 0.0, 4
+            ),
+        }
+    return out
+
+
 def analyze_file(
     path: Path | str,
     classifier: EmotionClassifier,
@@ -143,8 +168,11 @@ def analyze_file(
     progress: Progress | None = None,
     therapist_embedding: np.ndarray | None = None,
     emotion_params: EmotionParams | None = None,
+    baselines: Mapping[str, VoiceBaseline] | None = None,
 ) -> AnalysisResult:
-    """Analyse a recording on disk. Raises AudioError for files that cannot be analysed."""
+    """Analyse a recording on disk. Raises AudioError for files that cannot be analysed.
+
+    ``baselines`` maps a speaker role to that voice's baseline (``analysis.baseline``)."""
     limits = limits or AudioLimits()
     reporter = _Reporter(progress)
     reporter.stage("decoding")
@@ -172,6 +200,7 @@ def analyze_file(
         reporter=reporter,
         therapist_embedding=therapist_embedding,
         emotion_params=emotion_params,
+        baselines=baselines,
     )
     result.decode_stats = stats
     return result
@@ -215,6 +244,7 @@ def _analyze(
     emotion_params: EmotionParams | None,
     vad_params: VadParams | None = None,
     speaker_params: SpeakerParams | None = None,
+    baselines: Mapping[str, VoiceBaseline] | None = None,
 ) -> AnalysisResult:
     duration_s = audio.size / TARGET_SR
     reporter.stage("segmenting")
@@ -234,9 +264,13 @@ def _analyze(
             classifier,
             params=emotion_params,
             progress=reporter.report,
+            baselines=baselines,
         )
     reporter.stage("summary")
     summary = summarize(turns, duration_s)
+    effect = baseline_effect(turns, baselines)
+    if effect is not None:
+        summary["baseline"] = effect
     reporter.finish()
     return AnalysisResult(
         duration_s=duration_s,

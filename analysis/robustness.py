@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.baseline import neutral_reference
 from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
 from analysis.conditions import BENCHMARK_CONDITIONS, Condition, multi_condition_augmenter
 from analysis.datasets import LabelledClip, group_kfold, label_indices, scan_ravdess
@@ -253,6 +254,36 @@ class Recipe:
         }
 
 
+def _baseline_shifted(
+    features: np.ndarray,
+    rows: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    reference: np.ndarray,
+) -> np.ndarray:
+    """``features[rows]`` moved by each speaker's voice baseline (``analysis.baseline``): the
+    mean of that speaker's *other* neutral and calm clips under the same condition (the clip
+    itself never counts toward its own baseline)."""
+    from analysis.baseline import SHRINK_CLIPS
+
+    calm = np.isin(y, [LABEL_INDEX["neutral"], LABEL_INDEX["calm"]])
+    out = np.array(features[rows], dtype=np.float64)
+    for group in set(groups[rows].tolist()):
+        mine = rows[groups[rows] == group]
+        reference_rows = mine[calm[mine]]
+        if reference_rows.size < 2:
+            continue
+        total = features[reference_rows].astype(np.float64).sum(axis=0)
+        for k, row in enumerate(rows):
+            if groups[row] != group:
+                continue
+            own = calm[row]
+            n = reference_rows.size - int(own)
+            mean = (total - (features[row] if own else 0.0)) / n
+            out[k] = features[row] - n / (n + SHRINK_CLIPS) * (mean - reference)
+    return out
+
+
 def _neutral_share(probabilities: np.ndarray, y: np.ndarray) -> float:
     """Of the truly neutral or calm clips, the share called neutral or calm."""
     calm = [LABEL_INDEX["neutral"], LABEL_INDEX["calm"]]
@@ -302,6 +333,7 @@ def run_benchmark(
     )
     heads = HeadRecipe(heads=list(recipe.heads), options=dict(recipe.options))
     raw: dict[str, np.ndarray] = {n: np.zeros((len(clips), len(CANONICAL_LABELS))) for n in names}
+    with_baseline = {n: np.zeros_like(raw[n]) for n in names}
     fold_of = np.zeros(len(clips), dtype=np.int64)
     for fold, (train_idx, test_idx) in enumerate(group_kfold(clips, folds, seed)):
         started = time.monotonic()
@@ -311,10 +343,13 @@ def run_benchmark(
         y_train = np.concatenate([y[train_idx]] * len(train_sets))
         g_train = np.concatenate([groups[train_idx]] * len(train_sets))
         ensemble = heads.fit(x_train, y_train, g_train, seed + fold)
+        reference = neutral_reference(x_train, y_train)
         for n in names:
             scored = test_idx[np.isfinite(feats[n][test_idx]).all(axis=1)]
             if scored.size:
                 raw[n][scored] = ensemble.predict_proba(feats[n][scored])
+                shifted = _baseline_shifted(feats[n], scored, y, groups, reference)
+                with_baseline[n][scored] = ensemble.predict_proba(shifted)
         log(f"  fold {fold + 1}/{folds} fitted and scored in {time.monotonic() - started:.0f} s")
 
     # Cross-fitted temperature: fold k is calibrated on the other folds' augmented copies.
@@ -330,6 +365,7 @@ def run_benchmark(
         inside = fold_of == fold
         for n in names:
             calibrated[n][inside] = apply_temperature(raw[n][inside], t)
+            with_baseline[n][inside] = apply_temperature(with_baseline[n][inside], t)
     p_all = np.concatenate([raw[n] for n in calib_sets])
     y_all = np.concatenate([y] * len(calib_sets))
     final_t = fit_temperature(p_all, y_all)
@@ -351,6 +387,7 @@ def run_benchmark(
         rows_of = np.flatnonzero(np.isfinite(feats[n]).all(axis=1))
         p_n, y_n = calibrated[n][rows_of], y[rows_of]
         m = metrics_from_probabilities(y_n, p_n)
+        m_base = metrics_from_probabilities(y_n, with_baseline[n][rows_of])
         cond = next((c for c in conditions if c.name == n), None)
         target = TARGETS.get(n, SINGLE_CONDITION_TARGET if cond and cond.headline else None)
         rows.append(
@@ -361,6 +398,7 @@ def run_benchmark(
                 "ua": m["eight_class"]["ua"],
                 "wa": m["eight_class"]["wa"],
                 "ua4": m["four_class"]["ua"],
+                "ua_baseline": m_base["eight_class"]["ua"],
                 "n": int(rows_of.size),
                 "ece": expected_calibration_error(p_n, y_n),
                 "ece_uncalibrated": expected_calibration_error(raw[n][rows_of], y_n),
@@ -386,8 +424,9 @@ def run_benchmark(
 def table(result: dict[str, Any]) -> str:
     """The benchmark as a Markdown table (what the model card and the closing note carry)."""
     lines = [
-        "| condition | UA | WA | 4-class UA | ECE | neutral/calm kept | target |",
-        "|---|---|---|---|---|---|---|",
+        "| condition | UA | WA | 4-class UA | ECE | neutral/calm kept | UA with voice baseline "
+        "| target |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         target = r["target"]
@@ -398,7 +437,8 @@ def table(result: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {r['condition']}: {r['description']} | {r['ua']:.3f} | {r['wa']:.3f} "
-            f"| {r['ua4']:.3f} | {r['ece']:.3f} | {r['neutral_or_calm']:.2f} | {verdict} |"
+            f"| {r['ua4']:.3f} | {r['ece']:.3f} | {r['neutral_or_calm']:.2f} "
+            f"| {r['ua_baseline']:.3f} | {verdict} |"
         )
     return "\n".join(lines)
 
@@ -445,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"actors, {args.folds}-fold actor CV; {result['seconds']:.0f} s"
     )
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 

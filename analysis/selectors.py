@@ -107,3 +107,16 @@ def timeline(recording: Recording) -> dict[str, Any]:
         "segments": segment_dicts(run),
         "frames": frames,
     }
+
+
+def child_baseline_effect(child: Any) -> dict[str, Any] | None:
+    """What the child's voice baseline did in their latest analysed recording that used one
+    (``summary.baseline.child`` of the run, see ``analysis.pipeline.baseline_effect``)."""
+    runs = AnalysisRun.objects.filter(
+        recording__session__child=child, status=RunStatus.DONE
+    ).order_by("-finished_at")
+    for summary in runs.values_list("summary", flat=True)[:20]:
+        effect = (summary or {}).get("baseline", {}) or {}
+        if effect.get("child"):
+            return dict(effect["child"])
+    return None

@@ -70,8 +70,10 @@ def analyze_recording(self: Any, run_id: str) -> str:
         classifier = load_version(run.model_version)
         from analysis.enrollment import therapist_embedding
         from analysis.pipeline import analyze_file
+        from sessions.exercises.services import voice_baseline
 
         voice = therapist_embedding(run.recording.session.therapist_id)
+        child_voice = voice_baseline(child=run.recording.session.child, classifier=classifier)
         with services.local_file_path(run.recording.file) as path:
             result = analyze_file(
                 path,
@@ -79,6 +81,7 @@ def analyze_recording(self: Any, run_id: str) -> str:
                 limits=services.audio_limits(),
                 progress=_Progress(run.pk),
                 therapist_embedding=voice,
+                baselines={"child": child_voice} if child_voice is not None else None,
             )
         services.run_store_results(run=run, result=result.to_dict())
     except audio.AudioError as exc:

@@ -797,6 +797,11 @@ def train_robust_model(
         seed,
     )
     ensemble.temperature = float(bench["temperature"])
+    from analysis.baseline import neutral_reference
+
+    ensemble.reference = neutral_reference(
+        np.concatenate([feats[v] for v in variants]), np.concatenate([y] * len(variants))
+    )
     out_dir = Path(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)

@@ -91,6 +91,9 @@ class HeadEnsemble:
     heads: list[Head]
     weights: list[float] = field(default_factory=list)
     temperature: float = 1.0
+    # Mean feature vector of the training set's neutral and calm speech: a voice baseline
+    # (analysis.baseline) moves a speaker's own neutral speech onto it.
+    reference: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.weights:
@@ -128,11 +131,14 @@ class HeadEnsemble:
                 for op in head.ops
             ]
             described.append({"ops": ops})
+        if self.reference is not None:
+            tensors["neutral_reference"] = np.ascontiguousarray(self.reference, dtype=np.float32)
         spec = {
             "format": HEAD_FORMAT,
             "labels": self.labels,
             "weights": self.weights,
             "temperature": self.temperature,
+            "neutral_reference": self.reference is not None,
             "heads": described,
         }
         (model_dir / HEAD_FILE).write_text(json.dumps(spec, indent=1) + "\n")
@@ -163,11 +169,17 @@ class HeadEnsemble:
                 raise ModelFormatError(f"Head arrays missing: {sorted(missing)}.")
             arrays = {name: tensors[name].astype(np.float64) for name in names}
             heads.append(Head(ops=ops, arrays=arrays))
+        reference = None
+        if spec.get("neutral_reference"):
+            if "neutral_reference" not in tensors:
+                raise ModelFormatError("Head arrays missing: ['neutral_reference'].")
+            reference = tensors["neutral_reference"].astype(np.float64)
         return cls(
             labels=list(spec["labels"]),
             heads=heads,
             weights=list(spec["weights"]),
             temperature=float(spec.get("temperature", 1.0)),
+            reference=reference,
         )
 
 
@@ -237,10 +249,23 @@ class FeaturesHeadClassifier:
     def features(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         return self.extractor(clips)
 
-    def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Canonical probabilities from precomputed feature vectors (used by training code)."""
+    @property
+    def supports_baseline(self) -> bool:
+        """Whether a speaker's voice baseline can shift this model's features."""
+        return self.ensemble.reference is not None
+
+    def predict_features(self, features: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+        """Canonical probabilities from precomputed feature vectors, optionally moved by a
+        voice baseline's ``shift`` (``analysis.baseline.VoiceBaseline.shift``)."""
+        features = np.asarray(features, dtype=np.float64)
+        if shift is not None:
+            features = features - shift
         probs = self.ensemble.predict_proba(features)
         return to_canonical(probs, self.manifest.labels, self.manifest.label_map)
+
+    def window_features(self, audio: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        return self.features([audio[start:end] for start, end in windows])
 
     def predict_proba(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         if len(clips) == 0:

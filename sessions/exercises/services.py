@@ -591,6 +591,49 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+BASELINE_ATTEMPTS = 12
+
+
+def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
+    """The child's voice baseline (``analysis.baseline``) for ``classifier``: from their latest
+    finished practice tries of the plain ("neutral") and calm exercises, made before
+    ``before``. None when the model cannot use one or fewer than two tries exist. Reads
+    stored attempt audio; changes nothing."""
+    from analysis.baseline import MIN_CLIPS, NEUTRAL_LABELS, build_baseline, supports_baseline
+
+    if not supports_baseline(classifier):
+        return None
+    attempts = Attempt.objects.filter(
+        child=child,
+        status=AttemptStatus.DONE,
+        assignment__exercise__target_emotion__in=NEUTRAL_LABELS,
+    )
+    if before is not None:
+        attempts = attempts.filter(created_at__lt=before)
+    clips = []
+    for attempt in attempts.order_by("-created_at")[:BASELINE_ATTEMPTS]:
+        if not attempt.has_audio:
+            continue
+        try:
+            with local_file_path(attempt.audio) as path:
+                clips.append(speech_span(audio.decode(path, attempt_limits())))
+        except (audio.AudioError, FileNotFoundError):
+            continue  # an unreadable or deleted try is simply not part of the baseline
+    return build_baseline(classifier, clips) if len(clips) >= MIN_CLIPS else None
+
+
+def voice_baseline_sources(*, child: Child) -> int:
+    """How many practice tries a voice baseline of the child can draw on (for pages)."""
+    from analysis.baseline import NEUTRAL_LABELS
+
+    return Attempt.objects.filter(
+        child=child,
+        status=AttemptStatus.DONE,
+        assignment__exercise__target_emotion__in=NEUTRAL_LABELS,
+        audio_deleted_at__isnull=True,
+    ).count()
+
+
 def unclear_reason(samples: np.ndarray, probabilities: np.ndarray, classifier: Any) -> str:
     """Why an attempt's estimate should not be scored ("" when it may): the speech's audio
     quality against the attempt's own noise floor, and the model's measured confidence floor
@@ -670,8 +713,14 @@ def attempt_process(attempt_id: Any) -> str:
     classifier = load_version(version)  # cached: loaded once per worker process
     timings["load_s"] = round(time.monotonic() - mark, 3)
     mark = time.monotonic()
+    from analysis.baseline import predict_with_baseline
+
+    baseline = voice_baseline(child=child, classifier=classifier, before=attempt.created_at)
     with _torch_threads(ATTEMPT_TORCH_THREADS):
-        row = classifier.predict_proba([speech_span(samples)])[0]
+        shifted, _raw = predict_with_baseline(classifier, [speech_span(samples)], baseline)
+        row = shifted[0]
+    if baseline is not None:
+        timings["baseline_clips"] = float(baseline.clips)
     timings["model_s"] = round(time.monotonic() - mark, 3)
     probabilities = {
         label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
+from sessions.models import Child
 from sessions.models.audit import AuditAction
 from sessions.workspace import views as workspace_views  # workspace
 
@@ -58,6 +60,24 @@ def child_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/child_list.html", {"page": page, "query": query})
 
 
+def _voice_baseline_context(child: Child) -> dict[str, Any]:
+    """Whether the child's voice calibrates their estimates, and by how much it did lately."""
+    from analysis.baseline import MIN_CLIPS
+    from analysis.selectors import child_baseline_effect
+    from sessions.exercises.services import voice_baseline_sources
+
+    tries = voice_baseline_sources(child=child)
+    effect = child_baseline_effect(child)
+    return {
+        "tries": tries,
+        "needed": MIN_CLIPS,
+        "exists": tries >= MIN_CLIPS,
+        "effect": effect,
+        "changed_percent": round(100 * effect["label_changed_share"]) if effect else None,
+        "shift_percent": round(100 * effect["mean_shift"]) if effect else None,
+    }
+
+
 @login_required
 def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
@@ -82,6 +102,7 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
             "child": child,
             "page": page,
             "can_edit": access.is_therapist_of(request.user, child),
+            "voice_baseline": _voice_baseline_context(child),
             # workspace: the child's trend charts (sessions/workspace/views.py)
             **workspace_views.child_trends_context(request, child),
         },

@@ -508,3 +508,57 @@ def test_warm_up_loads_the_active_models(cast: Cast, active_model: Any) -> None:
     from analysis.registry import _cache
 
     assert any(key[0] == str(active_model.pk) for key in _cache)
+
+
+# --- the child's voice baseline -----------------------------------------------------------
+
+
+def _model_with_reference(directory: Path) -> Any:
+    from analysis.canonical import CANONICAL_LABELS
+    from analysis.classifiers import load_classifier
+    from analysis.classifiers.features_head import Head, HeadEnsemble, write_model
+    from analysis.features import robust_acoustic_features
+
+    dim = robust_acoustic_features(np.zeros(16000, dtype=np.float32)).size
+    head = Head(
+        ops=[{"op": "linear", "weight": "w", "bias": "b"}],
+        arrays={"w": np.zeros((len(CANONICAL_LABELS), dim)), "b": np.zeros(len(CANONICAL_LABELS))},
+    )
+    ensemble = HeadEnsemble(labels=list(CANONICAL_LABELS), heads=[head], reference=np.zeros(dim))
+    write_model(directory, ensemble, features="acoustic2", name="r", version="1", architecture="t")
+    return load_classifier(directory)
+
+
+def test_the_voice_baseline_comes_from_finished_plain_and_calm_tries(
+    cast: Cast, tmp_path: Path
+) -> None:
+    from tests.analysis.audio_factory import speechlike, write_wav
+
+    classifier = _model_with_reference(tmp_path / "model")
+    plain = make_assignment(cast.child, make_exercise(cast.clinic, target_emotion="neutral"))
+    happy = make_assignment(cast.child, make_exercise(cast.clinic, target_emotion="happy"))
+    for k, assignment in enumerate([plain, plain, plain, happy]):
+        voice = write_wav(tmp_path / f"{k}.wav", speechlike(2.0, seed=k, f0=260.0), 16000)
+        attempt = _stored_attempt(assignment, voice)
+        Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.DONE)
+    queued = _stored_attempt(plain, tmp_path / "0.wav")  # not finished: not part of it
+    assert queued.status == AttemptStatus.QUEUED
+    baseline = services.voice_baseline(child=cast.child, classifier=classifier)
+    assert baseline is not None and baseline.clips == 3  # the happy try is not neutral speech
+    assert services.voice_baseline_sources(child=cast.child) == 3
+    assert services.voice_baseline(child=cast.other_child, classifier=classifier) is None
+
+
+def test_the_child_page_says_whether_a_voice_baseline_exists(
+    cast: Cast, client: Any, tmp_path: Path
+) -> None:
+    client.force_login(cast.therapist)
+    page = client.get(f"/children/{cast.child.pk}/").content.decode()
+    assert "No voice baseline yet (0 of 2 tries)" in page
+    plain = make_assignment(cast.child, make_exercise(cast.clinic, target_emotion="calm"))
+    for k in range(2):
+        attempt = _stored_attempt(plain, write_speechlike_wav(tmp_path / f"{k}.wav", seconds=2.0))
+        Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.DONE)
+    page = client.get(f"/children/{cast.child.pk}/").content.decode()
+    assert "2 finished tries of the plain or calm practice exercises" in page
+    assert "No recording has been analysed with it yet." in page
