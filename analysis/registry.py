@@ -79,9 +79,10 @@ def load_for_inference(path: Path | str, **options: Any) -> EmotionClassifier:
     """``load_classifier`` with the portal's inference settings, so workers, the headless
     commands and evaluation all run a model exactly alike.
 
-    Hugging Face checkpoints run with ``SER_HF_INFERENCE_DTYPE`` (int8 by default: about 2x
-    faster than fp32 on these CPUs, probabilities within 0.01 of fp32; see
-    tests/analysis/test_hf_classifier.py) unless the caller asks otherwise.
+    Hugging Face checkpoints run with ``SER_HF_INFERENCE_DTYPE`` (``auto`` by default: the
+    fastest precision this CPU supports natively, timed once per process and model shape and
+    kept only within 0.02 of fp32; see ``analysis.classifiers.precision``) unless the caller
+    asks otherwise.
     """
     if read_manifest(Path(path)).kind == "hf_audio_classification":
         options.setdefault("dtype", settings.SER_HF_INFERENCE_DTYPE)

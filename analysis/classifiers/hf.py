@@ -21,13 +21,27 @@ by ``python -m analysis.bench`` (with ``--model DIR`` for a real checkpoint it p
 largest probability difference and how often the top label agrees). ``context="window"``
 gives exact per-window answers where that matters more than speed.
 
-Long stretches are encoded in chunks of ``chunk_s`` with ``context_s`` of overlap on each
-side; each frame is taken from the chunk where it is furthest from an edge, so attention cost
-stays linear in the recording length and memory bounded.
+Long stretches are encoded in chunks. Attention cost grows with the square of the frames
+encoded together, so a stretch longer than ``chunk_s`` is cut into passes of at most
+``chunk_s`` that each keep only their centre ``chunk_s - 2 * context_s`` of frames and give
+``context_s`` on each side to the frames they keep as context (the first and last passes have
+context on their inner side only); cost then stays linear in the stretch length and memory
+bounded. The stretch is normalised once, before it is cut, as for whole-stretch encoding.
+Against encoding each stretch whole (``chunk_s=None``) the defaults (20 s passes keeping their
+centre 15 s, 2.5 s of context on each side) were measured on the random base-size wav2vec2 of
+``analysis.bench`` and on tiny models (tests/analysis/test_hf_classifier.py); the figures are
+in that test's docstring and printed by the bench.
+
+Precision. ``dtype="auto"`` (the portal's default through ``SER_HF_INFERENCE_DTYPE``) picks
+fp32, int8 or bf16 from the CPU's flags and a short timed probe when the model is loaded:
+``analysis.classifiers.precision``.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -39,12 +53,19 @@ import numpy as np
 import torch
 
 from analysis.canonical import to_canonical
+from analysis.classifiers import precision
 from analysis.classifiers.base import ModelFormatError, ModelManifest
 from analysis.segmentation import torch_threads
+
+logger = logging.getLogger(__name__)
 
 DTYPES = ("fp32", "bf16", "int8")
 _MIN_SAMPLES = 400  # one frame of a wav2vec2-style conv stack
 _MAX_CHUNK_FRAMES = 1500  # 30 s of wav2vec2 frames
+CHUNK_S = 20.0
+CONTEXT_S = 2.5
+# The precision chosen for a model shape with a given thread count, once per process.
+_chosen: dict[str, precision.Choice] = {}
 
 
 class HFAudioClassifier:
@@ -59,8 +80,8 @@ class HFAudioClassifier:
         feature_extractor: Any = None,
         dtype: str = "fp32",
         threads: int | None = None,
-        chunk_s: float = 20.0,
-        context_s: float = 1.0,
+        chunk_s: float | None = CHUNK_S,
+        context_s: float = CONTEXT_S,
         batch_size: int = 8,
     ) -> None:
         self.model = model
@@ -72,6 +93,7 @@ class HFAudioClassifier:
         self.chunk_s = chunk_s
         self.context_s = context_s
         self.batch_size = batch_size
+        self.precision_choice: precision.Choice | None = None
         config = model.config
         self.labels = list(manifest.labels)
         if len(self.labels) != int(config.num_labels):
@@ -87,6 +109,17 @@ class HFAudioClassifier:
             and hasattr(model, "_get_feat_extract_output_lengths")
             and feature_extractor is None
         )
+        self._weighted = bool(getattr(config, "use_weighted_layer_sum", False))
+        # wav2vec2, HuBERT, WavLM, data2vec-audio: conv features -> projection -> transformer,
+        # which lets the transformer alone run in chunks. An adapter after it would not.
+        self._splits = (
+            all(
+                hasattr(self._encoder, part)
+                for part in ("feature_extractor", "feature_projection", "encoder")
+            )
+            and hasattr(getattr(self._encoder, "encoder", None), "layers")
+            and not getattr(config, "add_adapter", False)
+        )
         # Frames advance by the product of the conv strides (320 samples = 20 ms for wav2vec2).
         self.frame_step = int(np.prod(getattr(config, "conv_stride", [320])))
 
@@ -98,26 +131,29 @@ class HFAudioClassifier:
         *,
         dtype: str = "fp32",
         threads: int | None = None,
-        chunk_s: float = 20.0,
-        context_s: float = 1.0,
+        chunk_s: float | None = CHUNK_S,
+        context_s: float = CONTEXT_S,
         batch_size: int = 8,
         **_ignored: Any,
     ) -> HFAudioClassifier:
         """Load weights and preprocessing from ``model_dir``.
 
-        dtype: "fp32" (reference), "bf16" (weights and activations in bfloat16; needs a CPU
-        with AVX512-BF16/AMX to be faster), "int8" (dynamic int8 quantisation of Linear
-        layers, conv feature encoder in bf16 where the CPU supports it; the fastest on the
-        AVX512 development machine: ~3x fp32, see ``analysis.bench``). threads: torch
-        intra-op threads during inference (None: leave the process setting alone).
+        dtype: "fp32" (reference), "bf16" (weights and activations in bfloat16; only fast on
+        CPUs with native bf16, AVX512-BF16/AMX), "int8" (dynamic int8 quantisation of Linear
+        layers, conv feature encoder in bf16 where the CPU has native bf16), or "auto" (the
+        fastest of those this CPU supports, timed on a short probe once per process for each
+        model shape; see ``analysis.classifiers.precision``). threads: torch intra-op threads
+        during inference (None: leave the process setting alone). chunk_s: the longest audio
+        one encoder pass sees (None: each stretch whole); context_s: context on each side of
+        the frames a pass keeps.
         """
         from transformers import AutoConfig, AutoModelForAudioClassification
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # worker logs are not terminals
 
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+        if dtype not in (*DTYPES, "auto"):
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)} or auto, not {dtype!r}")
         model_dir = Path(model_dir)
         try:
             AutoConfig.from_pretrained(model_dir)
@@ -128,21 +164,48 @@ class HFAudioClassifier:
             ) from exc
         model.eval()
         do_normalize, extractor = _preprocessing(model_dir, model.config)
-        if dtype == "bf16":
-            model = model.to(torch.bfloat16)
-        elif dtype == "int8":
-            model = _quantize_int8(model)
-        return cls(
-            model,
-            manifest,
-            do_normalize=do_normalize,
-            feature_extractor=extractor,
-            dtype=dtype,
-            threads=threads,
-            chunk_s=chunk_s,
-            context_s=context_s,
-            batch_size=batch_size,
-        )
+        features = precision.read_cpu_features()
+
+        def build(variant: str, base: Any) -> HFAudioClassifier:
+            return cls(
+                _in_precision(base, variant, features),
+                manifest,
+                do_normalize=do_normalize,
+                feature_extractor=extractor,
+                dtype=variant,
+                threads=threads,
+                chunk_s=chunk_s,
+                context_s=context_s,
+                batch_size=batch_size,
+            )
+
+        if dtype != "auto":
+            precision.warn_if_emulated(dtype, features)
+            return build(dtype, model)
+        key = json.dumps([_shape(model.config), threads or torch.get_num_threads()])
+        choice = _chosen.get(key)
+        if choice is None:
+            candidates = {
+                # fp32 keeps the loaded model; int8 quantises a copy; bf16 needs its own copy.
+                d: build(d, copy.deepcopy(model) if d == "bf16" else model)
+                for d in precision.candidate_dtypes(features)
+            }
+            choice = precision.choose(
+                {d: c._probe_runner() for d, c in candidates.items()}, features
+            )
+            _chosen[key] = choice
+            chosen = candidates[choice.dtype]
+        else:
+            logger.info("Hugging Face inference (chosen earlier): %s", choice.describe())
+            chosen = build(choice.dtype, model)
+        chosen.precision_choice = choice
+        return chosen
+
+    def _probe_runner(self) -> precision.Runner:
+        def run(audio: np.ndarray) -> np.ndarray:
+            return self.predict_windows_model_proba(audio, [(0, audio.size)])
+
+        return run
 
     @property
     def sample_rate(self) -> int:
@@ -229,53 +292,75 @@ class HFAudioClassifier:
             return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
 
     def _encode_stretch(self, audio: np.ndarray) -> np.ndarray:
-        """Frame states for the whole stretch, stitched from overlapping chunks."""
-        step = self.frame_step
+        """Frame states for the whole stretch, (frames, hidden), float64.
+
+        The conv feature encoder and the feature projection run over the whole stretch (their
+        cost is linear in its length, and the first conv layer's group norm then sees the
+        stretch's statistics exactly as whole-stretch encoding does); only the transformer,
+        whose attention cost is quadratic, runs in overlapping chunks of frames.
+        """
         total = self._frames_for(audio.size)
+        inputs = self._cast(torch.from_numpy(self._normalize(audio))[None, :])
+        if not self._splits:
+            return self._states(self._encoder(inputs, output_hidden_states=self._weighted))[:total]
+        features = self._encoder.feature_extractor(inputs).transpose(1, 2)
+        projected = self._encoder.feature_projection(features)
+        hidden = projected[0] if isinstance(projected, tuple) else projected
+        frames = hidden.shape[1]
+        if self.chunk_s is None:
+            return self._transform(hidden)[:total]
+        per_second = self.sample_rate / self.frame_step
         # Attention memory grows with frames squared: cap a chunk at _MAX_CHUNK_FRAMES whatever
         # the conv stride (a tiny test model with a 10-sample stride would otherwise ask for
         # gigabytes on a 20 s chunk).
-        chunk = max(min(int(self.chunk_s * self.sample_rate) // step, _MAX_CHUNK_FRAMES), 4)
-        chunk *= step
-        margin = min(int(self.context_s * self.sample_rate), chunk // 4) // step * step
-        if audio.size <= chunk:
-            return self._encode(audio)[:total]
+        chunk = max(min(round(self.chunk_s * per_second), _MAX_CHUNK_FRAMES), 4)
+        if frames <= chunk:
+            return self._transform(hidden)[:total]
+        margin = min(round(self.context_s * per_second), chunk // 4)
         core = chunk - 2 * margin
-        if core <= 0:
-            raise ValueError("chunk_s must exceed twice context_s")
-        out: np.ndarray | None = None
-        for core_start in range(0, audio.size, core):
-            lo = max(core_start - margin, 0)
-            hi = min(core_start + core + margin, audio.size)
-            if hi - lo < _MIN_SAMPLES:
-                lo = max((hi - _MIN_SAMPLES) // step * step, 0)
-            states = self._encode(audio[lo:hi])
-            if out is None:
-                out = np.zeros((total, states.shape[1]), dtype=np.float64)
-            keep_from = core_start // step
-            keep_to = min((core_start + core) // step, total)
-            if core_start + core >= audio.size:
-                keep_to = total
-            offset = lo // step
-            usable = min(keep_to, offset + states.shape[0])
-            out[keep_from:usable] = states[keep_from - offset : usable - offset]
-            if usable < keep_to:  # the final partial frames: repeat the last state
-                out[usable:keep_to] = states[-1]
-        assert out is not None
-        return out
+        out = np.zeros((frames, hidden.shape[2]), dtype=np.float64)
+        for start in range(0, frames, core):
+            lo, hi = max(start - margin, 0), min(start + core + margin, frames)
+            keep_to = min(start + core, frames)
+            states = self._transform(hidden[:, lo:hi])
+            out[start:keep_to] = states[start - lo : keep_to - lo]
+        return out[:total]
 
-    def _encode(self, audio: np.ndarray) -> np.ndarray:
-        """Hidden states the head would pool, (frames, hidden), for one chunk."""
-        inputs = self._cast(torch.from_numpy(self._normalize(audio))[None, :])
-        weighted = bool(getattr(self.model.config, "use_weighted_layer_sum", False))
-        outputs = self._encoder(inputs, output_hidden_states=weighted)
-        if weighted:
-            stacked = torch.stack(outputs.hidden_states, dim=1)
-            norm_weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
-            states = (stacked.float() * norm_weights.view(-1, 1, 1)).sum(dim=1)
-        else:
-            states = outputs.last_hidden_state
-        return states[0].float().numpy().astype(np.float64)
+    def _transform(self, hidden: torch.Tensor) -> np.ndarray:
+        """The transformer over projected conv features: the states the head pools."""
+        encoder = self._encoder.encoder
+        if not self._weighted:
+            return self._states(encoder(hidden))
+        # The head's weighted layer sum needs every layer's states. Calling the transformer
+        # directly bypasses the model's output capture, so the states are collected here the
+        # way ``output_hidden_states`` defines them: the input of each layer, then the
+        # transformer's output (which has the final layer norm in pre-norm variants).
+        collected: list[torch.Tensor] = []
+
+        def keep_input(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            collected.append(args[0] if args else kwargs["hidden_states"])
+
+        handles = [
+            layer.register_forward_pre_hook(keep_input, with_kwargs=True)
+            for layer in encoder.layers
+        ]
+        try:
+            last = encoder(hidden).last_hidden_state
+        finally:
+            for handle in handles:
+                handle.remove()
+        return self._weighted_sum([*collected, last])
+
+    def _states(self, outputs: Any) -> np.ndarray:
+        if self._weighted:
+            return self._weighted_sum(list(outputs.hidden_states))
+        return outputs.last_hidden_state[0].float().numpy().astype(np.float64)
+
+    def _weighted_sum(self, hidden_states: list[torch.Tensor]) -> np.ndarray:
+        stacked = torch.stack([h.float() for h in hidden_states], dim=1)
+        norm_weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
+        states = (stacked * norm_weights.view(-1, 1, 1)).sum(dim=1)
+        return states[0].numpy().astype(np.float64)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -305,13 +390,28 @@ class HFAudioClassifier:
             yield
 
 
-def _quantize_int8(model: Any) -> Any:
+def _shape(config: Any) -> dict[str, Any]:
+    """What decides a model's speed: architecture and sizes, not its weights or labels."""
+    keys = ("model_type", "hidden_size", "num_hidden_layers", "intermediate_size", "conv_dim")
+    return {k: getattr(config, k, None) for k in keys}
+
+
+def _in_precision(model: Any, dtype: str, features: precision.CpuFeatures) -> Any:
+    if dtype == "bf16":
+        return model.to(torch.bfloat16)
+    if dtype == "int8":
+        return _quantize_int8(model, bf16_convs=features.native_bf16)
+    return model
+
+
+def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
     """Dynamic int8 quantisation of Linear layers, plus a bf16 conv feature encoder.
 
     Linear layers get int8 weights (activations quantised per call). The conv feature encoder
     has no Linear layers and would stay fp32, where it then takes over half the time; on CPUs
-    with native bfloat16 (AVX512-BF16, AMX) it runs in bf16 instead, its output cast back to
-    fp32 for the quantised transformer.
+    with native bfloat16 (AVX512-BF16, AMX; ``bf16_convs``) it runs in bf16 instead, its output
+    cast back to fp32 for the quantised transformer. Without native bf16 oneDNN would emulate
+    it (AVX512 without BF16), which is slower than fp32, so the convs stay fp32 there.
 
     Some architectures read attention projection weights directly (WavLM concatenates
     ``q_proj.bias``...), which quantised modules do not expose; for those only the Linear layers
@@ -334,7 +434,8 @@ def _quantize_int8(model: Any) -> Any:
                 if isinstance(module, torch.nn.Linear) and "attention" not in name
             }
             candidate = quantize(model, names, dtype=torch.qint8)
-    _conv_encoder_in_bf16(candidate)
+    if bf16_convs:
+        _conv_encoder_in_bf16(candidate)
     return candidate
 
 

@@ -6,6 +6,11 @@ windows at a 1 s hop; max abs difference of model-label probabilities):
 - one window spanning the stretch vs the model's own forward: <= 1e-7 (the head is exact)
 - shared stretch encoding vs each window on its own: 0.004-0.008 (attention context)
 - chunked (1.5 s chunks, 0.25 s context) vs one chunk: 0.015 (wav2vec2) to 0.09 (WavLM)
+- the default chunking (20 s passes keeping their centre 15 s, 2.5 s of context each side)
+  vs each 56 s stretch encoded whole, 54 windows: 2e-4 (wav2vec2, also with the weighted
+  layer sum) to 1.3e-3 (HuBERT), top label the same on every window. Before the conv
+  features were computed over the whole stretch (the first conv layer's group norm then saw
+  each chunk's statistics) the same comparison gave 0.04-0.11 and 91-98 % agreement.
 - bf16 vs fp32: <= 0.004; int8 (dynamic int8 Linear layers, bf16 conv encoder) vs fp32:
   <= 0.009
 
@@ -28,7 +33,7 @@ from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
 from analysis.classifiers.base import EmotionClassifier, ModelFormatError
 from analysis.classifiers.base import load_classifier as _load_classifier
 from analysis.classifiers.hf import HFAudioClassifier
-from tests.analysis.conftest import Conversation, build_tiny_model
+from tests.analysis.conftest import Conversation, build_tiny_model, make_conversation
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +134,31 @@ def test_long_stretches_are_encoded_in_overlapping_chunks(
     assert np.abs(chunked.predict_windows_model_proba(stretch, windows) - one_chunk).max() < 0.04
 
 
+@pytest.fixture(scope="module")
+def long_stretch() -> np.ndarray:
+    """56 s of two espeak voices with short pauses: longer than one chunk, as a VAD stretch
+    cut at ``EmotionParams.max_stretch_s`` (60 s) can be."""
+    return make_conversation(turns=16, pause_s=0.2).audio[: 60 * 16000]
+
+
+@pytest.mark.parametrize(
+    ("arch", "weighted"), [("wav2vec2", False), ("wav2vec2", True), ("wavlm", False)]
+)
+def test_chunked_encoding_of_a_long_stretch_matches_encoding_it_whole(
+    arch: str, weighted: bool, tmp_path: Path, long_stretch: np.ndarray
+) -> None:
+    model_dir = build_tiny_model(tmp_path, arch=arch, weighted_layer_sum=weighted)
+    windows = _windows(long_stretch.size)
+    chunked = load_classifier(model_dir)  # default chunking
+    assert chunked.chunk_s is not None and long_stretch.size > 16000 * chunked.chunk_s
+    whole = load_classifier(model_dir, chunk_s=None)
+    got = chunked.predict_windows_model_proba(long_stretch, windows)
+    reference = whole.predict_windows_model_proba(long_stretch, windows)
+    assert len(windows) >= 50
+    assert np.abs(got - reference).max() < 0.003
+    assert (got.argmax(axis=1) == reference.argmax(axis=1)).mean() >= 0.99
+
+
 @pytest.mark.parametrize(("dtype", "tolerance"), [("bf16", 0.01), ("int8", 0.03)])
 def test_reduced_precision_stays_close_to_fp32(
     dtype: str, tolerance: float, tiny_model_dir: Path, stretch: np.ndarray
@@ -160,6 +190,40 @@ def test_windows_shorter_than_one_frame_still_get_an_answer(
     probs = tiny_classifier.predict_windows(stretch, [(0, 100), (stretch.size - 50, stretch.size)])
     assert probs.shape == (2, 8) and np.allclose(probs.sum(axis=1), 1.0)
     assert tiny_classifier.predict_windows(stretch, []).shape == (0, 8)
+
+
+def test_auto_precision_picks_a_candidate_of_this_cpu_and_stays_close_to_fp32(
+    tiny_model_dir: Path, stretch: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    from analysis.classifiers import hf, precision
+
+    hf._chosen.clear()  # measure here, not reuse a choice made by an earlier test
+    with caplog.at_level("INFO", logger="analysis.classifiers.precision"):
+        auto = load_classifier(tiny_model_dir, dtype="auto")
+    choice = auto.precision_choice
+    assert choice is not None
+    candidates = precision.candidate_dtypes(precision.read_cpu_features())
+    assert list(choice.timings) == candidates
+    assert auto.dtype == choice.dtype and auto.dtype in candidates
+    assert choice.diffs[auto.dtype] <= precision.PROBE_TOLERANCE
+    assert "Hugging Face inference: precision" in caplog.text
+    windows = _windows(stretch.size)
+    reference = load_classifier(tiny_model_dir).predict_windows_model_proba(stretch, windows)
+    assert np.abs(auto.predict_windows_model_proba(stretch, windows) - reference).max() < 0.03
+    # A second load of the same model shape reuses the choice instead of measuring again.
+    again = load_classifier(tiny_model_dir, dtype="auto")
+    assert again.precision_choice is choice and again.dtype == auto.dtype
+
+
+def test_the_inference_setting_overrides_the_automatic_choice(
+    tiny_model_dir: Path, settings: object
+) -> None:
+    from analysis.registry import load_for_inference
+
+    settings.SER_HF_INFERENCE_DTYPE = "fp32"  # type: ignore[attr-defined]
+    classifier = load_for_inference(tiny_model_dir, threads=1)
+    assert isinstance(classifier, HFAudioClassifier)
+    assert classifier.dtype == "fp32" and classifier.precision_choice is None
 
 
 def test_unknown_dtype_is_refused(tiny_model_dir: Path) -> None:
