@@ -249,6 +249,15 @@ class FrozenEncoder:
 
     ``layers`` picks hidden-state indices (0 = after the feature projection, -1 = last); their
     mean is pooled over time. ``pooling`` is "mean" or "mean+std".
+
+    ``keep_layers`` N runs only the first N transformer layers and drops the rest, which then
+    cost nothing: emotion information peaks in the middle layers of base-size models, so a
+    head on them needs neither the time nor the later layers. ``layers`` then indexes the
+    kept stack (-1 and "last" are layer N, "all" averages states 0..N). For post-norm
+    encoders (wav2vec2-base, HuBERT-base, WavLM-base) the states of the kept layers are
+    exactly the full model's; pre-norm ones (``do_stable_layer_norm``, the large models)
+    apply their final layer norm to layer N instead of the last layer. N is stored with the
+    head's features in the model manifest (``describe``).
     """
 
     MIN_SAMPLES = 400  # the wav2vec2 convolution stack needs one 25 ms receptive field
@@ -261,6 +270,7 @@ class FrozenEncoder:
         pooling: str = "mean",
         max_seconds: float = 20.0,
         device: str = "cpu",
+        keep_layers: int | None = None,
     ) -> None:
         import torch
         from transformers import AutoModel
@@ -269,6 +279,9 @@ class FrozenEncoder:
             raise ValueError(f"Unknown pooling {pooling!r}.")
         self.model_dir = Path(model_dir)
         self.model = AutoModel.from_pretrained(str(self.model_dir)).eval().to(device)
+        self.keep_layers = keep_layers
+        if keep_layers is not None:
+            _keep_first_layers(self.model, keep_layers)
         self.device = device
         self.layers = layers
         self.pooling = pooling
@@ -314,7 +327,23 @@ class FrozenEncoder:
 
     def describe(self) -> dict[str, Any]:
         layers = self.layers if isinstance(self.layers, str) else list(self.layers)
-        return {"layers": layers, "pooling": self.pooling}
+        described: dict[str, Any] = {"layers": layers, "pooling": self.pooling}
+        if self.keep_layers is not None:
+            described["keep_layers"] = self.keep_layers
+        return described
+
+
+def _keep_first_layers(model: Any, n: int) -> None:
+    """Cut a speech encoder's transformer to its first ``n`` layers, in place."""
+    stack = getattr(getattr(model, "encoder", None), "layers", None)
+    if stack is None:
+        raise ValueError(
+            f"{type(model).__name__} has no encoder.layers to keep the first layers of."
+        )
+    if not 1 <= n <= len(stack):
+        raise ValueError(f"keep_layers must be between 1 and {len(stack)}, not {n}.")
+    model.encoder.layers = stack[:n]
+    model.config.num_hidden_layers = n
 
 
 def pooled_encoder_features(

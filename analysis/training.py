@@ -646,13 +646,16 @@ def train_head_on_encoder(
     augmented_copies: int = 0,
     cache_dir: Path | str | None = None,
     head_options: dict[str, Any] | None = None,
+    keep_layers: int | None = None,
 ) -> FeaturesHeadClassifier:
     """Fit a head on pooled hidden states of a frozen encoder and write a loadable model.
 
     ``clips`` may be in-memory arrays (therapist-corrected segments) or paths; their ``group``
     (speaker or child) drives early stopping for the "mlp" head. The encoder directory is
     copied into ``out_dir/encoder`` so the model directory is self-contained. ``head`` is
-    "logistic", "kernel_logistic" or "mlp". Overwrites an existing ``out_dir``.
+    "logistic", "kernel_logistic" or "mlp". ``keep_layers`` N runs only the encoder's first N
+    transformer layers, in training and at inference (stored in the manifest's features; see
+    ``FrozenEncoder``). Overwrites an existing ``out_dir``.
     """
     from analysis.augment import default_augmenter
     from analysis.classifiers.base import read_manifest
@@ -661,7 +664,7 @@ def train_head_on_encoder(
         raise ValueError("No clips to train on.")
     encoder_dir = Path(encoder_dir)
     out_dir = Path(out_dir)
-    encoder = FrozenEncoder(encoder_dir, layers=layers, pooling=pooling)
+    encoder = FrozenEncoder(encoder_dir, layers=layers, pooling=pooling, keep_layers=keep_layers)
     tag = f"encoder|{encoder_dir.resolve()}|{json.dumps(encoder.describe())}"
     cache = Path(cache_dir) if cache_dir is not None else None
     x = features_for_clips(clips, encoder, tag=tag, cache_dir=cache, seed=seed)
@@ -699,9 +702,11 @@ def train_head_on_encoder(
         extra={"seed": seed, "train_clips": len(clips)},
     )
     counts = {k: v for k, v in label_counts(clips).items() if v}
+    kept = "" if keep_layers is None else f" of its first {keep_layers} transformer layers"
     (out_dir / "MODEL_CARD.md").write_text(
         f"# {name} v{version}\n\nHead ({head}) on {pooling}-pooled hidden states (layers "
-        f"{features['layers']}) of the frozen encoder copied from `{encoder_dir.name}`.\n\n"
+        f"{features['layers']}{kept}) of the frozen encoder copied from "
+        f"`{encoder_dir.name}`.\n\n"
         f"Trained on {len(clips)} clips from {len(set(groups.tolist()))} speakers/groups; "
         f"labels: {json.dumps(counts)}. Seed {seed}.\n\nThe encoder's own licence and model "
         "card apply to `encoder/`. Not a diagnostic device; check it with `evaluate_model` on "

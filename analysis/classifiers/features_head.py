@@ -4,7 +4,8 @@ A model directory holds:
 
 * ``ser_model.json``: the manifest; ``extra["features"]`` names the feature set, either
   ``"acoustic"`` (``analysis.features.acoustic_features``) or ``{"encoder": "<relative dir of a
-  frozen transformers encoder>", "layers": "all" | [ints], "pooling": "mean" | "mean+std"}``;
+  frozen transformers encoder>", "layers": "all" | [ints], "pooling": "mean" | "mean+std",
+  "keep_layers": N (optional: run only the first N transformer layers)}``;
   ``extra["head"]`` names the head description file.
 * ``head.json``: a list of heads, each a list of numpy operations (standardise, linear, relu,
   tanh, rbf), their ensemble weights, the model labels in output order and, optionally, a
@@ -203,6 +204,7 @@ class FeatureExtractor:
             layers=spec.get("layers", "all"),
             pooling=spec.get("pooling", "mean"),
             device=device,
+            keep_layers=spec.get("keep_layers"),
         )
 
     def __call__(self, clips: Sequence[np.ndarray]) -> np.ndarray:

@@ -128,12 +128,12 @@ def test_corrupt_head_fails_clearly(tmp_path: Path) -> None:
         load_classifier(model_dir)
 
 
-def tiny_encoder(path: Path) -> Path:
+def tiny_encoder(path: Path, layers: int = 2) -> Path:
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     config = Wav2Vec2Config(
         hidden_size=32,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=2,
         intermediate_size=64,
         conv_dim=(16, 16, 16, 16, 16, 16, 16),
@@ -145,6 +145,33 @@ def tiny_encoder(path: Path) -> Path:
     torch.manual_seed(0)
     Wav2Vec2Model(config).save_pretrained(path)
     return path
+
+
+def test_keeping_the_first_layers_gives_the_full_models_states_without_the_rest(
+    tmp_path: Path,
+) -> None:
+    encoder_dir = tiny_encoder(tmp_path / "enc", layers=4)
+    audio = _tone(220.0, seconds=1.0)
+    full = FrozenEncoder(encoder_dir, layers=[2])
+    kept = FrozenEncoder(encoder_dir, layers="last", keep_layers=2)
+    assert len(kept.model.encoder.layers) == 2 and len(full.model.encoder.layers) == 4
+    np.testing.assert_allclose(kept.frame_states(audio), full.frame_states(audio), atol=1e-5)
+    # "all" averages the kept stack's states 0..2, not the full model's 0..4.
+    np.testing.assert_allclose(
+        FrozenEncoder(encoder_dir, keep_layers=2).frame_states(audio),
+        FrozenEncoder(encoder_dir, layers=[0, 1, 2]).frame_states(audio),
+        atol=1e-5,
+    )
+    assert kept.describe() == {"layers": "last", "pooling": "mean", "keep_layers": 2}
+    assert "keep_layers" not in full.describe()  # existing manifests read as before
+
+
+@pytest.mark.parametrize("n", [0, 5])
+def test_keeping_more_layers_than_the_encoder_has_or_none_is_refused(
+    tmp_path: Path, n: int
+) -> None:
+    with pytest.raises(ValueError, match="keep_layers must be between 1 and 4"):
+        FrozenEncoder(tiny_encoder(tmp_path / "enc", layers=4), keep_layers=n)
 
 
 def test_pooled_encoder_features_shapes(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import soundfile as sf
 from analysis.classifiers import load_classifier
 from analysis.datasets import clips_from_arrays
 from analysis.evaluation import evaluate
+from analysis.features import FrozenEncoder
 from analysis.training import HeadRecipe, train_default_model, train_head_on_encoder
 
 SR = 16000
@@ -95,6 +96,34 @@ def test_default_training_is_reproducible_from_seed(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         load_classifier(tmp_path / "a").predict_proba(clips),
         load_classifier(tmp_path / "b").predict_proba(clips),
+    )
+
+
+def test_a_head_on_the_first_layers_stores_how_many_and_runs_only_those(tmp_path: Path) -> None:
+    from analysis.classifiers.base import read_manifest
+    from analysis.classifiers.features_head import FeaturesHeadClassifier
+    from tests.analysis.test_features_head import tiny_encoder
+
+    encoder_dir = tiny_encoder(tmp_path / "encoder", layers=3)
+    clips = [c for seed in range(2) for c in _held_out_clips(seed=seed, n_actors=2)]
+    classifier = train_head_on_encoder(
+        encoder_dir, clips, tmp_path / "head", seed=0, layers="last", keep_layers=1
+    )
+    features = read_manifest(tmp_path / "head").extra["features"]
+    assert features["keep_layers"] == 1 and features["layers"] == "last"
+    assert "first 1 transformer layers" in (tmp_path / "head" / "MODEL_CARD.md").read_text()
+    reloaded = load_classifier(tmp_path / "head")
+    assert isinstance(reloaded, FeaturesHeadClassifier)
+    encoder = reloaded.extractor._encoder
+    assert encoder is not None and len(encoder.model.encoder.layers) == 1
+    audio = [c.load() for c in clips[:4]]
+    np.testing.assert_allclose(
+        reloaded.predict_proba(audio), classifier.predict_proba(audio), rtol=1e-6, atol=1e-7
+    )
+    # The head was fitted on layer 1's states: the full encoder's layer 1 gives the same ones.
+    full = FrozenEncoder(encoder_dir, layers=[1])
+    np.testing.assert_allclose(
+        reloaded.features(audio), np.stack([full(a) for a in audio]), atol=1e-5
     )
 
 

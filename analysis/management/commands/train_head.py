@@ -44,6 +44,13 @@ class Command(BaseCommand):
             "--head", default="logistic", choices=["logistic", "kernel_logistic", "mlp"]
         )
         parser.add_argument("--pooling", default="mean", choices=["mean", "mean+std"])
+        parser.add_argument(
+            "--keep-layers",
+            dest="keep_layers",
+            type=int,
+            default=None,
+            help="Run only the encoder's first N transformer layers (stored with the model)",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--holdout",
@@ -123,6 +130,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 head=options["head"],
                 pooling=options["pooling"],
+                keep_layers=options["keep_layers"],
                 name=name,
                 version=version,
             )
