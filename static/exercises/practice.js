@@ -8,16 +8,23 @@
 (function () {
   "use strict";
 
-  // The recorder's bit rate, stated rather than left to each browser (Chromium 156 picks
-  // 128 kbit/s), so the robustness benchmark can reproduce it: 64 kbit/s Opus keeps the
-  // voice detail the emotion model measures. Why: docs/pipeline.md, "What the browser recorder
-  // sends".
+  // The recorder's bit rate per channel, stated rather than left to each browser (Chromium 156
+  // picks 128 kbit/s whatever the channels), so the robustness benchmark can reproduce it:
+  // 64 kbit/s Opus per channel keeps the voice detail the emotion model measures; with
+  // processing off many microphones deliver stereo, which gets twice that. Why:
+  // docs/pipeline.md, "What the browser recorder sends".
   var AUDIO_BITS_PER_SECOND = 64000;
   // Raw audio: echo cancellation, noise suppression and automatic gain change the voice the
   // model hears (they turned a clip the model calls "disgust" into "angry" in our browser test).
   // Plain values are "ideal" constraints, so a browser that cannot turn one off still records.
   var RAW_AUDIO = { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false };
   var REPORTED_SETTINGS = ["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "sampleRate", "sampleSize"];
+
+  function bitsPerSecondFor(mediaStream) {
+    var track = mediaStream.getAudioTracks()[0];
+    var channels = (track && track.getSettings && track.getSettings().channelCount) || 1;
+    return AUDIO_BITS_PER_SECOND * Math.min(2, Math.max(1, channels));
+  }
 
   var configEl = document.getElementById("practice-config");
   var config = configEl ? JSON.parse(configEl.textContent) : {};
@@ -228,7 +235,7 @@
     }
     var type = pickType();
     try {
-      var options = { audioBitsPerSecond: AUDIO_BITS_PER_SECOND };
+      var options = { audioBitsPerSecond: bitsPerSecondFor(stream) };
       if (type) options.mimeType = type;
       recorder = new MediaRecorder(stream, options);
     } catch (error) {

@@ -121,16 +121,22 @@ export function setupCapture(root, { onSaved }) {
 
 // --- recording in the browser ----------------------------------------------------------------
 
-// The recorder's bit rate, stated rather than left to each browser (Chromium 156 picks
-// 128 kbit/s), so the robustness benchmark can reproduce it: 64 kbit/s Opus keeps the
-// voice detail the emotion model measures. The same as practice attempts. Why:
-// docs/pipeline.md, "What the browser recorder sends".
+// The recorder's bit rate per channel, stated rather than left to each browser (Chromium 156
+// picks 128 kbit/s whatever the channels), so the robustness benchmark can reproduce it:
+// 64 kbit/s Opus per channel keeps the voice detail the emotion model measures; with
+// processing off many microphones deliver stereo, which gets twice that. The same as practice
+// attempts. Why: docs/pipeline.md, "What the browser recorder sends".
 const AUDIO_BITS_PER_SECOND = 64000;
 // Raw audio: echo cancellation, noise suppression and automatic gain change the voices the
 // analysis hears. Plain values are "ideal" constraints: a browser that cannot turn one off
 // still records.
 const RAW_AUDIO = { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 const REPORTED_SETTINGS = ["echoCancellation", "noiseSuppression", "autoGainControl", "channelCount", "sampleRate", "sampleSize"];
+
+function bitsPerSecondFor(stream) {
+  const channels = stream.getAudioTracks()[0]?.getSettings?.().channelCount || 1;
+  return AUDIO_BITS_PER_SECOND * Math.min(2, Math.max(1, channels));
+}
 
 async function openMicrophone() {
   try {
@@ -257,7 +263,7 @@ function setupRecorder(root, send) {
     }
     const mimeType = pickMimeType();
     recorder = new MediaRecorder(stream, {
-      audioBitsPerSecond: AUDIO_BITS_PER_SECOND, ...(mimeType ? { mimeType } : {}),
+      audioBitsPerSecond: bitsPerSecondFor(stream), ...(mimeType ? { mimeType } : {}),
     });
     // On the page for whoever checks the capture path (the browser tests read it back).
     root.dataset.capture = JSON.stringify(appliedSettings(stream, recorder));

@@ -3,10 +3,10 @@
 A known clip goes through Chromium's fake microphone into a practice attempt, the real worker
 analyses it with the clinic's active model (the shipped default), and the stored attempt must
 classify as the file itself does through the same decode and classifier code. The clip is a
-quiet synthetic sentence: measured with Chromium 156 and the shipped model, the file alone and
-the raw capture path both say "disgust" (0.77 and 0.75-0.82 over 2.5-4 loops of the clip),
-while echo cancellation, noise suppression and automatic gain (the browser's defaults) turn it
-into "angry" (0.72).
+quiet synthetic sentence: measured with Chromium 156 and the shipped model (ser-default-v1), the
+file alone and the raw capture path both say "disgust" (0.77, and 0.52-0.84 over our runs),
+while echo cancellation, noise suppression and automatic gain (the browser's defaults; the gain
+lifts the clip by about 16 dB) turn it into "angry" (0.72).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.exercises.test_browser import CHROMIUM, PHONE, _logged_in_page
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SR = 48000  # Chromium's fake capture wants 16-bit PCM; it loops the file
-LOOPS = 3.2  # record a few passes of the clip, so where the loop starts barely matters
+LOOPS = 4.0  # record several passes of the clip, so where the loop starts and ends matters little
 
 
 def _quiet_voice(path: Path) -> float:
@@ -118,7 +118,9 @@ def test_a_clip_through_the_fake_microphone_classifies_as_the_file_does(
     assert {key: attempt.capture.get(key) for key in raw} == raw, attempt.capture
     assert attempt.capture["mimeType"].startswith("audio/webm"), attempt.capture
     assert "opus" in attempt.capture["mimeType"], attempt.capture
-    assert attempt.capture["audioBitsPerSecond"] == 64000, attempt.capture
+    # 64 kbit/s per channel (Chromium's fake microphone is stereo with processing off).
+    channels = attempt.capture["channelCount"]
+    assert attempt.capture["audioBitsPerSecond"] == 64000 * channels, attempt.capture
     assert not {"deviceId", "groupId", "label"} & set(attempt.capture), attempt.capture
     assert attempt.duration_s is not None and attempt.duration_s > 2 * seconds
 
@@ -130,7 +132,7 @@ def test_a_clip_through_the_fake_microphone_classifies_as_the_file_does(
     assert attempt.top_emotion == _top(direct), (attempt.probabilities, direct)
     # Not only the winner: the whole estimate stays close (total variation distance).
     distance = 0.5 * sum(abs(stored[label] - direct[label]) for label in direct)
-    assert distance < 0.3, (direct, stored)
+    assert distance < 0.35, (direct, stored)  # 0.1-0.25 measured raw; 0.6 with processing
 
 
 def test_a_browser_that_refuses_the_raw_constraints_still_records(
@@ -161,5 +163,5 @@ def test_a_browser_that_refuses_the_raw_constraints_still_records(
     assert requested[0]["audio"]["channelCount"] == 1, requested
     assert requested[1:] == [{"audio": True}], requested
     shown = json.loads(page.locator("#recorder").get_attribute("data-capture") or "{}")
-    assert shown["audioBitsPerSecond"] == 64000, shown
+    assert shown["audioBitsPerSecond"] == 64000 * shown["channelCount"], shown
     assert not page.locator("#rec-status").evaluate("el => el.classList.contains('is-problem')")
