@@ -58,7 +58,7 @@ eval-segmentation: $(STAMP)
 # by 5-fold actor cross-validation of the shipped recipe, calibrated; features cached in
 # ~/.cache/ser-portal (SER_FEATURE_CACHE). About 25 min on 2 cores the first time.
 eval-robustness: $(STAMP)
-	nice $(BIN)/python -m analysis.robustness --data $(RAVDESS) --copies 2 --condition-every 3 \
+	nice $(BIN)/python -m analysis.robustness --data $(RAVDESS) --copies 4 --condition-every 3 \
 		--json var/robustness.json
 
 # Per-segment emotion accuracy of whole conversations in simulated rooms, run through

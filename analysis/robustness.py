@@ -44,7 +44,9 @@ from analysis.evaluation import metrics_from_probabilities
 from analysis.features import ACOUSTIC_VERSION, ROBUST_VERSION, FeatureCache
 
 DEFAULT_CACHE = Path(os.environ.get("SER_FEATURE_CACHE", Path.home() / ".cache" / "ser-portal"))
-FEATURE_SETS = {"acoustic": ACOUSTIC_VERSION, "acoustic2": ROBUST_VERSION}
+# "egemaps" (openSMILE's eGeMAPS v02 functionals, 88 values) is measured as a candidate only:
+# it needs the opensmile package, which the portal does not depend on (see RESULTS.md).
+FEATURE_SETS = {"acoustic": ACOUSTIC_VERSION, "acoustic2": ROBUST_VERSION, "egemaps": 1}
 N_BABBLE_TALKERS = 4
 
 # The targets, per condition (8-class UA on held-out actors).
@@ -63,6 +65,19 @@ def extractor_for(feature_set: str) -> Callable[[np.ndarray], np.ndarray]:
         return acoustic_features
     if feature_set == "acoustic2":
         return robust_acoustic_features
+    if feature_set == "egemaps":
+        import opensmile
+
+        smile = opensmile.Smile(
+            feature_set=opensmile.FeatureSet.eGeMAPSv02,
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+
+        def egemaps(audio: np.ndarray) -> np.ndarray:
+            values = smile.process_signal(np.asarray(audio, dtype=np.float32), 16000).values
+            return np.nan_to_num(values.reshape(-1).astype(np.float32))
+
+        return egemaps
     raise ValueError(f"Unknown feature set {feature_set!r}; known: {sorted(FEATURE_SETS)}.")
 
 
@@ -447,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="RAVDESS-style folder")
     parser.add_argument("--features", default="acoustic2", choices=sorted(FEATURE_SETS))
-    parser.add_argument("--copies", type=int, default=2, help="augmented copies per clip")
+    parser.add_argument("--copies", type=int, default=4, help="augmented copies per clip")
     parser.add_argument("--heads", default="mlp,logistic")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

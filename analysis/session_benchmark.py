@@ -330,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=4)
     parser.add_argument(
         "--model",
         type=Path,
@@ -362,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table(result))
     print(f"{result['seconds']:.0f} s; temperature {temperature:.3f}, confidence floor {floor:.3f}")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 

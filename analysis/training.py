@@ -732,7 +732,7 @@ def _restrict_labels(ensemble: HeadEnsemble, keep: Sequence[int]) -> HeadEnsembl
 
 # --- the robust default (ser-default-v2) ---------------------------------------------------
 
-ROBUST_RECIPE_COPIES = 2
+ROBUST_RECIPE_COPIES = 4
 
 
 def train_robust_model(
