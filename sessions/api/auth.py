@@ -68,6 +68,12 @@ def _count_failure(keys: dict[str, int]) -> None:
             cache.set(key, 1, FAILURE_WINDOW_S)
 
 
+TOKEN_ERROR = inline_serializer(
+    "TokenError",
+    {"detail": serializers.CharField(), "errors": serializers.DictField(required=False)},
+)
+
+
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -111,7 +117,12 @@ class TokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            # Wrong credentials, a missing one-time code, or too many failed attempts.
+            400: TOKEN_ERROR,
+            429: TOKEN_ERROR,
+        },
         summary="Exchange credentials (and a TOTP code if MFA is on) for an API token",
     )
     def post(self, request: Request) -> Response:

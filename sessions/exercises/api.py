@@ -100,7 +100,10 @@ FEEDBACK = inline_serializer("AttemptFeedback", fields={
     "comparisons": serializers.ListField(child=serializers.DictField()),
     "tips": serializers.ListField(child=serializers.CharField()),
     "encouragement": serializers.CharField(),
-    "status_url": serializers.URLField(),
+    # Paths on this server (relative URLs), not absolute URIs.
+    "status_url": serializers.CharField(),
+    "result_url": serializers.CharField(),
+    "audio_url": serializers.CharField(allow_null=True),
 })  # fmt: skip
 
 
