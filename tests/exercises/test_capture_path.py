@@ -3,10 +3,12 @@
 A known clip goes through Chromium's fake microphone into a practice attempt, the real worker
 analyses it with the clinic's active model (the shipped default), and the stored attempt must
 classify as the file itself does through the same decode and classifier code. The clip is a
-quiet synthetic sentence: measured with Chromium 156 and the shipped model (ser-default-v1), the
-file alone and the raw capture path both say "disgust" (0.77, and 0.52-0.84 over our runs),
-while echo cancellation, noise suppression and automatic gain (the browser's defaults; the gain
-lifts the clip by about 16 dB) turn it into "angry" (0.72).
+quiet synthetic sentence. Measured with Chromium 156: with ser-default-v1 the file and the raw
+capture both say "disgust" (0.77; 0.52-0.84 over our runs) while echo cancellation, noise
+suppression and automatic gain (the browser's defaults; the gain lifts the clip by about 16 dB)
+turn it into "angry" (0.72), so the label check fails there. ser-default-v2 keeps "disgust"
+either way (file 0.92, raw 0.86, processed 0.72; total variation 0.06 raw, 0.21 processed), so
+with it the check on the requested constraints is what fails when processing comes back on.
 """
 
 from __future__ import annotations
