@@ -98,6 +98,9 @@ class _UploadCreate(serializers.Serializer[Any]):
     filename = serializers.CharField(max_length=1000)
     size = serializers.IntegerField(min_value=0)
     content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    # Recordings made in the page: a JSON object of what the browser applied while recording.
+    # Any value is accepted and cleaned by the service, so a bad report never refuses the upload.
+    capture = serializers.JSONField(required=False)
 
 
 class UploadCreateView(APIView):
@@ -117,6 +120,7 @@ class UploadCreateView(APIView):
                 size_bytes=payload.validated_data["size"],
                 content_type=payload.validated_data.get("content_type", ""),
                 created_by=request.user,
+                capture=payload.validated_data.get("capture"),
                 request=request._request,
             )
         except services.UploadRefused as exc:

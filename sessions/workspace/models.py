@@ -65,6 +65,10 @@ class ChunkedUpload(TimestampedModel):
         Recording, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finalize_started_at = models.DateTimeField(null=True, blank=True)
+    # For a recording made in the browser: what the browser applied while recording (echo
+    # cancellation, noise suppression, automatic gain, channels, rate) and the recorder's format
+    # and bit rate, as the page reported them. Empty for files chosen from disk.
+    capture = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analysis.models import AnalysisRun
 from sessions import audit
+from sessions.exercises.services import capture_settings
 from sessions.families.consent import ConsentMissing, has_consent
 from sessions.models import Child, Recording, TherapySession
 from sessions.models.audit import AuditAction
@@ -130,11 +131,14 @@ def upload_create(
     size_bytes: int,
     content_type: str,
     created_by: Any,
+    capture: Any = None,
     request: HttpRequest | None = None,
 ) -> ChunkedUpload:
     """Start a resumable upload to ``session``: checks what can be checked before any byte is
     sent (recording consent, size, file type) and creates the empty upload. Each call starts a
-    new upload; the client resumes an old one by its id instead of calling this again."""
+    new upload; the client resumes an old one by its id instead of calling this again.
+    ``capture`` is what the browser reported about a recording made in the page (cleaned by
+    ``sessions.exercises.services.capture_settings``, the one rule for it)."""
     name = Path(filename or "").name.strip()[:255]
     if not name:
         raise UploadRefused("The file has no name.")
@@ -169,6 +173,7 @@ def upload_create(
         filename=name,
         content_type=(content_type or "")[:100],
         size_bytes=size_bytes,
+        capture=capture_settings(capture),
     )
     folder = upload_dir(upload.pk)
     folder.mkdir(parents=True, exist_ok=True)

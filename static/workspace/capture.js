@@ -84,12 +84,13 @@ export function setupCapture(root, { onSaved }) {
   const input = root.querySelector("#file-input");
   if (!list || !drop || !input) return;
 
-  function send(file, { fromRecorder = false } = {}) {
+  function send(file, { fromRecorder = false, capture = null } = {}) {
     const uploader = new ChunkedUploader({
       createUrl: root.dataset.uploadUrl,
       sessionId: root.dataset.session,
       file,
       chunkSize: Number(root.dataset.chunkSize) || undefined,
+      capture,
     });
     const row = uploadRow(file, uploader, (upload) => onSaved(upload));
     list.prepend(row);
@@ -193,6 +194,7 @@ function setupRecorder(root, send) {
   let elapsedMs = 0;
   let resumedAt = 0;
   let ticker = 0;
+  let capture = null; // what the browser applied to the current recording
   const token = {};
 
   function showError(message) {
@@ -265,8 +267,9 @@ function setupRecorder(root, send) {
     recorder = new MediaRecorder(stream, {
       audioBitsPerSecond: bitsPerSecondFor(stream), ...(mimeType ? { mimeType } : {}),
     });
-    // On the page for whoever checks the capture path (the browser tests read it back).
-    root.dataset.capture = JSON.stringify(appliedSettings(stream, recorder));
+    capture = appliedSettings(stream, recorder);
+    // Also on the page, for whoever checks the capture path (the browser tests read it back).
+    root.dataset.capture = JSON.stringify(capture);
     chunks = [];
     recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
     recorder.onstop = () => {
@@ -333,7 +336,7 @@ function setupRecorder(root, send) {
     save.disabled = true;
     discard.disabled = true;
     state.textContent = "Saving the recording…";
-    const { result } = await send(file, { fromRecorder: true });
+    const { result } = await send(file, { fromRecorder: true, capture });
     save.disabled = false;
     discard.disabled = false;
     if (result) {

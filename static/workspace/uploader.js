@@ -43,9 +43,10 @@ function putChunk(url, blob, offset, onProgress, signal) {
 }
 
 export class ChunkedUploader extends EventTarget {
-  constructor({ createUrl, sessionId, file, chunkSize }) {
+  constructor({ createUrl, sessionId, file, chunkSize, capture }) {
     super();
     this.createUrl = createUrl;
+    this.capture = capture || null; // what the browser applied, for recordings made in the page
     this.sessionId = sessionId;
     this.file = file;
     this.chunkSize = chunkSize || 8 * 1024 * 1024;
@@ -89,7 +90,10 @@ export class ChunkedUploader extends EventTarget {
       if (!this.upload) {
         const { data } = await requestJson(this.createUrl, {
           method: "POST",
-          body: { filename: this.file.name, size: this.file.size, content_type: this.file.type || "" },
+          body: {
+            filename: this.file.name, size: this.file.size, content_type: this.file.type || "",
+            ...(this.capture ? { capture: this.capture } : {}),
+          },
         });
         this.upload = data;
         this.offset = 0;

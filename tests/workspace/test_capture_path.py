@@ -13,6 +13,7 @@ import pytest
 
 from analysis.services import local_file_path
 from sessions.models import Recording
+from sessions.workspace.models import ChunkedUpload
 from tests.conftest import Cast, grant_consent
 from tests.workspace.test_browser import CHROMIUM_ARGS, _login
 
@@ -54,6 +55,10 @@ def test_session_recording_asks_for_raw_audio_and_records_opus_at_64_kbit_per_ch
     assert not {"deviceId", "groupId"} & set(applied), applied
 
     recording = Recording.objects.get(session=cast.session, original_name__startswith="browser-")
+    # The upload keeps what the browser reported, cleaned (no device ids).
+    upload = ChunkedUpload.objects.get(recording=recording)
+    expected = {key: applied[key] for key in applied if key not in {"deviceId", "groupId"}}
+    assert upload.capture == expected, (upload.capture, applied)
     with local_file_path(recording.file) as path, av.open(str(path)) as container:
         assert "webm" in container.format.name
         assert container.streams.audio[0].codec_context.name == "opus"
