@@ -21,11 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class WorkerProcess:
     def __init__(
-        self, prefix: str, queues: tuple[str, ...] = ("long", "short", "default"), name: str = ""
+        self,
+        prefix: str,
+        queues: tuple[str, ...] = ("long", "short", "default"),
+        name: str = "",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.prefix = prefix
         self.queues = queues
         self.name = name  # tells several workers of one test apart (each needs its own node)
+        # Overrides of the worker's environment (another MEDIA_ROOT, object storage...).
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._ready = threading.Event()
@@ -48,6 +54,7 @@ class WorkerProcess:
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "SER_MODELS_DIR": str(settings.SER_MODELS_DIR),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
 
     def start(self, timeout: float = 90.0) -> None:

@@ -26,7 +26,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if not os.environ.get("MEDIA_ROOT"):
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="ser-test-media-")
 MEDIA_ROOT = Path(os.environ["MEDIA_ROOT"])
-SER_MODELS_DIR = MEDIA_ROOT / "models"
+# A worker started as "another machine" (tests/analysis/test_scale_out.py) has its own model
+# volume apart from its media folder; every other test process keeps models under MEDIA_ROOT.
+SER_MODELS_DIR = Path(os.environ.get("SER_TEST_MODELS_DIR") or MEDIA_ROOT / "models")
 WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
