@@ -17,6 +17,11 @@ winner still leaves most mass elsewhere) or when the runner-up is within ``min_m
 of the winner, i.e. the model cannot tell two emotions apart. The UI greys such turns out
 rather than hiding them, so therapists see that the model hesitated.
 
+Unfamiliar voices. A features-head model also says how unlike its training voices each window
+is (``atypicality``: RMS z-score of the features); above the model's measured limit
+(``extra.reliability.max_atypicality``) the turn is uncertain with the reason "unfamiliar"
+rather than a confident label on speech the model has never seen the like of.
+
 Audio quality. Each turn's audio is also measured (``analysis.quality``: level, SNR against
 the recording's own noise floor between turns, clipping, length). A turn that is too short, too
 quiet, too noisy or clipped is uncertain whatever the model says, and ``uncertain_reason`` says
@@ -25,7 +30,9 @@ reliable-confidence floor (``extra.reliability.min_confidence`` in its manifest)
 instead of the generic ``min_confidence``.
 
 Stretches. Windows are sent to the classifier per speech stretch (a VAD segment, cut at
-``max_stretch_s``), so a whole stretch is encoded once.
+``max_stretch_s``), so a whole stretch is encoded once; Hugging Face classifiers take a block
+of stretches at a time (``predict_stretches``) and batch their transformer passes, and encode
+stretches longer than their ``chunk_s`` in overlapping chunks.
 """
 
 from __future__ import annotations
@@ -161,6 +168,75 @@ def _groups(
     return groups
 
 
+def _group_windows(
+    audio: np.ndarray,
+    turns: Sequence[SpeakerTurn],
+    group: list[int],
+    params: EmotionParams,
+    rate: int,
+) -> tuple[np.ndarray, list[list[tuple[float, float]]], list[tuple[int, int]]]:
+    """(stretch audio, each turn's windows in seconds, all windows in stretch samples)."""
+    lo = round(turns[group[0]].start_s * rate)
+    stretch = audio[lo : round(turns[group[-1]].end_s * rate)]
+    per_turn = [turn_windows(turns[i].start_s, turns[i].end_s, params) for i in group]
+    sample_windows = [
+        (max(round(s * rate) - lo, 0), min(round(e * rate) - lo, stretch.size))
+        for windows in per_turn
+        for s, e in windows
+    ]
+    return stretch, per_turn, sample_windows
+
+
+class _BatchedStretches:
+    """Window probabilities of stretch groups, computed a block of groups at a time.
+
+    Classifiers with ``predict_stretches`` (Hugging Face models) encode several stretches in
+    shared transformer batches, which makes short speech turns much cheaper; a block of up to
+    ``BLOCK_S`` of audio keeps progress reports coming. Others get one call per stretch.
+    """
+
+    BLOCK_S = 30.0
+    BLOCK_GROUPS = 32
+
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        inputs: Sequence[tuple[np.ndarray, Any, list[tuple[int, int]]]],
+        wanted: Sequence[bool],
+    ) -> None:
+        self.classifier = classifier
+        self.inputs = inputs
+        self.wanted = wanted
+        self.rate = classifier.sample_rate
+        self.done: dict[int, np.ndarray] = {}
+
+    def probabilities(self, index: int) -> np.ndarray:
+        if index not in self.done:
+            self._compute_from(index)
+        return self.done.pop(index)
+
+    def _compute_from(self, index: int) -> None:
+        many = getattr(self.classifier, "predict_stretches", None)
+        if many is None:
+            stretch, _, windows = self.inputs[index]
+            self.done[index] = np.asarray(
+                self.classifier.predict_windows(stretch, windows), dtype=np.float64
+            )
+            return
+        block: list[int] = []
+        audio_s = 0.0
+        for i in range(index, len(self.inputs)):
+            if not self.wanted[i]:
+                continue
+            if block and (audio_s >= self.BLOCK_S or len(block) >= self.BLOCK_GROUPS):
+                break
+            block.append(i)
+            audio_s += self.inputs[i][0].size / self.rate
+        results = many([(self.inputs[i][0], self.inputs[i][2]) for i in block])
+        for i, probs in zip(block, results, strict=True):
+            self.done[i] = np.asarray(probs, dtype=np.float64)
+
+
 def classify_turns(
     audio: np.ndarray,
     turns: Sequence[SpeakerTurn],
@@ -186,6 +262,8 @@ def classify_turns(
     results: list[TurnEmotion] = []
     frames: list[WindowEmotion] = []
     floor_conf = min_confidence_for(classifier, params)
+    extra = getattr(getattr(classifier, "manifest", None), "extra", None) or {}
+    max_atypicality = quality.model_max_atypicality(extra)
     floor_db = quality.noise_floor_db(audio16, speech_frame_mask(stretches, audio16.size))
     shifts = {
         role: shift
@@ -193,23 +271,24 @@ def classify_turns(
         if shift is not None
     }
     groups = _groups(turns, stretches, params.max_stretch_s)
+    inputs = [_group_windows(audio, turns, group, params, rate) for group in groups]
+    # Features-head models take the features path when a baseline or the unfamiliar-voice check
+    # applies: features once, heads once (twice under a baseline), atypicality per window.
+    by_features = max_atypicality is not None and hasattr(classifier, "window_features")
+    plain = [
+        not by_features and not any(turns[i].role in shifts for i in group) for group in groups
+    ]
+    batched = _BatchedStretches(classifier, inputs, plain)
     total_s = sum(t.duration_s for t in turns) or 1.0
     done_s = 0.0
-    for group in groups:
-        lo_s = turns[group[0]].start_s
-        hi_s = turns[group[-1]].end_s
-        lo = round(lo_s * rate)
-        stretch = audio[lo : round(hi_s * rate)]
-        per_turn = [turn_windows(turns[i].start_s, turns[i].end_s, params) for i in group]
-        flat = [w for windows in per_turn for w in windows]
-        sample_windows = [
-            (max(round(s * rate) - lo, 0), min(round(e * rate) - lo, stretch.size)) for s, e in flat
-        ]
-        if any(turns[i].role in shifts for i in group):
-            # A features-head model (only those support baselines): features once, heads twice.
+    for index, group in enumerate(groups):
+        stretch, per_turn, sample_windows = inputs[index]
+        atypical: np.ndarray | None = None
+        if not plain[index]:
             heads: Any = classifier
             features = heads.window_features(stretch, sample_windows)
             raw = np.asarray(heads.predict_features(features), dtype=np.float64)
+            atypical = np.asarray(heads.atypicality(features), dtype=np.float64)
             probs = raw.copy()
             k = 0
             for i, windows in zip(group, per_turn, strict=True):
@@ -219,9 +298,7 @@ def classify_turns(
                     probs[rows_of] = heads.predict_features(features[rows_of], shift)
                 k += len(windows)
         else:
-            probs = np.asarray(
-                classifier.predict_windows(stretch, sample_windows), dtype=np.float64
-            )
+            probs = batched.probabilities(index)
             raw = probs
         va = valence_arousal(probs)
         k = 0
@@ -242,6 +319,18 @@ def classify_turns(
             ]
             measured = quality.measure(turn_audio, floor_db)
             label, confidence, uncertain, reason = judge_turn(mean, measured, params, floor_conf)
+            measured_dict = measured.to_dict()
+            if atypical is not None:
+                turn_atypicality = float(
+                    (atypical[k - len(windows) : k] * weights).sum() / weights.sum()
+                )
+                measured_dict["atypicality"] = round(turn_atypicality, 3)
+                if (
+                    not reason
+                    and max_atypicality is not None
+                    and (turn_atypicality > max_atypicality)
+                ):
+                    uncertain, reason = True, "unfamiliar"
             valence, arousal = valence_arousal(mean)[0]
             results.append(
                 TurnEmotion(
@@ -257,7 +346,7 @@ def classify_turns(
                     arousal=float(arousal),
                     probabilities=mean,
                     uncertain_reason=reason,
-                    quality=measured.to_dict(),
+                    quality=measured_dict,
                     raw_emotion=CANONICAL_LABELS[int(np.argmax(raw_mean))] if with_baseline else "",
                     baseline_delta=(
                         round(float(0.5 * np.abs(mean - raw_mean).sum()), 4)

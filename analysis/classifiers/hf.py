@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 DTYPES = ("fp32", "bf16", "int8")
 _MIN_SAMPLES = 400  # one frame of a wav2vec2-style conv stack
 _MAX_CHUNK_FRAMES = 1500  # 30 s of wav2vec2 frames
+_MAX_BATCH = 16  # transformer passes of short stretches sharing one batch
 CHUNK_S = 20.0
 CONTEXT_S = 2.5
 # The precision chosen for a model shape with a given thread count, once per process.
@@ -270,67 +271,159 @@ class HFAudioClassifier:
         self, audio: np.ndarray, windows: Sequence[tuple[int, int]], *, context: str = "stretch"
     ) -> np.ndarray:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if context not in ("stretch", "window"):
+            raise ValueError(f"context must be 'stretch' or 'window', not {context!r}")
         if not windows:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         if context == "window" or not self._pools_frames:
             return self.predict_model_proba([audio[s:e] for s, e in windows])
-        if context != "stretch":
-            raise ValueError(f"context must be 'stretch' or 'window', not {context!r}")
-        padded = self._pad(audio)
-        with self._inference():
-            frames = self._encode_stretch(padded)  # (F, hidden), float64
-            cumulative = np.concatenate([np.zeros((1, frames.shape[1])), frames.cumsum(axis=0)])
-            pooled = np.zeros((len(windows), frames.shape[1]), dtype=np.float64)
-            total = frames.shape[0]
-            for i, (start, end) in enumerate(windows):
-                first = min(round(start / self.frame_step), total - 1)
-                count = max(self._frames_for(max(end - start, _MIN_SAMPLES)), 1)
-                last = min(first + count, total)
-                pooled[i] = (cumulative[last] - cumulative[first]) / (last - first)
-            hidden = self._cast(torch.from_numpy(pooled.astype(np.float32)))
-            logits = self.model.classifier(self.model.projector(hidden))
-            return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
+        return self.predict_stretches_model_proba([(audio, windows)])[0]
 
-    def _encode_stretch(self, audio: np.ndarray) -> np.ndarray:
-        """Frame states for the whole stretch, (frames, hidden), float64.
+    def predict_stretches(
+        self, stretches: Sequence[tuple[np.ndarray, Sequence[tuple[int, int]]]]
+    ) -> list[np.ndarray]:
+        """``predict_windows`` for several stretches at once, one array per stretch.
 
-        The conv feature encoder and the feature projection run over the whole stretch (their
-        cost is linear in its length, and the first conv layer's group norm then sees the
-        stretch's statistics exactly as whole-stretch encoding does); only the transformer,
-        whose attention cost is quadratic, runs in overlapping chunks of frames.
+        Each stretch is still normalised and run through the conv feature encoder on its own;
+        their transformer passes share batches (padded, with an attention mask, so each frame
+        attends only to its own stretch). A short stretch costs the transformer little
+        compute but streams all its weights all the same (about 340 MB for a base-size model
+        in fp32), which made short speech turns cost 3-4 times their length's share; batching
+        pays for the weights once per batch. Answers equal one stretch at a time to float
+        rounding (tests/analysis/test_hf_classifier.py).
         """
-        total = self._frames_for(audio.size)
-        inputs = self._cast(torch.from_numpy(self._normalize(audio))[None, :])
+        return [
+            to_canonical(probs, self.labels, self.manifest.label_map)
+            for probs in self.predict_stretches_model_proba(stretches)
+        ]
+
+    def predict_stretches_model_proba(
+        self, stretches: Sequence[tuple[np.ndarray, Sequence[tuple[int, int]]]]
+    ) -> list[np.ndarray]:
+        if not self._pools_frames:
+            return [self.predict_windows_model_proba(a, w) for a, w in stretches]
+        audios = [self._pad(np.asarray(a, dtype=np.float32).reshape(-1)) for a, _ in stretches]
+        with self._inference():
+            frames = self._encode_stretches(audios)
+            return [
+                self._head(states, windows)
+                for states, (_, windows) in zip(frames, stretches, strict=True)
+            ]
+
+    def _head(self, frames: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The model's head on each window's mean frame state."""
+        if not windows:
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
+        cumulative = np.concatenate([np.zeros((1, frames.shape[1])), frames.cumsum(axis=0)])
+        pooled = np.zeros((len(windows), frames.shape[1]), dtype=np.float64)
+        total = frames.shape[0]
+        for i, (start, end) in enumerate(windows):
+            first = min(round(start / self.frame_step), total - 1)
+            count = max(self._frames_for(max(end - start, _MIN_SAMPLES)), 1)
+            last = min(first + count, total)
+            pooled[i] = (cumulative[last] - cumulative[first]) / (last - first)
+        hidden = self._cast(torch.from_numpy(pooled.astype(np.float32)))
+        logits = self.model.classifier(self.model.projector(hidden))
+        return torch.softmax(logits.float(), dim=-1).numpy().astype(np.float64)
+
+    def _encode_stretches(self, audios: list[np.ndarray]) -> list[np.ndarray]:
+        """Frame states of each stretch, (frames, hidden) float64.
+
+        The conv feature encoder and the feature projection run over each whole stretch
+        (their cost is linear in its length, and the first conv layer's group norm then sees
+        the stretch's statistics exactly as whole-stretch encoding does); only the
+        transformer, whose attention cost is quadratic, runs in overlapping chunks of frames
+        (``_spans``), and chunks of all stretches share batches.
+        """
+        totals = [self._frames_for(a.size) for a in audios]
+        inputs = [self._cast(torch.from_numpy(self._normalize(a))[None, :]) for a in audios]
         if not self._splits:
-            return self._states(self._encoder(inputs, output_hidden_states=self._weighted))[:total]
-        features = self._encoder.feature_extractor(inputs).transpose(1, 2)
-        projected = self._encoder.feature_projection(features)
-        hidden = projected[0] if isinstance(projected, tuple) else projected
-        frames = hidden.shape[1]
+            return [
+                self._states(self._encoder(x, output_hidden_states=self._weighted))[0][:total]
+                for x, total in zip(inputs, totals, strict=True)
+            ]
+        hidden = []
+        for x in inputs:
+            projected = self._encoder.feature_projection(
+                self._encoder.feature_extractor(x).transpose(1, 2)
+            )
+            hidden.append((projected[0] if isinstance(projected, tuple) else projected)[0])
+        out = [np.zeros((h.shape[0], h.shape[1]), dtype=np.float64) for h in hidden]
+        jobs = [(i, *span) for i, h in enumerate(hidden) for span in self._spans(h.shape[0])]
+        jobs.sort(key=lambda job: job[2] - job[1])
+        for batch in self._batches(jobs):
+            states = self._transform([hidden[i][lo:hi] for i, lo, hi, _, _ in batch])
+            for (i, lo, _hi, keep_from, keep_to), state in zip(batch, states, strict=True):
+                out[i][keep_from:keep_to] = state[keep_from - lo : keep_to - lo]
+        return [states[:total] for states, total in zip(out, totals, strict=True)]
+
+    def _spans(self, frames: int) -> list[tuple[int, int, int, int]]:
+        """(lo, hi, keep_from, keep_to) frame ranges of the transformer passes of a stretch."""
         if self.chunk_s is None:
-            return self._transform(hidden)[:total]
+            return [(0, frames, 0, frames)]
         per_second = self.sample_rate / self.frame_step
         # Attention memory grows with frames squared: cap a chunk at _MAX_CHUNK_FRAMES whatever
         # the conv stride (a tiny test model with a 10-sample stride would otherwise ask for
         # gigabytes on a 20 s chunk).
         chunk = max(min(round(self.chunk_s * per_second), _MAX_CHUNK_FRAMES), 4)
         if frames <= chunk:
-            return self._transform(hidden)[:total]
+            return [(0, frames, 0, frames)]
         margin = min(round(self.context_s * per_second), chunk // 4)
         core = chunk - 2 * margin
-        out = np.zeros((frames, hidden.shape[2]), dtype=np.float64)
-        for start in range(0, frames, core):
-            lo, hi = max(start - margin, 0), min(start + core + margin, frames)
-            keep_to = min(start + core, frames)
-            states = self._transform(hidden[:, lo:hi])
-            out[start:keep_to] = states[start - lo : keep_to - lo]
-        return out[:total]
+        return [
+            (
+                max(start - margin, 0),
+                min(start + core + margin, frames),
+                start,
+                min(start + core, frames),
+            )
+            for start in range(0, frames, core)
+        ]
 
-    def _transform(self, hidden: torch.Tensor) -> np.ndarray:
-        """The transformer over projected conv features: the states the head pools."""
+    def _batches(self, jobs: list[Any]) -> Iterator[list[Any]]:
+        """Jobs sorted by length, grouped so a padded batch stays within one chunk's frames."""
+        per_second = self.sample_rate / self.frame_step
+        budget = min(round((self.chunk_s or 20.0) * per_second), _MAX_CHUNK_FRAMES)
+        batch: list[Any] = []
+        for job in jobs:
+            longest = job[2] - job[1]  # sorted: the newest job is the longest
+            if (batch and (len(batch) + 1) * longest > budget) or len(batch) == _MAX_BATCH:
+                yield batch
+                batch = []
+            batch.append(job)
+        if batch:
+            yield batch
+
+    def _transform(self, pieces: list[torch.Tensor]) -> list[np.ndarray]:
+        """The transformer over projected conv features, one (frames, hidden) array per piece.
+
+        Several pieces are padded into one batch with a frame-level attention mask: padded
+        frames are zeroed before the positional convolution (as its own zero padding at a
+        sequence's end) and masked out of attention, so each piece's states are those of
+        running it alone.
+        """
         encoder = self._encoder.encoder
+        lengths = [p.shape[0] for p in pieces]
+        longest = max(lengths)
+        if len(pieces) == 1:
+            batch, mask = pieces[0][None], None
+        else:
+            batch = pieces[0].new_zeros((len(pieces), longest, pieces[0].shape[1]))
+            mask = torch.zeros((len(pieces), longest), dtype=torch.bool)
+            for row, (piece, length) in enumerate(zip(pieces, lengths, strict=True)):
+                batch[row, :length] = piece
+                mask[row, :length] = True
+        with warnings.catch_warnings():
+            # WavLM's attention mixes a bool padding mask with its float position bias.
+            warnings.filterwarnings("ignore", message=".*mismatched key_padding_mask")
+            return self._run_transformer(encoder, batch, mask, lengths)
+
+    def _run_transformer(
+        self, encoder: Any, batch: torch.Tensor, mask: torch.Tensor | None, lengths: list[int]
+    ) -> list[np.ndarray]:
         if not self._weighted:
-            return self._states(encoder(hidden))
+            states = self._states(encoder(batch, attention_mask=mask))
+            return [states[row, :length] for row, length in enumerate(lengths)]
         # The head's weighted layer sum needs every layer's states. Calling the transformer
         # directly bypasses the model's output capture, so the states are collected here the
         # way ``output_hidden_states`` defines them: the input of each layer, then the
@@ -345,22 +438,24 @@ class HFAudioClassifier:
             for layer in encoder.layers
         ]
         try:
-            last = encoder(hidden).last_hidden_state
+            last = encoder(batch, attention_mask=mask).last_hidden_state
         finally:
             for handle in handles:
                 handle.remove()
-        return self._weighted_sum([*collected, last])
+        states = self._weighted_sum([*collected, last])
+        return [states[row, :length] for row, length in enumerate(lengths)]
 
     def _states(self, outputs: Any) -> np.ndarray:
+        """(batch, frames, hidden) float64 states the head pools."""
         if self._weighted:
             return self._weighted_sum(list(outputs.hidden_states))
-        return outputs.last_hidden_state[0].float().numpy().astype(np.float64)
+        return outputs.last_hidden_state.float().numpy().astype(np.float64)
 
     def _weighted_sum(self, hidden_states: list[torch.Tensor]) -> np.ndarray:
         stacked = torch.stack([h.float() for h in hidden_states], dim=1)
         norm_weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
-        states = (stacked * norm_weights.view(-1, 1, 1)).sum(dim=1)
-        return states[0].numpy().astype(np.float64)
+        states = (stacked * norm_weights.view(1, -1, 1, 1)).sum(dim=1)
+        return states.numpy().astype(np.float64)
 
     # -- helpers ---------------------------------------------------------------------------
 

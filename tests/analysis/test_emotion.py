@@ -9,9 +9,11 @@ import pytest
 
 from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX, valence_arousal
 from analysis.classifiers.base import ModelManifest
+from analysis.classifiers.hf import HFAudioClassifier
 from analysis.emotion import EmotionParams, classify_turns, judge, turn_windows
 from analysis.segmentation import Segment
 from analysis.speakers import SpeakerTurn
+from tests.analysis.conftest import Conversation
 
 
 class ScriptedClassifier:
@@ -168,3 +170,41 @@ def test_turns_in_silence_or_noise_are_uncertain_with_the_reason() -> None:
     clear = _voiced_in(stretches[:1], 10.0)
     results, _ = classify_turns(clear, turns[:1], stretches[:1], ScriptedClassifier())
     assert (results[0].uncertain, results[0].uncertain_reason) == (False, "")
+
+
+class OneStretchAtATime:
+    """A real classifier seen without its ``predict_stretches``: one call per stretch."""
+
+    def __init__(self, classifier: HFAudioClassifier) -> None:
+        self._classifier = classifier
+        self.manifest = classifier.manifest
+        self.sample_rate = classifier.sample_rate
+
+    def predict_proba(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        return self._classifier.predict_proba(clips)
+
+    def predict_windows(self, audio: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
+        return self._classifier.predict_windows(audio, windows)
+
+
+def test_hf_stretches_classified_in_blocks_match_one_stretch_at_a_time(
+    tiny_classifier: HFAudioClassifier, conversation: Conversation
+) -> None:
+    stretches = [Segment(start, end) for start, end, _ in conversation.turns]
+    turns = [
+        SpeakerTurn(start, end, "child" if voice == "high" else "therapist", 0.9, i % 2)
+        for i, (start, end, voice) in enumerate(conversation.turns)
+    ]
+    seen: list[float] = []
+    audio = conversation.audio
+    blocks, block_frames = classify_turns(
+        audio, turns, stretches, tiny_classifier, progress=seen.append
+    )
+    single, single_frames = classify_turns(
+        audio, turns, stretches, OneStretchAtATime(tiny_classifier)
+    )
+    assert len(blocks) == len(single) == len(turns) and len(seen) == len(turns)
+    assert [r.emotion for r in blocks] == [r.emotion for r in single]
+    got = np.stack([f.probabilities for f in block_frames])
+    expected = np.stack([f.probabilities for f in single_frames])
+    assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-5

@@ -159,6 +159,30 @@ def test_chunked_encoding_of_a_long_stretch_matches_encoding_it_whole(
     assert (got.argmax(axis=1) == reference.argmax(axis=1)).mean() >= 0.99
 
 
+@pytest.mark.parametrize(
+    ("arch", "weighted"),
+    [("wav2vec2", False), ("wav2vec2", True), ("hubert", False), ("wavlm", False)],
+)
+def test_stretches_sharing_transformer_batches_get_the_answers_of_one_at_a_time(
+    arch: str, weighted: bool, tmp_path: Path, conversation: Conversation, long_stretch: np.ndarray
+) -> None:
+    classifier = load_classifier(build_tiny_model(tmp_path, arch=arch, weighted_layer_sum=weighted))
+    stretches = [
+        conversation.audio[int(start * 16000) : int(end * 16000)]
+        for start, end, _ in conversation.turns
+    ]
+    stretches += [stretches[0][:8000], stretches[1][:300], long_stretch[: 35 * 16000]]
+    items = [(audio, _windows(audio.size)) for audio in stretches]
+    together = classifier.predict_stretches_model_proba(items)
+    assert len(together) == len(items)
+    for (audio, windows), got in zip(items, together, strict=True):
+        alone = classifier.predict_windows_model_proba(audio, windows)
+        assert got.shape == alone.shape == (len(windows), len(classifier.labels))
+        assert np.abs(got - alone).max() < 1e-5
+    canonical = classifier.predict_stretches(items)
+    assert canonical[0].shape == (len(items[0][1]), len(CANONICAL_LABELS))
+
+
 @pytest.mark.parametrize(("dtype", "tolerance"), [("bf16", 0.01), ("int8", 0.03)])
 def test_reduced_precision_stays_close_to_fp32(
     dtype: str, tolerance: float, tiny_model_dir: Path, stretch: np.ndarray
