@@ -78,6 +78,18 @@ def shift_for(classifier: Any, baseline: VoiceBaseline | None) -> np.ndarray | N
     return baseline.shift(classifier.ensemble.reference)
 
 
+def predict_clip(
+    classifier: Any, clip: np.ndarray, baseline: VoiceBaseline | None
+) -> tuple[np.ndarray, float | None]:
+    """(probabilities, atypicality or None) of one clip, with the baseline when it applies;
+    features are extracted once."""
+    if not hasattr(classifier, "features") or not hasattr(classifier, "atypicality"):
+        return np.asarray(classifier.predict_proba([clip]))[0], None
+    features = classifier.features([clip])
+    probs = classifier.predict_features(features, shift_for(classifier, baseline))[0]
+    return np.asarray(probs), float(classifier.atypicality(features)[0])
+
+
 def predict_with_baseline(
     classifier: Any, clips: Sequence[np.ndarray], baseline: VoiceBaseline | None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,7 @@ REASONS: dict[str, str] = {
     "too_noisy": "too noisy",
     "clipped": "distorted (the microphone was overloaded)",
     "low_confidence": "the model could not tell",
+    "unfamiliar": "unlike the voices the model learnt from",
 }
 
 
@@ -121,6 +122,13 @@ def problem(quality: Quality, confidence: float, min_confidence: float) -> str:
     if confidence < min_confidence:
         return "low_confidence"
     return ""
+
+
+def model_max_atypicality(manifest_extra: dict[str, Any]) -> float | None:
+    """The atypicality above which a model's training found its inputs unlike anything it
+    learnt from (``extra.reliability.max_atypicality``), or None when it measured none."""
+    value = manifest_extra.get("reliability", {}).get("max_atypicality")
+    return float(value) if value is not None else None
 
 
 def model_min_confidence(manifest_extra: dict[str, Any]) -> float:

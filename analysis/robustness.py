@@ -358,12 +358,19 @@ def run_benchmark(
         y_train = np.concatenate([y[train_idx]] * len(train_sets))
         g_train = np.concatenate([groups[train_idx]] * len(train_sets))
         ensemble = heads.fit(x_train, y_train, g_train, seed + fold)
-        reference = neutral_reference(x_train, y_train)
+        try:
+            reference: np.ndarray | None = neutral_reference(x_train, y_train)
+        except ValueError:  # no neutral or calm clips: no baseline column
+            reference = None
         for n in names:
             scored = test_idx[np.isfinite(feats[n][test_idx]).all(axis=1)]
             if scored.size:
                 raw[n][scored] = ensemble.predict_proba(feats[n][scored])
-                shifted = _baseline_shifted(feats[n], scored, y, groups, reference)
+                shifted = (
+                    feats[n][scored]
+                    if reference is None
+                    else _baseline_shifted(feats[n], scored, y, groups, reference)
+                )
                 with_baseline[n][scored] = ensemble.predict_proba(shifted)
         log(f"  fold {fold + 1}/{folds} fitted and scored in {time.monotonic() - started:.0f} s")
 

@@ -807,6 +807,14 @@ def train_robust_model(
     ensemble.reference = neutral_reference(
         np.concatenate([feats[v] for v in variants]), np.concatenate([y] * len(variants))
     )
+    # Inputs further from the training voices than 99.5% of the training clips themselves (and
+    # never below 2 z-units RMS) are "unfamiliar": see analysis.emotion.
+    from analysis.classifiers.features_head import FeaturesHeadClassifier
+
+    probe = FeaturesHeadClassifier.__new__(FeaturesHeadClassifier)
+    probe.ensemble = ensemble
+    typical = probe.atypicality(np.concatenate([feats[v] for v in variants]))
+    max_atypicality = max(2.0, float(np.percentile(typical, 99.5)))
     out_dir = Path(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -828,6 +836,7 @@ def train_robust_model(
                 "min_confidence": round(float(bench["reliable_confidence"]), 4),
                 "temperature": round(float(bench["temperature"]), 4),
                 "clean_ece": round(float(clean["ece"]), 4),
+                "max_atypicality": round(max_atypicality, 3),
                 "measured_by": "analysis.robustness (actor cross-validation)",
             },
         },

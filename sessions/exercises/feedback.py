@@ -71,6 +71,8 @@ UNCLEAR_MESSAGES: dict[str, str] = {
     "try again.",
     "low_confidence": "We couldn't hear clearly how your voice sounded. Try again, a little "
     "closer to the microphone!",
+    "unfamiliar": "We couldn't hear clearly how your voice sounded. Try again, a little closer "
+    "to the microphone!",
 }
 UNCLEAR_CODE_PREFIX = "unclear_"
 

@@ -634,16 +634,26 @@ def voice_baseline_sources(*, child: Child) -> int:
     ).count()
 
 
-def unclear_reason(samples: np.ndarray, probabilities: np.ndarray, classifier: Any) -> str:
+def unclear_reason(
+    samples: np.ndarray,
+    probabilities: np.ndarray,
+    classifier: Any,
+    *,
+    atypicality: float | None = None,
+) -> str:
     """Why an attempt's estimate should not be scored ("" when it may): the speech's audio
-    quality against the attempt's own noise floor, and the model's measured confidence floor
-    (``analysis.quality``)."""
+    quality against the attempt's own noise floor, the model's measured confidence floor, and
+    whether the voice is unlike any the model learnt from (``analysis.quality``)."""
     from analysis import quality
 
     measured = quality.measure(speech_span(samples), quality.noise_floor_db(samples))
     extra = getattr(getattr(classifier, "manifest", None), "extra", None) or {}
     floor = quality.model_min_confidence(extra)
-    return quality.problem(measured, float(np.max(probabilities)), floor)
+    reason = quality.problem(measured, float(np.max(probabilities)), floor)
+    limit = quality.model_max_atypicality(extra)
+    if not reason and atypicality is not None and limit is not None and atypicality > limit:
+        return "unfamiliar"
+    return reason
 
 
 def attempt_process(attempt_id: Any) -> str:
@@ -713,19 +723,18 @@ def attempt_process(attempt_id: Any) -> str:
     classifier = load_version(version)  # cached: loaded once per worker process
     timings["load_s"] = round(time.monotonic() - mark, 3)
     mark = time.monotonic()
-    from analysis.baseline import predict_with_baseline
+    from analysis.baseline import predict_clip
 
     baseline = voice_baseline(child=child, classifier=classifier, before=attempt.created_at)
     with _torch_threads(ATTEMPT_TORCH_THREADS):
-        shifted, _raw = predict_with_baseline(classifier, [speech_span(samples)], baseline)
-        row = shifted[0]
+        row, atypicality = predict_clip(classifier, speech_span(samples), baseline)
     if baseline is not None:
         timings["baseline_clips"] = float(baseline.clips)
     timings["model_s"] = round(time.monotonic() - mark, 3)
     probabilities = {
         label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)
     }
-    reason = unclear_reason(samples, row, classifier)
+    reason = unclear_reason(samples, row, classifier, atypicality=atypicality)
     if reason:
         # Never praise or blame on an estimate the audio or the model cannot support.
         timings["total_s"] = round(time.monotonic() - started, 3)

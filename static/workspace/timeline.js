@@ -16,6 +16,7 @@ const UNCERTAIN_REASON = {
   too_noisy: "too noisy",
   clipped: "distorted (the microphone was overloaded)",
   low_confidence: "the model could not tell",
+  unfamiliar: "unlike the voices the model learnt from",
 };
 const uncertainReason = (seg) => UNCERTAIN_REASON[seg.uncertain_reason] || UNCERTAIN_REASON.low_confidence;
 const MIN_SPAN_S = 2;

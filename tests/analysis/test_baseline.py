@@ -122,3 +122,31 @@ def test_the_benchmark_baseline_never_uses_the_clip_itself():
     assert out[0, 0] == pytest.approx(1.0 - 0.4 * 4.0)
     # The angry clip's baseline uses all three neutral/calm clips (mean 3.0, weight 0.5).
     assert out[3, 0] == pytest.approx(100.0 - 0.5 * 3.0)
+
+
+def test_a_voice_unlike_any_the_model_learnt_from_is_uncertain_unfamiliar(
+    pitch_model: Path, tmp_path: Path
+):
+    import json
+    import shutil
+
+    strict = tmp_path / "strict"
+    shutil.copytree(pitch_model, strict)
+    manifest = json.loads((strict / "ser_model.json").read_text())
+    manifest["extra"]["reliability"] = {"min_confidence": 0.0, "max_atypicality": 3.0}
+    (strict / "ser_model.json").write_text(json.dumps(manifest))
+    classifier = load_classifier(strict)
+    familiar = _voice(125, 3)
+    t = np.arange(2 * SR) / SR
+    square = (0.3 * np.sign(np.sin(2 * np.pi * 900 * t))).astype(np.float32)  # a buzzer
+    typical, odd = classifier.atypicality(classifier.features([familiar, square]))  # type: ignore[attr-defined]
+    assert typical < 3.0 < odd
+    rng = np.random.default_rng(0)
+    audio = (1e-4 * rng.standard_normal(8 * SR)).astype(np.float32)
+    audio[SR : 3 * SR] += familiar
+    audio[5 * SR : 7 * SR] += square
+    stretches = [Segment(1.0, 3.0), Segment(5.0, 7.0)]
+    turns = [SpeakerTurn(1.0, 3.0, "child", 0.9, 0), SpeakerTurn(5.0, 7.0, "child", 0.9, 0)]
+    results, _ = classify_turns(audio, turns, stretches, classifier)
+    assert [r.uncertain_reason for r in results] == ["", "unfamiliar"]
+    assert results[1].quality is not None and results[1].quality["atypicality"] > 3.0

@@ -297,8 +297,8 @@ def test_train_model_robust_recipe_ships_calibration_and_the_robustness_table(
     from analysis.classifiers import load_classifier
 
     classifier = load_classifier(out)
-    assert classifier.manifest.extra["features"] == "acoustic2"  # type: ignore[attr-defined]
-    reliability = classifier.manifest.extra["reliability"]  # type: ignore[attr-defined]
+    assert classifier.manifest.extra["features"] == "acoustic2"
+    reliability = classifier.manifest.extra["reliability"]
     assert 0.0 < reliability["min_confidence"] <= 1.0 and reliability["temperature"] > 0
     head = json.loads((out / "head.json").read_text())
     assert head["temperature"] == pytest.approx(reliability["temperature"], abs=1e-3)
