@@ -493,6 +493,7 @@ def _shape(config: Any) -> dict[str, Any]:
 
 def _in_precision(model: Any, dtype: str, features: precision.CpuFeatures) -> Any:
     if dtype == "bf16":
+        _convs_as_matmuls(model)
         return model.to(torch.bfloat16)
     if dtype == "int8":
         return _quantize_int8(model, bf16_convs=features.native_bf16)
@@ -534,11 +535,61 @@ def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
     return candidate
 
 
+class _ConvAsMatmul(torch.nn.Module):
+    """A Conv1d without padding, groups or dilation as unfold + one matrix product.
+
+    In bf16 oneDNN runs the conv feature encoder's 512-channel convolutions 2-3x slower than
+    the same arithmetic as a matrix product on AMX (measured: 215 ms vs 97 ms for one layer
+    over 10 s of audio), and the conv stack is over 40 % of a base model's time on short
+    stretches. Time is cut into tiles so the unfolded copy stays small whatever the stretch.
+    """
+
+    TILE = 4096  # output frames per product: ~12 MB of bf16 columns for 512 channels x 3
+
+    def __init__(self, conv: torch.nn.Conv1d) -> None:
+        super().__init__()
+        self.kernel = int(conv.kernel_size[0])
+        self.stride = int(conv.stride[0])
+        self.linear = torch.nn.Linear(
+            conv.in_channels * self.kernel, conv.out_channels, bias=conv.bias is not None
+        )
+        with torch.no_grad():
+            self.linear.weight.copy_(conv.weight.reshape(conv.out_channels, -1))
+            if conv.bias is not None:
+                self.linear.bias.copy_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        frames = (x.shape[2] - self.kernel) // self.stride + 1
+        tiles = []
+        for first in range(0, frames, self.TILE):
+            count = min(self.TILE, frames - first)
+            piece = x[:, :, first * self.stride : (first + count - 1) * self.stride + self.kernel]
+            cols = piece.unfold(2, self.kernel, self.stride).permute(0, 2, 1, 3)
+            tiles.append(self.linear(cols.reshape(x.shape[0], count, -1)))
+        return torch.cat(tiles, dim=1).transpose(1, 2)
+
+
+def _convs_as_matmuls(model: Any) -> None:
+    """Swap the conv feature encoder's multi-channel convolutions for ``_ConvAsMatmul``."""
+    encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    for layer in getattr(getattr(encoder, "feature_extractor", None), "conv_layers", []):
+        conv = getattr(layer, "conv", None)
+        if (
+            isinstance(conv, torch.nn.Conv1d)
+            and conv.in_channels > 1
+            and conv.padding in ((0,), 0)
+            and conv.groups == 1
+            and conv.dilation == (1,)
+        ):
+            layer.conv = _ConvAsMatmul(conv)
+
+
 def _conv_encoder_in_bf16(model: Any) -> None:
     encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
     convs = getattr(encoder, "feature_extractor", None)
     if not isinstance(convs, torch.nn.Module) or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return
+    _convs_as_matmuls(model)
     convs.to(torch.bfloat16)
     convs.register_forward_pre_hook(_inputs_to_bf16)
     convs.register_forward_hook(_output_to_fp32)

@@ -300,3 +300,19 @@ def test_saved_feature_extractor_settings_are_honoured(
     assert not np.allclose(classifier.predict_proba([quiet]), classifier.predict_proba([loud]))
     default = load_classifier(tiny_model_dir)
     assert np.allclose(default.predict_proba([quiet]), default.predict_proba([loud]), atol=1e-4)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_conv_as_matmul_computes_the_convolution_it_replaces(bias: bool) -> None:
+    from analysis.classifiers.hf import _ConvAsMatmul
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(8, 6, kernel_size=3, stride=2, bias=bias)
+    replacement = _ConvAsMatmul(conv)
+    replacement.TILE = 5  # several tiles, the last one partial
+    x = torch.randn(2, 8, 37)
+    with torch.inference_mode():
+        expected = conv(x)
+        got = replacement(x)
+    assert got.shape == expected.shape == (2, 6, 18)
+    assert (got - expected).abs().max() < 1e-5
