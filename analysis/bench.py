@@ -1,6 +1,7 @@
 """Throughput of the analysis pipeline against a naive baseline, on this machine's CPU.
 
     python -m analysis.bench [--minutes 5] [--data RAVDESS_DIR] [--model DIR] [--full-minutes 45]
+        [--threads N] [--dtype auto|fp32|bf16|int8] [--all-dtypes] [--long-stretches 2]
 
 Input: a conversation of ``--minutes`` built from RAVDESS clips when ``--data`` is given
 (real speech, ~80 % of the time voiced), else a synthetic two-voice speech-like signal (which
@@ -15,9 +16,17 @@ Measured, each in a fresh subprocess so peak memory (ru_maxrss) is per measureme
     so only the first ``--naive-windows`` windows are timed and the rate is applied to all
     (said so in the output).
 (b) portal: ``analyze_array`` end to end (VAD, speakers, emotion, summary) with the same
-    model, using the fastest dtype measured here among fp32/bf16/int8 on a 20 s stretch,
-    after checking its probabilities stay within ``TOLERANCE`` of fp32.
+    model at the precision a worker would choose (``dtype="auto"``: CPU flags plus a short
+    timed probe, ``analysis.classifiers.precision``; its probe cost is part of "model load").
 (c) portal with ``--model DIR`` (e.g. the shipped default model), same options.
+
+Before (b) it prints the CPU's flags, then each precision's time on a 20 s stretch with its
+ratio to fp32 and how far its window probabilities and top labels move from fp32 (bf16 only
+where the CPU has native bf16, unless ``--all-dtypes``: emulated bf16 took 78.7 s for what
+fp32 did in 2.5 s on an AVX2-only machine), the automatic choice, and chunked encoding of
+long stretches against encoding them whole (``--long-stretches`` stretches of 60 s, 58
+windows each): fp32 chunked vs fp32 whole, and the chosen precision chunked vs fp32 whole,
+the combination the pipeline runs, with the time of each.
 
 With ``--full-minutes 45`` the portal is also timed end to end on a real 45-minute input;
 otherwise the 45-minute figure is extrapolated linearly from (b) and labelled as such.
@@ -37,7 +46,6 @@ from typing import Any
 import numpy as np
 
 SAMPLE_RATE = 16000
-TOLERANCE = 0.02  # max abs probability difference accepted for bf16/int8 vs fp32
 
 
 def _peak_mb() -> float:
@@ -124,19 +132,30 @@ def run_naive(audio: np.ndarray, model_dir: str, max_windows: int) -> dict[str, 
     }
 
 
-def pick_dtype(model_dir: str, audio: np.ndarray, threads: int | None) -> dict[str, Any]:
-    """Time fp32/bf16/int8 on one 20 s stretch; the fastest within TOLERANCE of fp32 wins."""
-    from analysis.classifiers.base import load_classifier
-    from analysis.classifiers.hf import DTYPES
+def _agreement(probs: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    return {
+        "max_abs_diff": float(np.abs(probs - reference).max()),
+        "top_label_agreement": float((probs.argmax(axis=1) == reference.argmax(axis=1)).mean()),
+    }
 
+
+def compare_dtypes(
+    model_dir: str, audio: np.ndarray, threads: int | None, all_dtypes: bool
+) -> dict[str, Any]:
+    """Each precision on one 20 s stretch against fp32: time, ratio, probabilities, labels."""
+    from analysis.classifiers import precision
+    from analysis.classifiers.base import load_classifier
+
+    features = precision.read_cpu_features()
+    dtypes = ["fp32", "int8", "bf16"] if all_dtypes else precision.candidate_dtypes(features)
     stretch = audio[: 20 * SAMPLE_RATE]
     windows = _windows(stretch.size)
     timings: dict[str, float] = {}
-    diffs: dict[str, float] = {}
-    reference: np.ndarray | None = None
-    classifiers = {d: load_classifier(model_dir, dtype=d, threads=threads) for d in DTYPES}
+    quality: dict[str, dict[str, float]] = {}
+    classifiers = {d: load_classifier(model_dir, dtype=d, threads=threads) for d in dtypes}
     for classifier in classifiers.values():
         classifier.predict_windows(stretch[: 2 * SAMPLE_RATE], [(0, 2 * SAMPLE_RATE)])
+    reference: np.ndarray | None = None
     # Interleaved rounds, best of each: other work on a shared machine comes and goes.
     for _ in range(2):
         for dtype, classifier in classifiers.items():
@@ -145,14 +164,56 @@ def pick_dtype(model_dir: str, audio: np.ndarray, threads: int | None) -> dict[s
             timings[dtype] = min(timings.get(dtype, np.inf), time.perf_counter() - started)
             if reference is None:
                 reference = probs
-            diffs[dtype] = float(np.abs(probs - reference).max())
-    allowed = [d for d in timings if diffs[d] <= TOLERANCE]
-    best = min(allowed, key=lambda d: timings[d])
+            quality[dtype] = _agreement(probs, reference)
+    auto = load_classifier(model_dir, dtype="auto", threads=threads)
+    choice = getattr(auto, "precision_choice", None)
     return {
         "timings": timings,
-        "diffs": diffs,
-        "best": best,
-        "context": context_effect(model_dir, stretch, threads),
+        "quality": quality,
+        "windows": len(windows),
+        "auto": choice.describe() if choice else "n/a",
+        "auto_dtype": choice.dtype if choice else "fp32",
+        "skipped": [d for d in ("int8", "bf16") if d not in dtypes],
+        "peak_mb": _peak_mb(),
+    }
+
+
+def compare_chunking(
+    model_dir: str, audio: np.ndarray, dtype: str, threads: int | None, stretches: int
+) -> dict[str, Any]:
+    """Long stretches encoded in chunks (the default) against encoding each one whole."""
+    from analysis.classifiers.base import load_classifier
+
+    length = 60 * SAMPLE_RATE  # EmotionParams.max_stretch_s: the longest stretch there is
+    pieces = [audio[i * length : (i + 1) * length] for i in range(stretches)]
+    pieces = [p for p in pieces if p.size == length]
+    if not pieces:
+        return {}
+    windows = _windows(length)
+    setups = {
+        "fp32 whole": load_classifier(model_dir, dtype="fp32", threads=threads, chunk_s=None),
+        "fp32 chunked": load_classifier(model_dir, dtype="fp32", threads=threads),
+        f"{dtype} chunked": load_classifier(model_dir, dtype=dtype, threads=threads),
+    }
+    probs: dict[str, np.ndarray] = {}
+    seconds: dict[str, float] = {}
+    for name, classifier in setups.items():
+        classifier.predict_windows(pieces[0][: 2 * SAMPLE_RATE], [(0, 2 * SAMPLE_RATE)])
+        started = time.perf_counter()
+        probs[name] = np.concatenate([classifier.predict_windows(p, windows) for p in pieces])
+        seconds[name] = time.perf_counter() - started
+    reference = probs["fp32 whole"]
+    chunk = setups["fp32 chunked"]
+    top2 = np.sort(reference, axis=1)[:, -2:]
+    return {
+        # Random weights give near-uniform outputs: labels flip on tiny differences.
+        "median_margin": float(np.median(top2[:, 1] - top2[:, 0])),
+        "stretches": len(pieces),
+        "windows": int(reference.shape[0]),
+        "chunk_s": getattr(chunk, "chunk_s", None),
+        "context_s": getattr(chunk, "context_s", None),
+        "seconds": seconds,
+        "quality": {name: _agreement(p, reference) for name, p in probs.items()},
         "peak_mb": _peak_mb(),
     }
 
@@ -189,6 +250,7 @@ def run_portal(
     return {
         "seconds": seconds,
         "load_s": load_s,
+        "dtype": getattr(classifier, "dtype", dtype),
         "timings": result.timings,
         "speech_s": result.summary["speech_s"],
         "segments": len(result.segments),
@@ -220,17 +282,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full-minutes", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--dtype", choices=("auto", "fp32", "bf16", "int8"), default="auto")
+    parser.add_argument(
+        "--all-dtypes", action="store_true", help="also time bf16 without native bf16 (slow)"
+    )
+    parser.add_argument("--long-stretches", type=int, default=2, help="60 s stretches (0: none)")
     args = parser.parse_args(argv)
 
     import torch
 
+    from analysis.classifiers import precision
+
     audio = build_input(args.minutes, args.data)
     audio_s = audio.size / SAMPLE_RATE
+    features = precision.read_cpu_features()
     print(
         f"input: {audio_s / 60:.1f} min ({'RAVDESS' if args.data else 'synthetic'}), "
         f"torch threads {args.threads or torch.get_num_threads()}, "
         f"cpu capability {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cpus, "
         f"{_load()}",
+        flush=True,
+    )
+    print(
+        f"cpu: {features.describe()}; native bf16 {'yes' if features.native_bf16 else 'no'}, "
+        f"VNNI {'yes' if features.vnni else 'no'}, AVX-512 {'yes' if features.avx512 else 'no'}"
+        f"; candidates {', '.join(precision.candidate_dtypes(features))}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -249,39 +324,70 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
 
-        if args.dtype == "auto":
-            choice = _in_subprocess(pick_dtype, base, audio, args.threads)
-            dtype = choice["best"]
-            for name, seconds in choice["timings"].items():
-                print(
-                    f"    dtype {name}: 20 s stretch in {seconds:.2f} s, max |p - p_fp32| "
-                    f"{choice['diffs'][name]:.2e}",
-                    flush=True,
-                )
+        compared = _in_subprocess(compare_dtypes, base, audio, args.threads, args.all_dtypes)
+        fp32_s = compared["timings"]["fp32"]
+        for name, seconds in compared["timings"].items():
+            quality = compared["quality"][name]
             print(
-                "    shared encoding vs per-window (fp32): max |dp| "
-                f"{choice['context']['max_abs_diff']:.2e}, top label agrees "
-                f"{choice['context']['top_label_agreement']:.0%}",
+                f"    {name}: 20 s stretch in {seconds:.2f} s ({fp32_s / seconds:.2f}x fp32), "
+                f"max |p - p_fp32| {quality['max_abs_diff']:.2e}, top label as fp32 on "
+                f"{quality['top_label_agreement']:.0%} of {compared['windows']} windows",
                 flush=True,
             )
-        else:
-            dtype = args.dtype
-        portal = _in_subprocess(run_portal, audio, base, dtype, args.threads)
+        for name in compared["skipped"]:
+            print(f"    {name}: not timed, not a candidate on this CPU (--all-dtypes)")
+        print(f"    auto: {compared['auto']}", flush=True)
+        dtype = compared["auto_dtype"] if args.dtype == "auto" else args.dtype
+        if args.long_stretches:
+            chunks = _in_subprocess(
+                compare_chunking, base, audio, dtype, args.threads, args.long_stretches
+            )
+            if chunks:
+                print(
+                    f"    long stretches: {chunks['stretches']} x 60 s, {chunks['windows']} "
+                    f"windows; chunks of {chunks['chunk_s']:g} s keeping the centre "
+                    f"{chunks['chunk_s'] - 2 * chunks['context_s']:g} s, against fp32 whole "
+                    f"(median top-1 minus top-2 probability of fp32 whole "
+                    f"{chunks['median_margin']:.4f}: random weights, near-uniform outputs)",
+                    flush=True,
+                )
+                for name, quality in chunks["quality"].items():
+                    print(
+                        f"      {name}: {chunks['seconds'][name]:.1f} s, max |dp| "
+                        f"{quality['max_abs_diff']:.2e}, top label agrees "
+                        f"{quality['top_label_agreement']:.1%}",
+                        flush=True,
+                    )
+            else:
+                print("    long stretches: input shorter than 60 s, not compared")
+        effect = _in_subprocess(context_effect, base, audio[: 20 * SAMPLE_RATE], args.threads)
         print(
-            f"(b) portal analyze_array, base {dtype}: {portal['seconds']:.1f} s, "
+            "    shared encoding vs per-window (fp32): max |dp| "
+            f"{effect['max_abs_diff']:.2e}, top label agrees "
+            f"{effect['top_label_agreement']:.0%}",
+            flush=True,
+        )
+        # The pipeline loads as a worker does: "auto" measures its probe again in this process.
+        run_dtype = args.dtype
+        portal = _in_subprocess(run_portal, audio, base, run_dtype, args.threads)
+        print(
+            f"(b) portal analyze_array, base {portal['dtype']} ({run_dtype}): "
+            f"{portal['seconds']:.1f} s, "
             f"{_rate(audio_s, portal['seconds'])}, speech {portal['speech_s'] / audio_s:.0%} "
             f"of the audio, stages {_stages(portal['timings'])}, model load "
-            f"{portal['load_s']:.1f} s, peak {portal['peak_mb']:.0f} MB, {_load()}",
+            f"{portal['load_s']:.1f} s (with the precision probe), peak "
+            f"{portal['peak_mb']:.0f} MB, {_load()}",
             flush=True,
         )
         print(f"    speed-up over naive: {naive['seconds'] / portal['seconds']:.1f}x", flush=True)
 
         if args.full_minutes:
             long_audio = build_input(args.full_minutes, args.data, seed=1)
-            full = _in_subprocess(run_portal, long_audio, base, dtype, args.threads)
+            full = _in_subprocess(run_portal, long_audio, base, run_dtype, args.threads)
             long_s = long_audio.size / SAMPLE_RATE
             print(
-                f"    {args.full_minutes:g}-min run (measured): {full['seconds']:.1f} s, "
+                f"    {args.full_minutes:g}-min run (measured, {full['dtype']}): "
+                f"{full['seconds']:.1f} s, "
                 f"{_rate(long_s, full['seconds'])}, stages {_stages(full['timings'])}, "
                 f"peak {full['peak_mb']:.0f} MB, {_load()}",
                 flush=True,
