@@ -63,6 +63,7 @@ DTYPES = ("fp32", "bf16", "int8")
 _MIN_SAMPLES = 400  # one frame of a wav2vec2-style conv stack
 _MAX_CHUNK_FRAMES = 1500  # 30 s of wav2vec2 frames
 _MAX_BATCH = 16  # transformer passes of short stretches sharing one batch
+_CONV_TILE_FRAMES = 500  # conv stack output frames per tile (10 s for wav2vec2)
 CHUNK_S = 20.0
 CONTEXT_S = 2.5
 # The precision chosen for a model shape with a given thread count, once per process.
@@ -344,9 +345,7 @@ class HFAudioClassifier:
             ]
         hidden = []
         for x in inputs:
-            projected = self._encoder.feature_projection(
-                self._encoder.feature_extractor(x).transpose(1, 2)
-            )
+            projected = self._encoder.feature_projection(self._conv_features(x))
             hidden.append((projected[0] if isinstance(projected, tuple) else projected)[0])
         out = [np.zeros((h.shape[0], h.shape[1]), dtype=np.float64) for h in hidden]
         jobs = [(i, *span) for i, h in enumerate(hidden) for span in self._spans(h.shape[0])]
@@ -356,6 +355,83 @@ class HFAudioClassifier:
             for (i, lo, _hi, keep_from, keep_to), state in zip(batch, states, strict=True):
                 out[i][keep_from:keep_to] = state[keep_from - lo : keep_to - lo]
         return [states[:total] for states, total in zip(out, totals, strict=True)]
+
+    def _conv_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, frames, channels) conv features of one normalised stretch.
+
+        A long stretch goes through the conv stack in tiles of ``_CONV_TILE_FRAMES`` output
+        frames: the first layer's 512 channels at a fifth of the sample rate would otherwise
+        hold about 400 MB per minute of audio in fp32, more than once (conv, norm,
+        activation). Measured on the base model, one 60 s stretch: peak memory +940 MB whole,
+        +190 MB tiled in fp32 (bf16: +330 MB, +0), same time within this machine's noise.
+        The tiles give the whole-stretch features (fp32: 3e-8 on the probabilities): each
+        reads the input span its frames' receptive field covers (the convolutions have no
+        padding), and the first layer's group norm, the one non-local step, uses the
+        statistics of the whole stretch (``_first_layer_stats``).
+        """
+        extractor = self._encoder.feature_extractor
+        layers = list(getattr(extractor, "conv_layers", []))
+        shapes = [_kernel_stride(getattr(layer, "conv", None)) for layer in layers]
+        total = self._frames_for(x.shape[1])
+        later_norms = [getattr(layer, "layer_norm", None) for layer in layers[1:]]
+        if (
+            total <= 2 * _CONV_TILE_FRAMES
+            or not layers
+            or None in shapes
+            or any(isinstance(norm, torch.nn.GroupNorm) for norm in later_norms)
+        ):
+            return extractor(x).transpose(1, 2)
+        first = layers[0]
+        samples = x[:, None].to(first.conv.weight.dtype)
+        kernel0, stride0 = shapes[0]  # type: ignore[misc]
+        norm = getattr(first, "layer_norm", None)
+        stats: tuple[torch.Tensor, ...] | None = None
+        if isinstance(norm, torch.nn.GroupNorm):
+            if norm.num_groups != norm.num_channels or first.conv.in_channels != 1:
+                return extractor(x).transpose(1, 2)
+            mean, std = self._first_layer_stats(first.conv, samples, kernel0, stride0, norm.eps)
+            scale = norm.weight.float()[None, :, None] / std
+            shift = norm.bias.float()[None, :, None] - mean * scale
+            stats = (scale.to(samples.dtype), shift.to(samples.dtype))
+        field, step = 1, 1
+        for kernel, stride in reversed(shapes):  # type: ignore[misc]
+            field = (field - 1) * stride + kernel
+            step *= stride
+        tiles = []
+        for start in range(0, total, _CONV_TILE_FRAMES):
+            stop = min(start + _CONV_TILE_FRAMES, total)
+            piece = samples[:, :, start * step : (stop - 1) * step + field]
+            if stats is None:  # no norm, or a layer norm over channels: local, as it is
+                h = first(piece)
+            else:
+                scale, shift = stats
+                h = first.activation(torch.addcmul(shift, first.conv(piece), scale))
+            for layer in layers[1:]:
+                h = layer(h)
+            tiles.append(h)
+        return torch.cat(tiles, dim=2).to(x.dtype).transpose(1, 2)
+
+    @staticmethod
+    def _first_layer_stats(
+        conv: Any, samples: torch.Tensor, kernel: int, stride: int, eps: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and std (GroupNorm's biased variance) of the first conv layer's
+        output over the whole stretch, without computing that output: the layer is linear in
+        the samples, so its mean is ``w . m + b`` and its mean square ``w' R w`` (plus bias
+        terms), with ``m`` and ``R`` the mean and second moments of the kernel-wide sample
+        frames, a few kernel x kernel numbers in float64."""
+        frames = samples[0, 0].double().unfold(0, kernel, stride)  # (frames, kernel)
+        count = frames.shape[0]
+        first = frames.mean(dim=0)
+        second = frames.T @ frames / count
+        weight = conv.weight[:, 0, :].double()
+        bias = conv.bias.double() if conv.bias is not None else torch.zeros(weight.shape[0])
+        projected = weight @ first
+        mean = projected + bias
+        square = torch.einsum("ck,kj,cj->c", weight, second, weight)
+        square = square + 2 * bias * projected + bias * bias
+        var = (square - mean * mean).clamp(min=0.0)
+        return mean.float()[None, :, None], (var + eps).sqrt().float()[None, :, None]
 
     def _spans(self, frames: int) -> list[tuple[int, int, int, int]]:
         """(lo, hi, keep_from, keep_to) frame ranges of the transformer passes of a stretch."""
@@ -567,6 +643,15 @@ class _ConvAsMatmul(torch.nn.Module):
             cols = piece.unfold(2, self.kernel, self.stride).permute(0, 2, 1, 3)
             tiles.append(self.linear(cols.reshape(x.shape[0], count, -1)))
         return torch.cat(tiles, dim=1).transpose(1, 2)
+
+
+def _kernel_stride(conv: Any) -> tuple[int, int] | None:
+    """(kernel, stride) of an unpadded, undilated 1-D convolution; None for anything else."""
+    if isinstance(conv, _ConvAsMatmul):
+        return conv.kernel, conv.stride
+    if isinstance(conv, torch.nn.Conv1d) and conv.padding in ((0,), 0) and conv.dilation == (1,):
+        return int(conv.kernel_size[0]), int(conv.stride[0])
+    return None
 
 
 def _convs_as_matmuls(model: Any) -> None:

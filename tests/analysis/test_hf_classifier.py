@@ -316,3 +316,20 @@ def test_conv_as_matmul_computes_the_convolution_it_replaces(bias: bool) -> None
         got = replacement(x)
     assert got.shape == expected.shape == (2, 6, 18)
     assert (got - expected).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("arch", ["wav2vec2", "wavlm"])
+def test_long_stretches_go_through_the_conv_stack_in_tiles_with_the_same_features(
+    arch: str, tmp_path: Path, long_stretch: np.ndarray
+) -> None:
+    from analysis.classifiers import hf
+
+    classifier = load_classifier(build_tiny_model(tmp_path, arch=arch))
+    audio = classifier._normalize(long_stretch)
+    assert classifier._frames_for(audio.size) > 2 * hf._CONV_TILE_FRAMES  # tiled
+    x = torch.from_numpy(audio)[None]
+    with torch.inference_mode():
+        tiled = classifier._conv_features(x)
+        whole = classifier._encoder.feature_extractor(x).transpose(1, 2)
+    assert tiled.shape == whole.shape
+    assert (tiled - whole).abs().max() < 1e-4 * max(whole.abs().max().item(), 1.0)
