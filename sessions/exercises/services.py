@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -592,14 +593,38 @@ def _torch_threads(n: int) -> Iterator[None]:
 
 
 BASELINE_ATTEMPTS = 12
+# Feature vectors of reference tries, per (attempt, model object): a worker decodes and
+# measures each try once, not on every later attempt (practice feedback must stay fast).
+_BASELINE_FEATURES: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+_BASELINE_FEATURES_MAX = 4096
+# Models whose features are cached are kept alive, so their id() is never reused by another.
+_BASELINE_MODELS: dict[int, Any] = {}
+
+
+def _attempt_features(attempt: Attempt, classifier: Any) -> np.ndarray | None:
+    _BASELINE_MODELS.setdefault(id(classifier), classifier)
+    key = (str(attempt.pk), id(classifier))
+    if key in _BASELINE_FEATURES:
+        _BASELINE_FEATURES.move_to_end(key)
+        return _BASELINE_FEATURES[key]
+    try:
+        with local_file_path(attempt.audio) as path:
+            clip = speech_span(audio.decode(path, attempt_limits()))
+    except (audio.AudioError, FileNotFoundError):
+        return None  # an unreadable or deleted try is simply not part of the baseline
+    features = np.asarray(classifier.features([clip]), dtype=np.float64)[0]
+    _BASELINE_FEATURES[key] = features
+    while len(_BASELINE_FEATURES) > _BASELINE_FEATURES_MAX:
+        _BASELINE_FEATURES.popitem(last=False)
+    return features
 
 
 def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
     """The child's voice baseline (``analysis.baseline``) for ``classifier``: from their latest
     finished practice tries of the plain ("neutral") and calm exercises, made before
     ``before``. None when the model cannot use one or fewer than two tries exist. Reads
-    stored attempt audio; changes nothing."""
-    from analysis.baseline import MIN_CLIPS, NEUTRAL_LABELS, build_baseline, supports_baseline
+    stored attempt audio (each try once per worker process); changes nothing."""
+    from analysis.baseline import MIN_CLIPS, NEUTRAL_LABELS, VoiceBaseline, supports_baseline
 
     if not supports_baseline(classifier):
         return None
@@ -610,16 +635,16 @@ def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
     )
     if before is not None:
         attempts = attempts.filter(created_at__lt=before)
-    clips = []
+    rows = []
     for attempt in attempts.order_by("-created_at")[:BASELINE_ATTEMPTS]:
         if not attempt.has_audio:
             continue
-        try:
-            with local_file_path(attempt.audio) as path:
-                clips.append(speech_span(audio.decode(path, attempt_limits())))
-        except (audio.AudioError, FileNotFoundError):
-            continue  # an unreadable or deleted try is simply not part of the baseline
-    return build_baseline(classifier, clips) if len(clips) >= MIN_CLIPS else None
+        features = _attempt_features(attempt, classifier)
+        if features is not None:
+            rows.append(features)
+    if len(rows) < MIN_CLIPS:
+        return None
+    return VoiceBaseline(mean=np.mean(rows, axis=0), clips=len(rows))
 
 
 def voice_baseline_sources(*, child: Child) -> int:

@@ -547,6 +547,12 @@ def test_the_voice_baseline_comes_from_finished_plain_and_calm_tries(
     assert baseline is not None and baseline.clips == 3  # the happy try is not neutral speech
     assert services.voice_baseline_sources(child=cast.child) == 3
     assert services.voice_baseline(child=cast.other_child, classifier=classifier) is None
+    # Each try is decoded once per worker: with its files gone, the baseline is still there.
+    for attempt in Attempt.objects.filter(assignment=plain, status=AttemptStatus.DONE):
+        attempt.audio.storage.delete(attempt.audio.name)
+    again = services.voice_baseline(child=cast.child, classifier=classifier)
+    assert again is not None and again.clips == 3
+    np.testing.assert_allclose(again.mean, baseline.mean)
 
 
 def test_the_child_page_says_whether_a_voice_baseline_exists(
