@@ -88,7 +88,7 @@ def extractor_for(feature_set: str) -> Callable[[np.ndarray], np.ndarray]:
 class _Job:
     index: int
     path: str
-    variant: str  # "clean", "aug<k>" or a benchmark condition name
+    variant: str  # "clean", "aug<k>" / "aug<k>@v<n>" or a benchmark condition name
     talkers: tuple[str, ...] = ()
 
 
@@ -119,9 +119,10 @@ def _variant_audio(job: _Job, seed: int) -> np.ndarray:
         return audio
     talkers = [_load(p) for p in job.talkers]
     if job.variant.startswith("aug"):
-        copy = int(job.variant[3:])
+        name, _, version = job.variant.partition("@v")
+        copy = int(name[3:])
         rng = np.random.default_rng([seed, copy, job.index])
-        return multi_condition_augmenter(talkers)(audio, rng)
+        return multi_condition_augmenter(talkers, version=int(version or 1))(audio, rng)
     rng = np.random.default_rng([seed, 10_000, job.index])
     return condition_by_name(job.variant).apply(audio, rng, talkers)
 
@@ -251,6 +252,12 @@ def reliable_confidence(
 # --- the benchmark ----------------------------------------------------------------------------
 
 
+def aug_variants(copies: int, version: int = 1) -> list[str]:
+    """Names of the augmented variants (version 1 keeps its original names, so caches hold)."""
+    suffix = "" if version == 1 else f"@v{version}"
+    return [f"aug{k + 1}{suffix}" for k in range(copies)]
+
+
 @dataclass
 class Recipe:
     """What is benchmarked: a feature set, how many augmented copies train it, which heads."""
@@ -258,12 +265,14 @@ class Recipe:
     feature_set: str = "acoustic2"
     copies: int = 2
     heads: list[str] = field(default_factory=lambda: ["mlp", "logistic"])
+    augment_version: int = 1
     options: dict[str, dict[str, Any]] = field(default_factory=lambda: {"logistic": {"c": 0.01}})
 
     def describe(self) -> dict[str, Any]:
         return {
             "feature_set": self.feature_set,
             "copies": self.copies,
+            "augment_version": self.augment_version,
             "heads": self.heads,
             "options": self.options,
         }
@@ -331,7 +340,7 @@ def run_benchmark(
 
     y = label_indices(clips)
     groups = np.array([c.group for c in clips])
-    aug_names = [f"aug{k + 1}" for k in range(recipe.copies)]
+    aug_names = aug_variants(recipe.copies, recipe.augment_version)
     names = ["clean", *aug_names, *[c.name for c in conditions if c.name != "clean"]]
     every = np.arange(0, len(clips), condition_every)
     subset = {c.name: every for c in conditions if c.name != "clean"}

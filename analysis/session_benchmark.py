@@ -213,9 +213,10 @@ def run_session_benchmark(
 
     from analysis.classifiers.base import load_classifier
     from analysis.pipeline import analyze_file
-    from analysis.robustness import DEFAULT_CACHE, extract_all
+    from analysis.robustness import DEFAULT_CACHE, aug_variants, extract_all
+    from analysis.training import ROBUST_AUGMENT_VERSION
 
-    variants = ["clean", *[f"aug{k + 1}" for k in range(copies)]]
+    variants = ["clean", *aug_variants(copies, ROBUST_AUGMENT_VERSION)]
     feats = extract_all(
         clips,
         variants,

@@ -733,6 +733,7 @@ def _restrict_labels(ensemble: HeadEnsemble, keep: Sequence[int]) -> HeadEnsembl
 # --- the robust default (ser-default-v2) ---------------------------------------------------
 
 ROBUST_RECIPE_COPIES = 4
+ROBUST_AUGMENT_VERSION = 1
 
 
 def train_robust_model(
@@ -741,6 +742,7 @@ def train_robust_model(
     *,
     seed: int = 0,
     copies: int = ROBUST_RECIPE_COPIES,
+    augment_version: int = ROBUST_AUGMENT_VERSION,
     folds: int = 5,
     condition_every: int = 3,
     conditions: Sequence[str] | None = None,
@@ -763,13 +765,25 @@ def train_robust_model(
     ``out_dir``. Returns the benchmark result.
     """
     from analysis.conditions import BENCHMARK_CONDITIONS
-    from analysis.robustness import DEFAULT_CACHE, Recipe, extract_all, run_benchmark, table
+    from analysis.robustness import (
+        DEFAULT_CACHE,
+        Recipe,
+        aug_variants,
+        extract_all,
+        run_benchmark,
+        table,
+    )
 
     started = time.time()
     clips = scan_ravdess(data_dir)
     cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
     chosen = [c for c in BENCHMARK_CONDITIONS if conditions is None or c.name in conditions]
-    recipe = Recipe(feature_set="acoustic2", copies=copies, heads=list(DEFAULT_RECIPE.heads))
+    recipe = Recipe(
+        feature_set="acoustic2",
+        copies=copies,
+        heads=list(DEFAULT_RECIPE.heads),
+        augment_version=augment_version,
+    )
     recipe.options = dict(DEFAULT_RECIPE.options)
     bench = run_benchmark(
         clips,
@@ -782,7 +796,7 @@ def train_robust_model(
         condition_every=condition_every,
         log=log,
     )
-    variants = ["clean", *[f"aug{k + 1}" for k in range(copies)]]
+    variants = ["clean", *aug_variants(copies, augment_version)]
     feats = extract_all(
         clips,
         variants,

@@ -36,6 +36,7 @@ VARIANTS: dict[str, Recipe] = {
     "copies4_3mlp_lr": Recipe(copies=4, heads=["mlp", "mlp", "mlp", "logistic"]),
     "copies4_lr003": Recipe(copies=4, options={"logistic": {"c": 0.003}}),
     "egemaps_copies2": Recipe(feature_set="egemaps", copies=2),
+    "copies4_augv2": Recipe(copies=4, augment_version=2),
 }
 
 

@@ -343,3 +343,14 @@ def test_segments_take_the_emotion_of_the_utterance_they_overlap_most():
     assert scored["uncertain"] == [False, True]
     assert scored["false_speech_segments"] == 1
     assert scored["utterances_covered"] == 2
+
+
+def test_augmenter_versions_differ_and_unknown_versions_are_refused(voice):
+    talkers = [speechlike(2.0, seed=9)]
+    first = C.multi_condition_augmenter(talkers)
+    second = C.multi_condition_augmenter(talkers, version=2)
+    outs1 = [first(voice, np.random.default_rng([0, 1, k])) for k in range(8)]
+    outs2 = [second(voice, np.random.default_rng([0, 1, k])) for k in range(8)]
+    assert any(not np.array_equal(a, b) for a, b in zip(outs1, outs2, strict=True))
+    with pytest.raises(ValueError, match="Unknown augmentation version"):
+        C.multi_condition_augmenter(talkers, version=3)
