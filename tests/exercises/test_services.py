@@ -549,7 +549,7 @@ def test_the_voice_baseline_comes_from_finished_plain_and_calm_tries(
     assert services.voice_baseline(child=cast.other_child, classifier=classifier) is None
     # Each try is decoded once per worker: with its files gone, the baseline is still there.
     for attempt in Attempt.objects.filter(assignment=plain, status=AttemptStatus.DONE):
-        attempt.audio.storage.delete(attempt.audio.name)
+        attempt.audio.storage.delete(str(attempt.audio.name))
     again = services.voice_baseline(child=cast.child, classifier=classifier)
     assert again is not None and again.clips == 3
     np.testing.assert_allclose(again.mean, baseline.mean)
