@@ -168,7 +168,7 @@ def extract_all(
         indices = subset.get(variant, np.arange(len(clips)))
         for i in indices.tolist():
             clip = clips[i]
-            needs_talkers = variant.startswith("aug") or variant.startswith("babble")
+            needs_talkers = variant.startswith("aug") or "babble" in variant
             talkers = _talkers_for(clips, i, seed) if needs_talkers else ()
             jobs.append(_Job(i, str(clip.path), variant, talkers))
     workers = workers or max(1, len(os.sched_getaffinity(0)))

@@ -418,7 +418,7 @@ def _uncertain_trace(
         "type": "scatter",
         "mode": "lines",
         "fill": "toself",
-        "name": "Uncertain (low confidence)",
+        "name": "Uncertain (too short, quiet, noisy or unsure)",
         "legendgroup": "uncertain",
         "showlegend": show_legend,
         "xaxis": "x",
