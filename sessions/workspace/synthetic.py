@@ -99,6 +99,7 @@ def done_run(
             emotion=emotion,
             confidence=probs[emotion],
             uncertain=probs[emotion] < 0.4,
+            uncertain_reason="low_confidence" if probs[emotion] < 0.4 else "",
             valence=valence,
             arousal=arousal,
             probabilities=probs,

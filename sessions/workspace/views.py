@@ -218,6 +218,7 @@ def export(request: HttpRequest, recording_id: str, filename: str) -> HttpRespon
         "emotion",
         "confidence",
         "uncertain",
+        "uncertain_reason",
         "valence",
         "arousal",
         "corrected",

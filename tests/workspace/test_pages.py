@@ -95,6 +95,10 @@ def test_segments_csv_export_is_audited_and_spreadsheet_safe(cast: Cast) -> None
     assert len(rows) == 5
     assert rows[0]["emotion"] == "happy" and rows[0]["corrected"] == "True"
     assert rows[0]["note"] == "'=HYPERLINK(1)"
+    # Why a model estimate is uncertain travels with it ("" for a certain or corrected one).
+    for row in rows:
+        expected = "low_confidence" if row["uncertain"] == "True" else ""
+        assert row["uncertain_reason"] == expected
     event = AuditEvent.objects.get(action="export")
     assert event.detail == {"format": "segments.csv", "rows": 5}
     assert event.child_id == cast.child.pk
