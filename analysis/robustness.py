@@ -452,6 +452,13 @@ def run_benchmark(
     }
 
 
+def verdict(value: float, target: float | None) -> str:
+    """ "met (>= 0.45)" / "missed (>= 0.45)" for a figure against its target; "" without one."""
+    if target is None:
+        return ""
+    return f"{'met' if value >= target else 'missed'} (>= {target:.2f})"
+
+
 def table(result: dict[str, Any]) -> str:
     """The benchmark as a Markdown table (what the model card and the closing note carry)."""
     lines = [
@@ -460,16 +467,10 @@ def table(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
-        target = r["target"]
-        verdict = (
-            ""
-            if target is None
-            else (f"{'met' if r['ua'] >= target else 'missed'} (>= {target:.2f})")
-        )
         lines.append(
             f"| {r['condition']}: {r['description']} | {r['ua']:.3f} | {r['wa']:.3f} "
             f"| {r['ua4']:.3f} | {r['ece']:.3f} | {r['neutral_or_calm']:.2f} "
-            f"| {r['ua_baseline']:.3f} | {verdict} |"
+            f"| {r['ua_baseline']:.3f} | {verdict(r['ua'], r['target'])} |"
         )
     return "\n".join(lines)
 

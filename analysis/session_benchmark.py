@@ -311,17 +311,14 @@ def table(result: dict[str, Any]) -> str:
         "| utterances found | target |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    from analysis.robustness import verdict
+
     for r in result["rows"]:
-        target = r["target"]
-        verdict = (
-            ""
-            if target is None
-            else f"{'met' if r['segment_ua'] >= target else 'missed'} (>= {target:.2f})"
-        )
         lines.append(
             f"| {r['description']} | {r['seconds'] / 60:.1f} min | {r['segments']} "
             f"| {r['segment_ua']:.3f} | {r['utterance_ua']:.3f} | {r['uncertain_share']:.2f} "
-            f"| {r['certain_segment_ua']:.3f} | {r['covered']}/{r['utterances']} | {verdict} |"
+            f"| {r['certain_segment_ua']:.3f} | {r['covered']}/{r['utterances']} "
+            f"| {verdict(r['segment_ua'], r['target'])} |"
         )
     return "\n".join(lines)
 

@@ -354,3 +354,11 @@ def test_augmenter_versions_differ_and_unknown_versions_are_refused(voice):
     assert any(not np.array_equal(a, b) for a, b in zip(outs1, outs2, strict=True))
     with pytest.raises(ValueError, match="Unknown augmentation version"):
         C.multi_condition_augmenter(talkers, version=3)
+
+
+def test_verdict_names_met_and_missed_targets():
+    from analysis.robustness import verdict
+
+    assert verdict(0.46, 0.45) == "met (>= 0.45)"
+    assert verdict(0.44, 0.45) == "missed (>= 0.45)"
+    assert verdict(0.44, None) == ""
