@@ -47,7 +47,7 @@ from analysis import quality
 from analysis.baseline import VoiceBaseline, shift_for
 from analysis.canonical import CANONICAL_LABELS, valence_arousal
 from analysis.classifiers.base import EmotionClassifier
-from analysis.segmentation import SAMPLE_RATE, Segment
+from analysis.segmentation import SAMPLE_RATE, Segment, speech_mask
 from analysis.speakers import SpeakerTurn
 
 
@@ -136,14 +136,6 @@ def judge_turn(
     if not reason and confidence - float(probabilities[order[1]]) < params.min_margin:
         reason = "low_confidence"  # two emotions within the margin: the model cannot tell
     return CANONICAL_LABELS[int(order[0])], confidence, bool(reason), reason
-
-
-def speech_frame_mask(stretches: Sequence[Segment], n_samples: int) -> np.ndarray:
-    """One bool per 10 ms frame: inside a VAD stretch."""
-    mask = np.zeros(max(n_samples // 160, 1), dtype=bool)
-    for s in stretches:
-        mask[int(s.start_s * 100) : int(np.ceil(s.end_s * 100))] = True
-    return mask
 
 
 def _groups(
@@ -264,7 +256,9 @@ def classify_turns(
     floor_conf = min_confidence_for(classifier, params)
     extra = getattr(getattr(classifier, "manifest", None), "extra", None) or {}
     max_atypicality = quality.model_max_atypicality(extra)
-    floor_db = quality.noise_floor_db(audio16, speech_frame_mask(stretches, audio16.size))
+    floor_db = quality.noise_floor_db(
+        audio16, speech_mask(stretches, audio16.size / SAMPLE_RATE, frame_s=0.01)
+    )
     shifts = {
         role: shift
         for role, shift in ((r, shift_for(classifier, b)) for r, b in (baselines or {}).items())

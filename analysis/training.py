@@ -823,11 +823,7 @@ def train_robust_model(
     )
     # Inputs further from the training voices than 99.5% of the training clips themselves (and
     # never below 2 z-units RMS) are "unfamiliar": see analysis.emotion.
-    from analysis.classifiers.features_head import FeaturesHeadClassifier
-
-    probe = FeaturesHeadClassifier.__new__(FeaturesHeadClassifier)
-    probe.ensemble = ensemble
-    typical = probe.atypicality(np.concatenate([feats[v] for v in variants]))
+    typical = ensemble.atypicality(np.concatenate([feats[v] for v in variants]))
     max_atypicality = max(2.0, float(np.percentile(typical, 99.5)))
     out_dir = Path(out_dir)
     if out_dir.exists():

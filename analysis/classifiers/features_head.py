@@ -117,6 +117,18 @@ class HeadEnsemble:
             out = softmax(logp)
         return out
 
+    def atypicality(self, features: np.ndarray) -> np.ndarray:
+        """How unlike the training voices each feature vector is: the root mean square of its
+        z-scores against the first head's standardiser (about 1 for a typical training clip).
+        NaN when the head has no standardiser."""
+        head = self.heads[0]
+        op = next((o for o in head.ops if o["op"] == "standardize"), None)
+        features = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        if op is None:
+            return np.full(len(features), np.nan)
+        z = (features - head.arrays[op["mean"]]) / head.arrays[op["scale"]]
+        return np.asarray(np.sqrt(np.mean(z**2, axis=1)))
+
     def save(self, model_dir: Path) -> None:
         from safetensors.numpy import save_file
 
@@ -266,16 +278,8 @@ class FeaturesHeadClassifier:
         return to_canonical(probs, self.manifest.labels, self.manifest.label_map)
 
     def atypicality(self, features: np.ndarray) -> np.ndarray:
-        """How unlike the training voices each feature vector is: the root mean square of its
-        z-scores against the first head's standardiser (about 1 for a typical training clip).
-        NaN when the head has no standardiser."""
-        head = self.ensemble.heads[0]
-        op = next((o for o in head.ops if o["op"] == "standardize"), None)
-        features = np.atleast_2d(np.asarray(features, dtype=np.float64))
-        if op is None:
-            return np.full(len(features), np.nan)
-        z = (features - head.arrays[op["mean"]]) / head.arrays[op["scale"]]
-        return np.asarray(np.sqrt(np.mean(z**2, axis=1)))
+        """How unlike the training voices each feature vector is (``HeadEnsemble.atypicality``)."""
+        return self.ensemble.atypicality(features)
 
     def window_features(self, audio: np.ndarray, windows: Sequence[tuple[int, int]]) -> np.ndarray:
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
