@@ -67,6 +67,20 @@ def record(
     )
 
 
+def record_child_view(
+    request: HttpRequest, child: Any, *, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """One VIEW entry, by the requesting user, for a page or form that shows ``child``."""
+    return record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=child,
+        child=child,
+        request=request,
+        detail=detail,
+    )
+
+
 def record_audio_access(
     *, actor: Any, obj: Any, child: Any, request: HttpRequest
 ) -> AuditEvent | None:

@@ -44,14 +44,7 @@ def family_exercises(request: HttpRequest, child_id: str) -> HttpResponse:
     """Today's exercises for one child: big cards, stars so far, the streak."""
     child = access.get_child_for_user(request.user, child_id)
     board = selectors.family_exercise_board(child=child)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"page": "exercises"},
-    )
+    audit.record_child_view(request, child, detail={"page": "exercises"})
     return render(
         request,
         "exercises/family_exercises.html",
@@ -82,14 +75,7 @@ def family_progress(request: HttpRequest, child_id: str) -> HttpResponse:
         )
         .order_by("assignment__exercise__title")
     )
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"page": "exercise_progress"},
-    )
+    audit.record_child_view(request, child, detail={"page": "exercise_progress"})
     return render(
         request,
         "exercises/family_progress.html",
@@ -329,14 +315,7 @@ def child_exercises(request: HttpRequest, child_id: str) -> HttpResponse:
     page = Paginator(selectors.child_attempts(child=child), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"page": "exercises"},
-    )
+    audit.record_child_view(request, child, detail={"page": "exercises"})
     return render(
         request,
         "exercises/child_exercises.html",
@@ -370,14 +349,7 @@ def exercise_assign(request: HttpRequest, child_id: str) -> HttpResponse:
         messages.success(request, f"“{data['exercise'].title}” assigned to {child.given_name}.")
         return redirect("child_exercises", child_id=child.pk)
     # The form names the child.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"form": "exercise_assign"},
-    )
+    audit.record_child_view(request, child, detail={"form": "exercise_assign"})
     return render(request, "exercises/assign_form.html", {"form": form, "child": child})
 
 

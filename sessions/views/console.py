@@ -117,14 +117,7 @@ def assignments(request: HttpRequest, child_id: str) -> HttpResponse:
         messages.success(request, "Assignments saved.")
         return redirect("console_children")
     # The page names the child and who looks after them.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"form": "assignments"},
-    )
+    audit.record_child_view(request, child, detail={"form": "assignments"})
     return render(request, "console/assignments.html", {"child": child, "form": form})
 
 

@@ -92,9 +92,7 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
     page = Paginator(sessions.order_by("-date", "-created_at"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    audit.record(
-        actor=request.user, action=AuditAction.VIEW, obj=child, child=child, request=request
-    )
+    audit.record_child_view(request, child)
     return render(
         request,
         "portal/child_detail.html",
@@ -121,14 +119,7 @@ def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
         messages.success(request, "Session created.")
         return redirect("session_detail", session_id=session.pk)
     # The form names the child: a read of the child's record.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"form": "session_create"},
-    )
+    audit.record_child_view(request, child, detail={"form": "session_create"})
     return render(request, "portal/session_form.html", {"form": form, "child": child})
 
 

@@ -39,14 +39,7 @@ def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
     reports = selectors.reports_for_family(child=child)
     trend = selectors.family_trend(child=child)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"page": "family"},
-    )
+    audit.record_child_view(request, child, detail={"page": "family"})
     is_guardian = access.is_guardian_of(request.user, child)
     return render(
         request,

@@ -76,14 +76,7 @@ def report_create(request: HttpRequest, child_id: str) -> HttpResponse:
         )
         return redirect("report_detail", report_id=report.pk)
     # The form names the child and offers their sessions to include.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail={"form": "report_create"},
-    )
+    audit.record_child_view(request, child, detail={"form": "report_create"})
     return render(request, "families/report_form.html", {"child": child, "form": form})
 
 
