@@ -42,29 +42,30 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # The shared RAVDESS clips give real speech to the benchmark; without them it uses generated speech.
 RAVDESS ?= ../shared/data/ravdess
 
 bench: $(STAMP)
-	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo nice $(BIN)/python -m analysis.bench \
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo nice $(BIN)/python -m analysis.engine.benchmarks.throughput \
 		--minutes 5 --full-minutes 45 --model analysis/shipped/ser-default-v1 \
 		$(if $(wildcard $(RAVDESS)),--data $(RAVDESS))
 
 eval-segmentation: $(STAMP)
-	$(BIN)/python -m analysis.synthetic --data $(RAVDESS)
+	$(BIN)/python -m analysis.engine.benchmarks.synthetic --data $(RAVDESS)
 
 # Emotion accuracy per recording condition (noise, level, codecs, rooms, bands, child-like voice)
 # by 5-fold actor cross-validation of the shipped recipe, calibrated; features cached in
 # ~/.cache/ser-portal (SER_FEATURE_CACHE). About 25 min on 2 cores the first time.
 eval-robustness: $(STAMP)
-	nice $(BIN)/python -m analysis.robustness --data $(RAVDESS) --copies 4 --condition-every 3 \
+	nice $(BIN)/python -m analysis.engine.training.robustness --data $(RAVDESS) --copies 4 --condition-every 3 \
 		--json var/robustness.json
 
 # Per-segment emotion accuracy of whole conversations in simulated rooms, run through
 # analyze_file with fold models that never heard the speakers (needs eval-robustness's cache).
 eval-sessions: $(STAMP)
-	nice $(BIN)/python -m analysis.session_benchmark --data $(RAVDESS) --json var/sessions.json
+	nice $(BIN)/python -m analysis.engine.benchmarks.sessions --data $(RAVDESS) --json var/sessions.json
 
 # Retrain the shipped default (ser-default-v2) and its model card from the shared clips.
 train-default: $(STAMP)

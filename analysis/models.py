@@ -146,9 +146,10 @@ class Segment(models.Model):
     emotion = models.CharField(max_length=20)
     confidence = models.FloatField()
     uncertain = models.BooleanField(default=False)
-    # Why the estimate is uncertain (a key of analysis.quality.REASONS), "" when it is not.
+    # Why the estimate is uncertain (a key of analysis.engine.audio.quality.REASONS), "" when it is
+    # not.
     uncertain_reason = models.CharField(max_length=20, blank=True, default="")
-    # Measured audio quality of the segment (analysis.quality.Quality.to_dict()).
+    # Measured audio quality of the segment (analysis.engine.audio.quality.Quality.to_dict()).
     quality = models.JSONField(default=dict, blank=True)
     valence = models.FloatField()
     arousal = models.FloatField()

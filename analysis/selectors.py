@@ -111,7 +111,7 @@ def timeline(recording: Recording) -> dict[str, Any]:
 
 def child_baseline_effect(child: Any) -> dict[str, Any] | None:
     """What the child's voice baseline did in their latest analysed recording that used one
-    (``summary.baseline.child`` of the run, see ``analysis.pipeline.baseline_effect``)."""
+    (``summary.baseline.child`` of the run, see ``analysis.engine.pipeline.baseline_effect``)."""
     runs = AnalysisRun.objects.filter(
         recording__session__child=child, status=RunStatus.DONE
     ).order_by("-finished_at")

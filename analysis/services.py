@@ -23,7 +23,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 
-from analysis import audio
+from analysis.engine.audio import decode as audio
 from analysis.models import (
     AnalysisRun,
     EmotionModelVersion,
@@ -32,7 +32,7 @@ from analysis.models import (
     RunStatus,
     Segment,
 )
-from analysis.registry import NoActiveModel, active_version
+from analysis.registry.active import NoActiveModel, active_version
 from sessions import audit
 from sessions.families.consent import has_consent, require_consent
 from sessions.models import Child, Recording, RecordingStatus, TherapySession

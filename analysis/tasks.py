@@ -17,8 +17,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 
-from analysis import audio, services
-from analysis.registry import load_version
+from analysis import services
+from analysis.engine.audio import decode as audio
+from analysis.registry.active import load_version
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ def analyze_recording(self: Any, run_id: str) -> str:
         return "skipped"
     try:
         classifier = load_version(run.model_version)
-        from analysis.enrollment import therapist_embedding
-        from analysis.pipeline import analyze_file
+        from analysis.engine.pipeline import analyze_file
+        from analysis.enrollment.services import therapist_embedding
         from sessions.exercises.services import voice_baseline
 
         voice = therapist_embedding(run.recording.session.therapist_id)

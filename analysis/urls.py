@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from analysis import enrollment_views, registry_views
+from analysis.enrollment import views as enrollment_views
+from analysis.registry import views as registry_views
 
 urlpatterns: list[URLPattern] = [
     path("account/voice/", enrollment_views.voice_enrollment, name="voice_enrollment"),

@@ -150,9 +150,9 @@ def _seed_recordings(pairs: list[tuple[Child, User]]) -> None:
     import soundfile as sf
     from django.core.files import File
 
-    from analysis.registry_services import ensure_default_models
+    from analysis.engine.benchmarks.synthetic import speechlike_conversation
+    from analysis.registry.services import ensure_default_models
     from analysis.services import recording_create
-    from analysis.synthetic import speechlike_conversation
 
     ensure_default_models()  # the recordings are analysed with the shipped default
     for index, (child, therapist) in enumerate(pairs):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from analysis.classifiers.base import ModelManifest
+from analysis.engine.classifiers.base import ModelManifest
 
 TINY_LABELS = ["neu", "hap", "ang", "sad"]
 
@@ -61,7 +61,7 @@ def register_tiny_model(
     clinic: Any, *, status: str = "active", name: str = "tiny-w2v2", min_confidence: float = 0.0
 ) -> Any:
     from analysis.models import EmotionModelVersion
-    from analysis.registry import directory_checksum
+    from analysis.registry.active import directory_checksum
 
     relative = f"{clinic.pk}/{uuid.uuid4()}"
     model_dir = build_tiny_wav2vec2(

@@ -328,7 +328,7 @@ SER_MIN_DURATION_S = float(os.environ.get("SER_MIN_DURATION_S", "0.5"))
 SER_SHORT_CLIP_MAX_S = env_int("SER_SHORT_CLIP_MAX_S", 60)
 SER_MAX_ANALYSIS_ATTEMPTS = env_int("SER_MAX_ANALYSIS_ATTEMPTS", 3)
 # Precision of Hugging Face checkpoints at inference: auto (chosen per worker from the CPU's
-# flags and a timed probe, analysis/classifiers/precision.py), or int8, bf16 or fp32.
+# flags and a timed probe, analysis/engine/classifiers/precision.py), or int8, bf16 or fp32.
 SER_HF_INFERENCE_DTYPE = os.environ.get("SER_HF_INFERENCE_DTYPE", "auto")
 SER_MODELS_DIR = Path(os.environ.get("SER_MODELS_DIR", MEDIA_ROOT / "models"))
 SER_DEMO_MODE = env_bool("SER_DEMO_MODE", False)

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from analysis.canonical import CANONICAL_LABELS
-from sessions.exercises.feedback import EMOTION_WORDS, message_for
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.practice.feedback import EMOTION_WORDS, message_for
 from sessions.models import Child, Clinic
 from sessions.models.base import TimestampedModel
 
@@ -64,7 +64,8 @@ class Exercise(TimestampedModel):
     model_audio = models.FileField(upload_to=exercise_audio_upload_to, max_length=300, blank=True)
     model_audio_content_type = models.CharField(max_length=100, blank=True)
     model_audio_duration_s = models.FloatField(null=True, blank=True)
-    # analysis.prosody.Prosody.to_dict() of the model recording, measured when it is uploaded.
+    # analysis.engine.prosody.Prosody.to_dict() of the model recording, measured when it is
+    # uploaded.
     model_prosody = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from analysis.prosody import Baseline, Prosody, baseline_from
+from analysis.engine.prosody import Baseline, Prosody, baseline_from
 from sessions import access
 from sessions.exercises.models import (
     Assignment,
@@ -220,7 +220,7 @@ def child_baseline(*, child: Child, before: Any = None, limit: int = 20) -> Base
 
 def attempt_feedback(attempt: Attempt) -> dict[str, Any]:
     """The attempt as the feedback panel and the API show it (model output and review)."""
-    from sessions.exercises.feedback import EMOTION_WORDS
+    from analysis.engine.practice.feedback import EMOTION_WORDS
 
     exercise = attempt.assignment.exercise
     top = sorted(attempt.probabilities.items(), key=lambda kv: -kv[1])[:3]

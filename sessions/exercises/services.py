@@ -11,8 +11,8 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,18 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from analysis import audio, prosody
-from analysis.canonical import CANONICAL_LABELS
-from analysis.registry import NoActiveModel, active_version, load_version
+from analysis.engine import prosody
+from analysis.engine.audio import decode as audio
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.practice.assess import (
+    ATTEMPT_TORCH_THREADS,
+    assess,
+    speech_span,
+    torch_threads,
+)
+from analysis.registry.active import NoActiveModel, active_version, load_version
 from analysis.services import local_file_path, local_upload_path
 from sessions import audit
-from sessions.exercises import feedback
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import (
     EVERY_DAY,
@@ -54,10 +60,6 @@ STALE_PROCESSING_S = 120
 # A queued attempt nobody picked up (the broker was unreachable at upload) is re-sent after this.
 RESEND_QUEUED_AFTER_S = 15
 MAX_TRIES = 3
-# Intra-op threads for classifying one clip. Measured on the 2-core target with a session being
-# analysed next to it: a base-size wav2vec2 on a 5 s clip took 8-11 s with 2 threads (the two
-# workers' thread pools fight over the cores) and 2.2-3 s with 1 thread.
-ATTEMPT_TORCH_THREADS = 1
 
 
 def attempt_limits() -> audio.AudioLimits:
@@ -564,34 +566,6 @@ def _finish(
     )
 
 
-def speech_span(samples: np.ndarray, pad_s: float = 0.2) -> np.ndarray:
-    """The clip from its first to its last loud frame (with ``pad_s`` either side)."""
-    hop = 160
-    if samples.size < 2 * hop:
-        return samples
-    frames = samples[: samples.size // hop * hop].reshape(-1, hop)
-    level = 20 * np.log10(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-10)
-    loud = np.flatnonzero(level > max(level.max() - 35.0, -60.0))
-    if loud.size == 0:
-        return samples
-    pad = int(pad_s * audio.TARGET_SR)
-    start = max(0, loud[0] * hop - pad)
-    end = min(samples.size, (loud[-1] + 1) * hop + pad)
-    return samples[start:end]
-
-
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 BASELINE_ATTEMPTS = 12
 # Feature vectors of reference tries, per (attempt, model object): a worker decodes and
 # measures each try once, not on every later attempt (practice feedback must stay fast).
@@ -620,11 +594,17 @@ def _attempt_features(attempt: Attempt, classifier: Any) -> np.ndarray | None:
 
 
 def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
-    """The child's voice baseline (``analysis.baseline``) for ``classifier``: from their latest
+    """The child's voice baseline (``analysis.engine.emotion.baseline``) for ``classifier``: from
+    their latest
     finished practice tries of the plain ("neutral") and calm exercises, made before
     ``before``. None when the model cannot use one or fewer than two tries exist. Reads
     stored attempt audio (each try once per worker process); changes nothing."""
-    from analysis.baseline import MIN_CLIPS, NEUTRAL_LABELS, VoiceBaseline, supports_baseline
+    from analysis.engine.emotion.baseline import (
+        MIN_CLIPS,
+        NEUTRAL_LABELS,
+        VoiceBaseline,
+        supports_baseline,
+    )
 
     if not supports_baseline(classifier):
         return None
@@ -649,7 +629,7 @@ def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
 
 def voice_baseline_sources(*, child: Child) -> int:
     """How many practice tries a voice baseline of the child can draw on (for pages)."""
-    from analysis.baseline import NEUTRAL_LABELS
+    from analysis.engine.emotion.baseline import NEUTRAL_LABELS
 
     return Attempt.objects.filter(
         child=child,
@@ -657,28 +637,6 @@ def voice_baseline_sources(*, child: Child) -> int:
         assignment__exercise__target_emotion__in=NEUTRAL_LABELS,
         audio_deleted_at__isnull=True,
     ).count()
-
-
-def unclear_reason(
-    samples: np.ndarray,
-    probabilities: np.ndarray,
-    classifier: Any,
-    *,
-    atypicality: float | None = None,
-) -> str:
-    """Why an attempt's estimate should not be scored ("" when it may): the speech's audio
-    quality against the attempt's own noise floor, the model's measured confidence floor, and
-    whether the voice is unlike any the model learnt from (``analysis.quality``)."""
-    from analysis import quality
-
-    measured = quality.measure(speech_span(samples), quality.noise_floor_db(samples))
-    extra = getattr(getattr(classifier, "manifest", None), "extra", None) or {}
-    floor = quality.model_min_confidence(extra)
-    reason = quality.problem(measured, float(np.max(probabilities)), floor)
-    limit = quality.model_max_atypicality(extra)
-    if not reason and atypicality is not None and limit is not None and atypicality > limit:
-        return "unfamiliar"
-    return reason
 
 
 def attempt_process(attempt_id: Any) -> str:
@@ -728,68 +686,53 @@ def attempt_process(attempt_id: Any) -> str:
     timings["decode_s"] = round(time.monotonic() - started, 3)
     duration_s = samples.size / audio.TARGET_SR
 
-    mark = time.monotonic()
-    measured = prosody.measure(samples)
-    timings["prosody_s"] = round(time.monotonic() - mark, 3)
-    if not measured.has_speech:
-        _finish(
-            attempt,
-            status=AttemptStatus.NO_SPEECH,
-            code="no_speech",
-            message=feedback.NO_SPEECH_MESSAGE,
-            duration_s=duration_s,
-            prosody=measured.to_dict(),
-            model_version=version,
-            timings=timings,
-        )
-        return "no_speech"
-
-    mark = time.monotonic()
-    classifier = load_version(version)  # cached: loaded once per worker process
-    timings["load_s"] = round(time.monotonic() - mark, 3)
-    mark = time.monotonic()
-    from analysis.baseline import predict_clip
-
-    baseline = voice_baseline(child=child, classifier=classifier, before=attempt.created_at)
-    with _torch_threads(ATTEMPT_TORCH_THREADS):
-        row, atypicality = predict_clip(classifier, speech_span(samples), baseline)
-    if baseline is not None:
-        timings["baseline_clips"] = float(baseline.clips)
-    timings["model_s"] = round(time.monotonic() - mark, 3)
-    probabilities = {
-        label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)
-    }
-    reason = unclear_reason(samples, row, classifier, atypicality=atypicality)
-    if reason:
-        # Never praise or blame on an estimate the audio or the model cannot support.
-        timings["total_s"] = round(time.monotonic() - started, 3)
-        _finish(
-            attempt, status=AttemptStatus.NO_SPEECH, code=feedback.UNCLEAR_CODE_PREFIX + reason,
-            message=feedback.unclear_message(reason), duration_s=duration_s,
-            model_version=version, probabilities=probabilities,
-            top_emotion=CANONICAL_LABELS[int(np.argmax(row))], prosody=measured.to_dict(),
-            timings=timings,
-        )  # fmt: skip
-        return "unclear"
-    verdict = feedback.verdict(probabilities, exercise.target_emotion, seed=str(attempt.pk))
-
-    example = prosody.Prosody.from_dict(exercise.model_prosody) if exercise.model_prosody else None
     from sessions.exercises.selectors import child_baseline
 
-    baseline = child_baseline(child=child, before=attempt.created_at)
-    comparisons = prosody.compare(
-        measured, target=exercise.target_emotion, example=example, baseline=baseline
+    result = assess(
+        samples,
+        target=exercise.target_emotion,
+        load_classifier=partial(load_version, version),  # cached once per worker process
+        voice_baseline=partial(_voice_baseline_for, child=child, before=attempt.created_at),
+        example=prosody.Prosody.from_dict(exercise.model_prosody)
+        if exercise.model_prosody
+        else None,
+        prosody_baseline=child_baseline(child=child, before=attempt.created_at),
+        seed=str(attempt.pk),
     )
-    tips = prosody.tips(comparisons) if verdict.stars < 3 else []
+    timings.update(result.timings)
     timings["total_s"] = round(time.monotonic() - started, 3)
+    common: dict[str, Any] = {
+        "duration_s": duration_s,
+        "prosody": result.prosody.to_dict(),
+        "model_version": version,
+        "timings": timings,
+    }
+    if result.outcome == "no_speech":
+        _finish(
+            attempt, status=AttemptStatus.NO_SPEECH, code=result.code, message=result.message,
+            **common,
+        )  # fmt: skip
+        return "no_speech"
+    if result.outcome == "unclear":
+        _finish(
+            attempt, status=AttemptStatus.NO_SPEECH, code=result.code, message=result.message,
+            probabilities=result.probabilities, top_emotion=result.top_emotion, **common,
+        )  # fmt: skip
+        return "unclear"
+    verdict = result.verdict
+    assert verdict is not None  # "done" always carries one
     stored = _finish(
-        attempt, status=AttemptStatus.DONE, message=verdict.message, duration_s=duration_s,
-        model_version=version, probabilities=probabilities, top_emotion=verdict.top[0][0],
+        attempt, status=AttemptStatus.DONE, message=verdict.message,
+        probabilities=result.probabilities, top_emotion=result.top_emotion,
         target_probability=verdict.target_probability, stars=verdict.stars,
-        conveyed=verdict.conveyed, prosody=measured.to_dict(),
-        comparisons=[c.to_dict() for c in comparisons], tips=tips, timings=timings,
+        conveyed=verdict.conveyed, comparisons=[c.to_dict() for c in result.comparisons],
+        tips=result.tips, **common,
     )  # fmt: skip
     return "done" if stored else "skipped"
+
+
+def _voice_baseline_for(classifier: Any, *, child: Child, before: Any) -> Any:
+    return voice_baseline(child=child, classifier=classifier, before=before)
 
 
 def attempt_fail_unexpectedly(attempt_id: Any, *, timeout: bool = False) -> None:
@@ -912,7 +855,7 @@ def warm_up() -> int:
     loaded = 0
     for version in versions:
         try:
-            with _torch_threads(ATTEMPT_TORCH_THREADS):
+            with torch_threads(ATTEMPT_TORCH_THREADS):
                 load_version(version).predict_proba([second.astype(np.float32)])
             loaded += 1
         except Exception:  # a broken model must not stop the worker; attempts report it

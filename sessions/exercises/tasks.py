@@ -6,7 +6,8 @@ never waits behind a session analysis on the long queue. The task takes the atte
 Late acknowledgement plus the claim in ``services.attempt_claim`` (a conditional UPDATE) make a
 duplicate or redelivered message harmless; time limits are tight because a clip is at most a
 minute long, so a stuck decoder can never hold a child's feedback (or the worker) for long.
-The emotion model is loaded once per worker process (``analysis.registry.load_version`` caches
+The emotion model is loaded once per worker process (``analysis.registry.active.load_version``
+caches
 it), and a worker that consumes the short queue loads it as soon as it starts.
 """
 

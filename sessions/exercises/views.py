@@ -19,9 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from analysis.engine.practice.feedback import EMOTION_WORDS
 from sessions import access, audit
 from sessions.exercises import charts, selectors, services
-from sessions.exercises.feedback import EMOTION_WORDS
 from sessions.exercises.forms import AssignForm, AttemptUploadForm, ExerciseForm, ReviewForm
 from sessions.exercises.models import Attempt
 from sessions.families.consent import ConsentMissing, has_consent

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
 
-from analysis.canonical import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS
 
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies) plus patterns.
 MOOD_STYLE: dict[str, tuple[str, str]] = {

@@ -19,7 +19,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from analysis.canonical import CANONICAL_LABELS, VALENCE_CLASS
+from analysis.engine.labels import CANONICAL_LABELS, VALENCE_CLASS
 from sessions import access
 from sessions.families.models import (
     ConsentPurpose,
@@ -183,7 +183,8 @@ MOOD_GROUPS: tuple[tuple[str, str], ...] = (
 
 
 def _role_part(summary: Mapping[str, Any], role: str = "child") -> Mapping[str, Any] | None:
-    """The per-role part of an analysis summary (``speakers.<role>`` of analysis.summary)."""
+    """The per-role part of an analysis summary (``speakers.<role>`` of
+    analysis.engine.emotion.summary)."""
     part = (summary.get("speakers") or {}).get(role)
     return part if isinstance(part, Mapping) else None
 
@@ -362,7 +363,8 @@ def report_summary(
                     if r["child"]["talk_share"]
                     else None
                 ),
-                # Re-wrapped in the shape analysis.summary writes, so one combiner serves both.
+                # Re-wrapped in the shape analysis.engine.emotion.summary writes, so one combiner
+                # serves both.
                 "speakers": {
                     "child": {
                         "speech_s": r["child"]["speech_s"],

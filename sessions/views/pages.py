@@ -62,7 +62,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
 
 def _voice_baseline_context(child: Child) -> dict[str, Any]:
     """Whether the child's voice calibrates their estimates, and by how much it did lately."""
-    from analysis.baseline import MIN_CLIPS
+    from analysis.engine.emotion.baseline import MIN_CLIPS
     from analysis.selectors import child_baseline_effect
     from sessions.exercises.services import voice_baseline_sources
 

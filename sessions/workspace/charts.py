@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from analysis.canonical import CANONICAL_LABELS
-from analysis.quality import REASONS
+from analysis.engine.audio.quality import REASONS
+from analysis.engine.labels import CANONICAL_LABELS
 from sessions.workspace.corrections import SPEAKERS
 
 # Okabe-Ito colour-blind-safe palette (neutral in grey), each with its own fill pattern.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.canonical import CANONICAL_LABELS, VALENCE_AROUSAL
+from analysis.engine.labels import CANONICAL_LABELS, VALENCE_AROUSAL
 
 SPEAKERS: tuple[str, ...] = ("child", "therapist", "other")
 MIN_SEGMENT_S = 0.2
@@ -233,9 +233,10 @@ def _group(segments: Sequence[Mapping[str, Any]], all_speech_s: float) -> dict[s
 
 def summarize(segments: Sequence[Mapping[str, Any]], duration_s: float | None) -> dict[str, Any]:
     """The summary of a run with corrections applied, in exactly the shape of the analysis
-    summary (``analysis.summary.summarize``), so it can stand in for it anywhere.
+    summary (``analysis.engine.emotion.summary.summarize``), so it can stand in for it anywhere.
 
-    Re-implemented over segment dicts rather than imported: ``analysis.summary`` works on the
+    Re-implemented over segment dicts rather than imported: ``analysis.engine.emotion.summary``
+    works on the
     pipeline's turn objects and importing it loads torch, which web processes must not pay for.
     """
     speech_s = sum(max(0.0, float(s["end_s"]) - float(s["start_s"])) for s in segments)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from analysis.canonical import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS
 from analysis.models import AnalysisRun
 from sessions.models import Child, Recording, TherapySession
 from sessions.models.base import TimestampedModel

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from analysis import selectors as analysis_selectors
-from analysis.canonical import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS
 from analysis.models import AnalysisRun, RunFrames, RunStatus, Segment
 from sessions import access
 from sessions.models import Child, Clinic, Recording, RecordingStatus, TherapySession
@@ -183,7 +183,8 @@ def waveform(recording: Recording) -> RecordingWaveform | None:
 
 
 def role_stats(summary: Mapping[str, Any] | None, role: str) -> dict[str, Any] | None:
-    """One speaker role's figures from a stored summary (``analysis.summary.summarize`` or a
+    """One speaker role's figures from a stored summary
+    (``analysis.engine.emotion.summary.summarize`` or a
     corrected one of the same shape), under the names the workspace uses."""
     if not summary:
         return None

@@ -504,7 +504,7 @@ def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:
     timeline without a waveform."""
     import numpy as np
 
-    from analysis import audio
+    from analysis.engine.audio import decode as audio
     from analysis.services import audio_limits, local_file_path
 
     if not recording.file or recording.audio_deleted_at is not None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
-from analysis.canonical import CANONICAL_LABELS, valence_arousal
+from analysis.engine.labels import CANONICAL_LABELS, valence_arousal
 from analysis.models import AnalysisRun, EmotionModelVersion, RunFrames, RunStatus, Segment
 from sessions.models import Recording, RecordingStatus
 from sessions.workspace.corrections import summarize

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from analysis.canonical import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS
 from sessions import access, audit
 from sessions.models import Child, SessionKind, TherapySession
 from sessions.models.audit import AuditAction

@@ -9,7 +9,7 @@ import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
 import { ApiError, clock, clockPrecise, parseClock, requestJson } from "./api.js";
 
 const SPEAKER = { child: "Child", therapist: "Therapist", other: "Other" };
-// Why an estimate is uncertain (analysis/quality.py REASONS; keep the two in step).
+// Why an estimate is uncertain (analysis/engine/audio/quality.py REASONS; keep the two in step).
 const UNCERTAIN_REASON = {
   too_short: "too short to judge",
   too_quiet: "too quiet",

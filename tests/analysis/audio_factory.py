@@ -55,8 +55,9 @@ def write_silence_wav(path: Path, seconds: float = 3.0, sr: int = 16000) -> Path
 def speechlike(
     seconds: float, sr: int = 16000, f0: float = 140.0, seed: int = 0, pause_s: float = 0.6
 ) -> np.ndarray:
-    """Voiced syllables grouped into phrases with pauses (see ``analysis.synthetic``)."""
-    from analysis.synthetic import speechlike as generate
+    """Voiced syllables grouped into phrases with pauses (see
+    ``analysis.engine.benchmarks.synthetic``)."""
+    from analysis.engine.benchmarks.synthetic import speechlike as generate
 
     return generate(seconds, sr=sr, f0=f0, seed=seed, pause_s=pause_s)
 
@@ -186,7 +187,7 @@ BAD_KINDS = (
     "random_bytes",
 )
 
-# What ``analysis.audio`` should say about each bad kind (AudioError.code).
+# What ``analysis.engine.audio.decode`` should say about each bad kind (AudioError.code).
 EXPECTED_CODE = {
     "empty": "empty",
     "header_only_wav": "empty",

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.classifiers.base import ModelManifest
+from analysis.engine.classifiers.base import ModelManifest
 from tests.analysis.audio_factory import espeak_available, espeak_speech, speechlike
 
 TINY_LABELS = ["neu", "hap", "ang", "sad", "xxx"]
@@ -97,7 +97,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_model_dir: Path):
-    from analysis.classifiers.base import load_classifier
+    from analysis.engine.classifiers.base import load_classifier
 
     # One thread: tiny models on a shared 2-core machine are slower with more.
     return load_classifier(tiny_model_dir, threads=1)

@@ -158,9 +158,9 @@ def hf_copy(hf_folder: Path, tmp_path: Path) -> Path:
 
 def build_shipped_default(directory: Path, *, evaluation: dict[str, object] | None = None) -> Path:
     """A small features-plus-head model laid out like analysis/shipped/ser-default-v1."""
-    from analysis.canonical import CANONICAL_LABELS
-    from analysis.classifiers.features_head import Head, HeadEnsemble, write_model
-    from analysis.features import acoustic_dimension
+    from analysis.engine.classifiers.features import acoustic_dimension
+    from analysis.engine.classifiers.features_head import Head, HeadEnsemble, write_model
+    from analysis.engine.labels import CANONICAL_LABELS
 
     rng = np.random.default_rng(0)
     dim = acoustic_dimension()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.audio import (
+from analysis.engine.audio.decode import (
     TARGET_SR,
     AudioError,
     AudioLimits,
@@ -162,7 +162,7 @@ def test_eight_or_more_channels_at_192k_decode_in_a_separate_process(
     mono = tone(2.0, 192000, 440.0)
     path = write_wav(tmp_path / "multi.wav", np.stack([mono] * channels, axis=1), 192000, "PCM_24")
     script = (
-        "import json, sys, numpy as np; from analysis.audio import decode; "
+        "import json, sys, numpy as np; from analysis.engine.audio.decode import decode; "
         "a = decode(sys.argv[1]); print(json.dumps([a.size, float(np.abs(a[1000:-1000]).max())]))"
     )
     done = subprocess.run(

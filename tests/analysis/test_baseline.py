@@ -7,22 +7,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.baseline import (
+from analysis.engine.classifiers import load_classifier
+from analysis.engine.classifiers.features import robust_acoustic_features
+from analysis.engine.classifiers.features_head import HeadEnsemble, write_model
+from analysis.engine.emotion.baseline import (
     VoiceBaseline,
     build_baseline,
     neutral_reference,
     predict_with_baseline,
 )
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
-from analysis.classifiers import load_classifier
-from analysis.classifiers.features_head import HeadEnsemble, write_model
-from analysis.emotion import classify_turns
-from analysis.features import robust_acoustic_features
-from analysis.pipeline import baseline_effect
-from analysis.robustness import _baseline_shifted
-from analysis.segmentation import Segment
-from analysis.speakers import SpeakerTurn
-from analysis.training import fit_logistic
+from analysis.engine.emotion.turns import classify_turns
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX
+from analysis.engine.pipeline import baseline_effect
+from analysis.engine.speakers.diarization import SpeakerTurn
+from analysis.engine.speech.segmentation import Segment
+from analysis.engine.training.robustness import _baseline_shifted
+from analysis.engine.training.train import fit_logistic
 from tests.analysis.audio_factory import speechlike
 
 SR = 16000

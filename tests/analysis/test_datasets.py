@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from analysis.datasets import (
+from analysis.engine.training.datasets import (
     LabelledClip,
     clips_from_arrays,
     group_holdout,

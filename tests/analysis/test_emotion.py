@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX, valence_arousal
-from analysis.classifiers.base import ModelManifest
-from analysis.classifiers.hf import HFAudioClassifier
-from analysis.emotion import EmotionParams, classify_turns, judge, turn_windows
-from analysis.segmentation import Segment
-from analysis.speakers import SpeakerTurn
+from analysis.engine.classifiers.base import ModelManifest
+from analysis.engine.classifiers.hf import HFAudioClassifier
+from analysis.engine.emotion.turns import EmotionParams, classify_turns, judge, turn_windows
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX, valence_arousal
+from analysis.engine.speakers.diarization import SpeakerTurn
+from analysis.engine.speech.segmentation import Segment
 from tests.analysis.conftest import Conversation
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.files import File
 from django.urls import reverse
 
-from analysis.enrollment import therapist_embedding, voice_enroll, voice_forget
+from analysis.enrollment.services import therapist_embedding, voice_enroll, voice_forget
 from analysis.models import VoiceEnrollment
 from analysis.services import RecordingRejected
 from sessions.models import AuditEvent

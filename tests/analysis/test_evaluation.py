@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
-from analysis.classifiers.base import ModelManifest
-from analysis.datasets import LabelledClip, clips_from_arrays
-from analysis.evaluation import (
+from analysis.engine.classifiers.base import ModelManifest
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX
+from analysis.engine.training.datasets import LabelledClip, clips_from_arrays
+from analysis.engine.training.evaluation import (
     classification_metrics,
     cross_validate,
     evaluate,

@@ -6,21 +6,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.canonical import CANONICAL_LABELS
-from analysis.classifiers import ModelFormatError, load_classifier
-from analysis.classifiers.features_head import (
-    FeaturesHeadClassifier,
-    Head,
-    HeadEnsemble,
-    write_model,
-)
-from analysis.features import (
+from analysis.engine.classifiers import ModelFormatError, load_classifier
+from analysis.engine.classifiers.features import (
     FrozenEncoder,
     acoustic_dimension,
     acoustic_features,
     pooled_encoder_features,
 )
-from analysis.training import fit_kernel_logistic, fit_logistic, fit_mlp
+from analysis.engine.classifiers.features_head import (
+    FeaturesHeadClassifier,
+    Head,
+    HeadEnsemble,
+    write_model,
+)
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.training.train import fit_kernel_logistic, fit_logistic, fit_mlp
 
 SR = 16000
 

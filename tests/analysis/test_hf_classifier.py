@@ -14,7 +14,8 @@ windows at a 1 s hop; max abs difference of model-label probabilities):
 - bf16 vs fp32: <= 0.004; int8 (dynamic int8 Linear layers, bf16 conv encoder) vs fp32:
   <= 0.009
 
-On the random base-size wav2vec2 of ``analysis.bench`` (near-uniform outputs, so smaller
+On the random base-size wav2vec2 of ``analysis.engine.benchmarks.throughput`` (near-uniform
+outputs, so smaller
 numbers): bf16 1.6e-4, int8 8.4e-4, shared vs per-window 1.0e-2 with the same top label; two
 60 s RAVDESS stretches chunked vs whole 4.2e-3 (fp32), same top label on all 116 windows.
 
@@ -30,10 +31,10 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
-from analysis.classifiers.base import EmotionClassifier, ModelFormatError
-from analysis.classifiers.base import load_classifier as _load_classifier
-from analysis.classifiers.hf import HFAudioClassifier
+from analysis.engine.classifiers.base import EmotionClassifier, ModelFormatError
+from analysis.engine.classifiers.base import load_classifier as _load_classifier
+from analysis.engine.classifiers.hf import HFAudioClassifier
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX
 from tests.analysis.conftest import Conversation, build_tiny_model, make_conversation
 
 
@@ -220,10 +221,10 @@ def test_windows_shorter_than_one_frame_still_get_an_answer(
 def test_auto_precision_picks_a_candidate_of_this_cpu_and_stays_close_to_fp32(
     tiny_model_dir: Path, stretch: np.ndarray, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from analysis.classifiers import hf, precision
+    from analysis.engine.classifiers import hf, precision
 
     hf._chosen.clear()  # measure here, not reuse a choice made by an earlier test
-    with caplog.at_level("INFO", logger="analysis.classifiers.precision"):
+    with caplog.at_level("INFO", logger="analysis.engine.classifiers.precision"):
         auto = load_classifier(tiny_model_dir, dtype="auto")
     choice = auto.precision_choice
     assert choice is not None
@@ -243,7 +244,7 @@ def test_auto_precision_picks_a_candidate_of_this_cpu_and_stays_close_to_fp32(
 def test_the_inference_setting_overrides_the_automatic_choice(
     tiny_model_dir: Path, settings: object
 ) -> None:
-    from analysis.registry import load_for_inference
+    from analysis.registry.active import load_for_inference
 
     settings.SER_HF_INFERENCE_DTYPE = "fp32"  # type: ignore[attr-defined]
     classifier = load_for_inference(tiny_model_dir, threads=1)
@@ -270,7 +271,7 @@ def test_manifest_label_count_must_match_the_model(tiny_model_dir: Path, tmp_pat
 
 
 def test_directory_without_weights_is_a_model_format_error(tmp_path: Path) -> None:
-    from analysis.classifiers.base import ModelManifest
+    from analysis.engine.classifiers.base import ModelManifest
 
     ModelManifest(
         kind="hf_audio_classification",
@@ -305,7 +306,7 @@ def test_saved_feature_extractor_settings_are_honoured(
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_conv_as_matmul_computes_the_convolution_it_replaces(bias: bool) -> None:
-    from analysis.classifiers.hf import _ConvAsMatmul
+    from analysis.engine.classifiers.hf import _ConvAsMatmul
 
     torch.manual_seed(0)
     conv = torch.nn.Conv1d(8, 6, kernel_size=3, stride=2, bias=bias)
@@ -323,7 +324,7 @@ def test_conv_as_matmul_computes_the_convolution_it_replaces(bias: bool) -> None
 def test_long_stretches_go_through_the_conv_stack_in_tiles_with_the_same_features(
     arch: str, tmp_path: Path, long_stretch: np.ndarray
 ) -> None:
-    from analysis.classifiers import hf
+    from analysis.engine.classifiers import hf
 
     classifier = load_classifier(build_tiny_model(tmp_path, arch=arch))
     audio = classifier._normalize(long_stretch)

@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from analysis import registry
-from analysis.canonical import CANONICAL_LABELS
-from analysis.model_import import HUB_UNREACHABLE
+from analysis.engine.classifiers.importing import HUB_UNREACHABLE
+from analysis.engine.labels import CANONICAL_LABELS
 from analysis.models import EmotionModelVersion, ModelStatus
+from analysis.registry import active as registry
 from sessions.models import AuditEvent
 from tests.analysis.model_archives import (
     build_hf_folder,
@@ -265,7 +265,7 @@ def test_train_model_writes_a_default_model_that_ensure_default_model_registers(
     output = run("train_model", "--data", str(data), "--out", str(out), "--seed", "1",
                  "--folds", "3", "--augmented-copies", "0", "--recipe", "v1")  # fmt: skip
     assert "8 emotions" in output and "UA" in output
-    from analysis.classifiers import load_classifier
+    from analysis.engine.classifiers import load_classifier
 
     assert load_classifier(out).manifest.kind == "features_head"
     assert (out / "MODEL_CARD.md").is_file()
@@ -274,7 +274,7 @@ def test_train_model_writes_a_default_model_that_ensure_default_model_registers(
     version = EmotionModelVersion.objects.get(clinic=cast.clinic)
     assert version.status == ModelStatus.ACTIVE
     assert version.model_card == (out / "MODEL_CARD.md").read_text()
-    from analysis.registry_selectors import evaluation_summary
+    from analysis.registry.selectors import evaluation_summary
 
     summary = evaluation_summary(version)
     assert summary is not None and summary["kind"] == "3-fold speaker cross-validation"
@@ -294,7 +294,7 @@ def test_train_model_robust_recipe_ships_calibration_and_the_robustness_table(
                  "--folds", "3", "--augmented-copies", "1", "--cache-dir", str(tmp_path / "c"),
                  "--conditions", "clean,quieter_20db,opus_24k_webm")  # fmt: skip
     assert "quieter_20db" in output and "temperature" in output
-    from analysis.classifiers import load_classifier
+    from analysis.engine.classifiers import load_classifier
 
     classifier = load_classifier(out)
     assert classifier.manifest.extra["features"] == "acoustic2"
@@ -308,7 +308,7 @@ def test_train_model_robust_recipe_ships_calibration_and_the_robustness_table(
     assert [r["condition"] for r in bench["rows"]] == ["clean", "quieter_20db", "opus_24k_webm"]
     monkeypatch.setattr(registry, "SHIPPED_DIR", out.parent)
     run("ensure_default_model")
-    from analysis.registry_selectors import evaluation_summary
+    from analysis.registry.selectors import evaluation_summary
 
     version = EmotionModelVersion.objects.get(clinic=cast.clinic)
     summary = evaluation_summary(version)

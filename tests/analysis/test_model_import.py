@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.classifiers import load_classifier, read_manifest
-from analysis.model_import import (
+from analysis.engine.classifiers import load_classifier, read_manifest
+from analysis.engine.classifiers.importing import (
     HUB_UNREACHABLE,
     ImportLimits,
     ImportRejected,

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.audio import AudioError
-from analysis.canonical import CANONICAL_LABELS
-from analysis.classifiers.hf import HFAudioClassifier
-from analysis.pipeline import STAGES, AnalysisResult, analyze_array, analyze_file
+from analysis.engine.audio.decode import AudioError
+from analysis.engine.classifiers.hf import HFAudioClassifier
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.pipeline import STAGES, AnalysisResult, analyze_array, analyze_file
 from tests.analysis.audio_factory import (
     encode_with_ffmpeg,
     ffmpeg_available,

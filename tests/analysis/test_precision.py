@@ -1,4 +1,5 @@
-"""Run-time precision choice (analysis.classifiers.precision) from CPU flags and a timed probe."""
+"""Run-time precision choice (analysis.engine.classifiers.precision) from CPU flags and a timed
+probe."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.classifiers import precision
-from analysis.classifiers.base import load_classifier
-from analysis.classifiers.hf import HFAudioClassifier
+from analysis.engine.classifiers import precision
+from analysis.engine.classifiers.base import load_classifier
+from analysis.engine.classifiers.hf import HFAudioClassifier
 from tests.analysis.conftest import build_tiny_model
 
 # First "flags" lines of /proc/cpuinfo, shortened: an AVX2-only desktop part, an AVX-512 server
@@ -55,7 +56,7 @@ def test_an_unreadable_cpuinfo_leaves_only_fp32(tmp_path: Path) -> None:
 def test_forcing_bf16_without_native_support_is_warned_about(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level("WARNING", logger="analysis.classifiers.precision"):
+    with caplog.at_level("WARNING", logger="analysis.engine.classifiers.precision"):
         precision.warn_if_emulated("bf16", precision.read_cpu_features(_cpuinfo(tmp_path, AMX)))
         assert not caplog.records
         precision.warn_if_emulated(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.prosody import (
+from analysis.engine.prosody import (
     TYPICAL,
     Baseline,
     Prosody,
@@ -134,7 +134,7 @@ def test_comparison_with_the_example_uses_speaker_independent_measures_only() ->
 
 
 def test_every_canonical_emotion_has_a_typical_pattern() -> None:
-    from analysis.canonical import CANONICAL_LABELS
+    from analysis.engine.labels import CANONICAL_LABELS
 
     assert set(TYPICAL) == set(CANONICAL_LABELS)
     for bands in TYPICAL.values():

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from analysis import registry, registry_selectors, registry_services
-from analysis.model_import import ImportRejected
+from analysis.engine.classifiers.importing import ImportRejected
 from analysis.models import AnalysisRun, EmotionModelVersion, ModelStatus
-from analysis.registry_services import RegistryError
+from analysis.registry import active as registry
+from analysis.registry import selectors as registry_selectors
+from analysis.registry import services as registry_services
+from analysis.registry.services import RegistryError
 from sessions.models import AuditEvent, RecordingStatus
 from sessions.models.audit import AuditAction
 from tests.analysis.model_archives import (
@@ -291,7 +293,7 @@ def test_evaluation_is_stored_and_summarised(cast: Cast, hf_folder: Path) -> Non
     summary = registry_selectors.evaluation_summary(version)
     assert summary is not None
     assert [row["key"] for row in summary["rows"]] == ["eight_class", "four_class", "valence"]
-    from analysis.charts import evaluation_figures
+    from analysis.registry.charts import evaluation_figures
 
     figures = evaluation_figures(summary)
     assert len(figures) == 3

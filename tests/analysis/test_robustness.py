@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import conditions as C
-from analysis import quality
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX
-from analysis.classifiers import load_classifier
-from analysis.classifiers.features_head import Head, HeadEnsemble, write_model
-from analysis.emotion import EmotionParams, judge_turn
-from analysis.features import normalise_level, robust_acoustic_features
-from analysis.robustness import (
+from analysis.engine.audio import conditions as C
+from analysis.engine.audio import quality
+from analysis.engine.benchmarks.sessions import Utterance, score_segments
+from analysis.engine.classifiers import load_classifier
+from analysis.engine.classifiers.features import normalise_level, robust_acoustic_features
+from analysis.engine.classifiers.features_head import Head, HeadEnsemble, write_model
+from analysis.engine.emotion.turns import EmotionParams, judge_turn
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX
+from analysis.engine.training.robustness import (
     Recipe,
     apply_temperature,
     expected_calibration_error,
@@ -22,7 +23,6 @@ from analysis.robustness import (
     reliable_confidence,
     run_benchmark,
 )
-from analysis.session_benchmark import Utterance, score_segments
 from tests.analysis.audio_factory import speechlike
 
 SR = 16000
@@ -99,7 +99,7 @@ def test_room_gives_one_response_per_talker():
 
 
 def test_child_like_raises_the_pitch(voice):
-    from analysis.speakers import median_f0
+    from analysis.engine.speakers.diarization import median_f0
 
     up = C.child_like(voice, 5.0)
     f0_voice = median_f0(voice, [(0, voice.size)])
@@ -138,7 +138,7 @@ def test_robust_features_do_not_change_with_recording_level(voice):
 
 
 def test_robust_features_move_less_than_v1_under_noise(voice):
-    from analysis.features import acoustic_features
+    from analysis.engine.classifiers.features import acoustic_features
 
     noisy = C.mix_at_snr(voice, C.coloured_noise(voice.size, np.random.default_rng(1), 0.0), 15)
     quiet = voice * 0.05
@@ -293,7 +293,7 @@ def test_benchmark_scores_every_condition_by_actor(tmp_path: Path):
             audios.append(path)
             labels.append(label)
             groups.append(f"actor{actor}")
-    from analysis.datasets import LabelledClip
+    from analysis.engine.training.datasets import LabelledClip
 
     clips = [
         LabelledClip(label=lab, group=g, path=p)
@@ -357,7 +357,7 @@ def test_augmenter_versions_differ_and_unknown_versions_are_refused(voice):
 
 
 def test_verdict_names_met_and_missed_targets():
-    from analysis.robustness import verdict
+    from analysis.engine.training.robustness import verdict
 
     assert verdict(0.46, 0.45) == "met (>= 0.45)"
     assert verdict(0.44, 0.45) == "missed (>= 0.45)"

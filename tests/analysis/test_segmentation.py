@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.segmentation import (
+from analysis.engine.benchmarks.synthetic import Conversation as SyntheticConversation
+from analysis.engine.benchmarks.synthetic import TruthTurn, evaluate_segmentation
+from analysis.engine.speech.segmentation import (
     Segment,
     detect_speech,
     frame_f1,
@@ -17,8 +19,6 @@ from analysis.segmentation import (
     speech_probabilities,
     torch_threads,
 )
-from analysis.synthetic import Conversation as SyntheticConversation
-from analysis.synthetic import TruthTurn, evaluate_segmentation
 from tests.analysis.audio_factory import espeak_available, tone
 from tests.analysis.conftest import Conversation
 
@@ -84,7 +84,7 @@ def test_frame_f1() -> None:
 
 
 def test_evaluate_segmentation_maps_clusters_and_roles() -> None:
-    from analysis.speakers import SpeakerTurn
+    from analysis.engine.speakers.diarization import SpeakerTurn
 
     conv = SyntheticConversation(
         audio=np.zeros(6 * 16000, dtype=np.float32),

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.segmentation import Segment, detect_speech
-from analysis.speakers import (
+from analysis.engine.speakers.diarization import (
     SpeakerParams,
     SpeakerTurn,
     _name_clusters,
@@ -16,6 +15,7 @@ from analysis.speakers import (
     enroll_embedding,
     median_f0,
 )
+from analysis.engine.speech.segmentation import Segment, detect_speech
 from tests.analysis.audio_factory import espeak_available, tone
 from tests.analysis.conftest import Conversation, _voice
 
@@ -157,7 +157,7 @@ def test_build_conversation_from_ravdess_style_files(tmp_path: Path) -> None:
     """The synthetic-conversation builder on a fake RAVDESS tree (no real data needed)."""
     import soundfile as sf
 
-    from analysis.synthetic import build_conversation, list_clips, truth_frames
+    from analysis.engine.benchmarks.synthetic import build_conversation, list_clips, truth_frames
 
     for actor, freq in ((1, 120.0), (2, 280.0)):
         folder = tmp_path / f"Actor_{actor:02d}"

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis.canonical import CANONICAL_LABELS, LABEL_INDEX, valence_arousal
-from analysis.emotion import TurnEmotion
-from analysis.summary import summarize
+from analysis.engine.emotion.summary import summarize
+from analysis.engine.emotion.turns import TurnEmotion
+from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX, valence_arousal
 
 
 def _turn(start: float, end: float, speaker: str, emotion: str, uncertain: bool = False):

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from analysis.classifiers import load_classifier
-from analysis.datasets import clips_from_arrays
-from analysis.evaluation import evaluate
-from analysis.features import FrozenEncoder
-from analysis.training import HeadRecipe, train_default_model, train_head_on_encoder
+from analysis.engine.classifiers import load_classifier
+from analysis.engine.classifiers.features import FrozenEncoder
+from analysis.engine.training.datasets import clips_from_arrays
+from analysis.engine.training.evaluation import evaluate
+from analysis.engine.training.train import HeadRecipe, train_default_model, train_head_on_encoder
 
 SR = 16000
 # Each fake "emotion" has its own pitch and loudness, the cues real emotions move too.
@@ -100,8 +100,8 @@ def test_default_training_is_reproducible_from_seed(tmp_path: Path) -> None:
 
 
 def test_a_head_on_the_first_layers_stores_how_many_and_runs_only_those(tmp_path: Path) -> None:
-    from analysis.classifiers.base import read_manifest
-    from analysis.classifiers.features_head import FeaturesHeadClassifier
+    from analysis.engine.classifiers.base import read_manifest
+    from analysis.engine.classifiers.features_head import FeaturesHeadClassifier
     from tests.analysis.test_features_head import tiny_encoder
 
     encoder_dir = tiny_encoder(tmp_path / "encoder", layers=3)

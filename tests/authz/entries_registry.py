@@ -29,7 +29,7 @@ def _version(cast: Cast) -> Any:
 
 def _pending(cast: Cast) -> dict[str, Any]:
     """A pending import of the cast's admin (metadata only: enough for the mapping form)."""
-    from analysis.registry_services import PendingImport
+    from analysis.registry.services import PendingImport
 
     if "pending" not in cast.extra:
         import uuid

@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis import audio
-from analysis.canonical import CANONICAL_LABELS
-from analysis.registry import load_version
-from analysis.registry_services import register_shipped_default
+from analysis.engine.audio import decode as audio
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.practice.assess import speech_span
+from analysis.registry.active import load_version
+from analysis.registry.services import register_shipped_default
 from analysis.services import local_file_path
 from sessions.exercises.models import Attempt, AttemptStatus
-from sessions.exercises.services import attempt_limits, speech_span
+from sessions.exercises.services import attempt_limits
 from tests.analysis.audio_factory import espeak_available, espeak_speech, write_wav
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise

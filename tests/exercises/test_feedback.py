@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from analysis.canonical import CANONICAL_LABELS
-from sessions.exercises.feedback import message_for, verdict
+from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.practice.feedback import message_for, verdict
 from sessions.exercises.progress import streak
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from analysis.registry import forget_loaded_models
+from analysis.registry.active import forget_loaded_models
 from sessions.exercises import services
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import Assignment, Attempt, AttemptStatus, Exercise
@@ -306,7 +306,7 @@ def test_processing_twice_leaves_the_first_result(
 def test_a_noisy_attempt_earns_no_stars_and_is_asked_again(
     cast: Cast, assignment: Assignment, active_model: Any, tmp_path: Path
 ) -> None:
-    from analysis.conditions import coloured_noise, mix_at_snr
+    from analysis.engine.audio.conditions import coloured_noise, mix_at_snr
     from tests.analysis.audio_factory import speechlike, write_wav
 
     grant_consent(cast.child)
@@ -505,7 +505,7 @@ def test_retention_deletes_old_audio_but_keeps_results(
 def test_warm_up_loads_the_active_models(cast: Cast, active_model: Any) -> None:
     forget_loaded_models()
     assert services.warm_up() == 1
-    from analysis.registry import _cache
+    from analysis.registry.active import _cache
 
     assert any(key[0] == str(active_model.pk) for key in _cache)
 
@@ -514,10 +514,10 @@ def test_warm_up_loads_the_active_models(cast: Cast, active_model: Any) -> None:
 
 
 def _model_with_reference(directory: Path) -> Any:
-    from analysis.canonical import CANONICAL_LABELS
-    from analysis.classifiers import load_classifier
-    from analysis.classifiers.features_head import Head, HeadEnsemble, write_model
-    from analysis.features import robust_acoustic_features
+    from analysis.engine.classifiers import load_classifier
+    from analysis.engine.classifiers.features import robust_acoustic_features
+    from analysis.engine.classifiers.features_head import Head, HeadEnsemble, write_model
+    from analysis.engine.labels import CANONICAL_LABELS
 
     dim = robust_acoustic_features(np.zeros(16000, dtype=np.float32)).size
     head = Head(

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from django.utils import timezone
 
-from analysis.canonical import CANONICAL_LABELS, VALENCE_AROUSAL
+from analysis.engine.labels import CANONICAL_LABELS, VALENCE_AROUSAL
 from analysis.models import AnalysisRun, EmotionModelVersion, RunFrames, RunStatus, Segment
 from sessions.families import services
 from sessions.families.models import ConsentPurpose, ProgressReport

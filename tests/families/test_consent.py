@@ -270,9 +270,9 @@ def test_release_button_explains_missing_sharing_consent(client: Any, cast: Cast
 
 
 def test_model_training_uses_only_children_with_training_consent(cast: Cast) -> None:
-    """The training path (analysis.registry_selectors.corrected_segments, used by train_head)
+    """The training path (analysis.registry.selectors.corrected_segments, used by train_head)
     takes therapist-corrected segments only of children whose training consent holds now."""
-    from analysis.registry_selectors import corrected_segments
+    from analysis.registry.selectors import corrected_segments
     from sessions.workspace.models import SegmentEdit
 
     other_recording = recording_for(

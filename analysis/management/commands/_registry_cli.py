@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from analysis.models import EmotionModelVersion
-from analysis.registry_selectors import resolve_model
+from analysis.registry.selectors import resolve_model
 from sessions.models import Clinic
 
 

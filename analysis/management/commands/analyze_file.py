@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.audio import AudioError
-from analysis.classifiers import ModelFormatError
-from analysis.registry import SHIPPED_DIR, load_for_inference
+from analysis.engine.audio.decode import AudioError
+from analysis.engine.classifiers import ModelFormatError
+from analysis.registry.active import SHIPPED_DIR, load_for_inference
 
 DEFAULT_MODEL = SHIPPED_DIR / "ser-default-v1"
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.pipeline import analyze_file
+        from analysis.engine.pipeline import analyze_file
         from analysis.services import audio_limits
 
         path: Path = options["path"]

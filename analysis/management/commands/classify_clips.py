@@ -1,6 +1,6 @@
 """``manage.py classify_clips DIR [--model VERSION] --json``: label every audio file under
 DIR (recursively) with one emotion, the whole clip as one window, through the same code path as
-the pipeline (``analysis.audio.decode`` and ``classifier.predict_proba``).
+the pipeline (``analysis.engine.audio.decode.decode`` and ``classifier.predict_proba``).
 
 Prints one line per file: ``{"path", "label", "probabilities": {emotion: p}}`` (with
 ``--json``; a table otherwise). A file that cannot be decoded gets ``"label": null`` and an
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.canonical import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS
 
 AUDIO_SUFFIXES = {
     ".wav",
@@ -51,10 +51,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="One JSON object per line")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.audio import AudioError, decode
-        from analysis.classifiers import ModelFormatError
+        from analysis.engine.audio.decode import AudioError, decode
+        from analysis.engine.classifiers import ModelFormatError
         from analysis.management.commands._registry_cli import model_from_option
-        from analysis.registry import load_for_inference
+        from analysis.registry.active import load_for_inference
         from analysis.services import audio_limits
 
         directory: Path = options["directory"]

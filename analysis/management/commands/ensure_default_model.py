@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.registry_services import RegistryError, ensure_default_models
+from analysis.registry.services import RegistryError, ensure_default_models
 
 
 class Command(BaseCommand):

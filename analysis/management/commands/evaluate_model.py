@@ -22,9 +22,9 @@ from analysis.management.commands._registry_cli import model_from_option, pct
 def score(
     classifier: Any, clips: list[Any], *, folds: int = 0, seed: int = 0, batch_size: int = 16
 ) -> dict[str, Any]:
-    """The evaluation document stored on a version (see ``analysis.evaluation``)."""
-    from analysis.datasets import group_kfold, label_indices
-    from analysis.evaluation import metrics_from_probabilities, summarise_folds
+    """The evaluation document stored on a version (see ``analysis.engine.training.evaluation``)."""
+    from analysis.engine.training.datasets import group_kfold, label_indices
+    from analysis.engine.training.evaluation import metrics_from_probabilities, summarise_folds
 
     rows = []
     for start in range(0, len(clips), batch_size):
@@ -71,9 +71,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the results as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.classifiers import ModelFormatError
-        from analysis.datasets import scan_ravdess
-        from analysis.registry import load_for_inference
+        from analysis.engine.classifiers import ModelFormatError
+        from analysis.engine.training.datasets import scan_ravdess
+        from analysis.registry.active import load_for_inference
 
         version, model_dir = model_from_option(options["model"], options["clinic"])
         try:
@@ -95,7 +95,7 @@ class Command(BaseCommand):
         else:
             self._print(result)
         if version is not None and not options["no_store"]:
-            from analysis.registry_services import model_store_evaluation
+            from analysis.registry.services import model_store_evaluation
 
             model_store_evaluation(version=version, evaluation=result)
             if not options["json"]:

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.engine.classifiers.importing import ImportRejected, parse_label_map
 from analysis.management.commands._registry_cli import clinic_from_option
-from analysis.model_import import ImportRejected, parse_label_map
-from analysis.registry_services import RegistryError, model_activate, model_import
+from analysis.registry.services import RegistryError, model_activate, model_import
 
 
 def _default_name(source: str) -> str:

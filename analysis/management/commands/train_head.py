@@ -66,14 +66,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.datasets import group_holdout, label_counts, scan_ravdess
-        from analysis.registry_selectors import clips_from_corrections
-        from analysis.registry_services import (
+        from analysis.engine.training.datasets import group_holdout, label_counts, scan_ravdess
+        from analysis.engine.training.train import train_head_on_encoder
+        from analysis.registry.selectors import clips_from_corrections
+        from analysis.registry.services import (
             RegistryError,
             register_trained_version,
             staging_dir_for_training,
         )
-        from analysis.training import train_head_on_encoder
 
         encoder, encoder_dir = model_from_option(options["encoder"], options["clinic"])
         if encoder is None:

@@ -1,7 +1,8 @@
 """``manage.py train_model --data DIR --out PATH [--seed N] [--recipe robust|v1]``: train the
 shipped default model on a RAVDESS-style folder.
 
-``robust`` (the default, ser-default-v2) wraps ``analysis.training.train_robust_model``:
+``robust`` (the default, ser-default-v2) wraps
+``analysis.engine.training.train.train_robust_model``:
 robust acoustic features, multi-condition training, a calibration temperature, and the
 robustness benchmark (actor cross-validation under every recording condition) written into
 the model card. ``v1`` wraps ``train_default_model`` (the first default, clean studio clips).
@@ -64,7 +65,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from analysis.training import train_default_model
+        from analysis.engine.training.train import train_default_model
 
         if not options["data"].is_dir():
             raise CommandError(f"No such folder: {options['data']}")
@@ -107,8 +108,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(cv, indent=1))
 
     def _robust(self, options: dict[str, Any], started: float) -> None:
-        from analysis.robustness import table
-        from analysis.training import ROBUST_RECIPE_COPIES, train_robust_model
+        from analysis.engine.training.robustness import table
+        from analysis.engine.training.train import ROBUST_RECIPE_COPIES, train_robust_model
 
         copies = options["augmented_copies"]
         notes_file = Path(__file__).resolve().parents[2] / "experiments" / "card_notes_v2.md"

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from sessions.exercises.feedback import EMOTION_WORDS
+from analysis.engine.practice.feedback import EMOTION_WORDS
 
 register = template.Library()
 

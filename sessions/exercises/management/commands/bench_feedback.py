@@ -116,7 +116,7 @@ def write_session_flac(path: Path, minutes: float) -> Path:
     """A two-voice speech-like conversation, written in 5-minute blocks (3 distinct ones)."""
     import soundfile as sf
 
-    from analysis.synthetic import speechlike_conversation
+    from analysis.engine.benchmarks.synthetic import speechlike_conversation
 
     block_s = 300.0
     blocks = [speechlike_conversation(min(block_s, minutes * 60), seed=seed) for seed in (1, 2, 3)]
@@ -135,7 +135,7 @@ def write_session_flac(path: Path, minutes: float) -> Path:
 
 def _speechlike(seconds: float, seed: int) -> np.ndarray:
     """One child-like voice (F0 around 260 Hz) saying a sentence."""
-    from analysis.synthetic import speechlike
+    from analysis.engine.benchmarks.synthetic import speechlike
 
     return speechlike(seconds, f0=260.0, seed=seed)
 
@@ -187,7 +187,7 @@ class Command(BaseCommand):
 
     def _model_dir(self, choice: str, scratch: Path) -> tuple[str, Path | None]:
         """(location for EmotionModelVersion, directory to delete afterwards or None)."""
-        from analysis import registry
+        from analysis.registry import active as registry
 
         shipped = registry.SHIPPED_DIR / getattr(registry, "SHIPPED_DEFAULT", "default")
         if choice == "auto":
@@ -198,7 +198,7 @@ class Command(BaseCommand):
             return registry.SHIPPED_PREFIX + shipped.name, None
         target = Path(settings.SER_MODELS_DIR) / f"bench-{scratch.name}"
         if choice == "base-random":
-            from analysis.bench import build_base_model
+            from analysis.engine.benchmarks.throughput import build_base_model
 
             self.stdout.write("Building a base-size wav2vec2 with random weights…")
             build_base_model(target)
@@ -210,9 +210,9 @@ class Command(BaseCommand):
         return str(target.relative_to(settings.SER_MODELS_DIR)), target
 
     def _setup(self, location: str) -> dict[str, Any]:
-        from analysis.classifiers import read_manifest
+        from analysis.engine.classifiers import read_manifest
         from analysis.models import EmotionModelVersion, ModelStatus
-        from analysis.registry import directory_checksum, model_dir
+        from analysis.registry.active import directory_checksum, model_dir
         from sessions.exercises.models import Assignment, Exercise
         from sessions.families.models import ConsentRecord, ConsentText
         from sessions.models import Child, Clinic, Membership, Role, TherapySession, User

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.canonical import CANONICAL_LABELS, VALENCE_AROUSAL
+from analysis.engine.labels import CANONICAL_LABELS, VALENCE_AROUSAL
 from analysis.models import AnalysisRun, EmotionModelVersion, RunStatus
 from sessions.families import services
 from sessions.families.consent import has_consent

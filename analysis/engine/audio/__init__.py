@@ -1,0 +1,1 @@
+"""Decoding, input quality, simulated recording conditions and augmentation."""

@@ -1,0 +1,192 @@
+"""Which precision a Hugging Face checkpoint runs at on this CPU, chosen once per process.
+
+Clinic servers are whatever the clinic owns, often CPUs without AVX-512 or bf16, and the right
+precision differs by CPU (issue 17, measured with ``python -m
+analysis.engine.benchmarks.throughput``): on a 2-core
+AVX2-only machine bf16 took 78.7 s for a 20 s stretch that fp32 did in 2.50 s and int8 in
+2.07 s, because without native bf16 instructions oneDNN emulates them; on CPUs with native
+bf16 (AVX512-BF16, AMX) bf16 is the fastest. So the choice is made at run time:
+
+- candidates come from the CPU's flags (``/proc/cpuinfo``): fp32 always; int8 (dynamic
+  quantisation of Linear layers) where torch has an x86 quantised engine and the CPU has AVX2,
+  which fbgemm needs; bf16 only with native support (``avx512_bf16`` or ``amx_bf16``);
+- each candidate is timed on a short seeded probe (``PROBE_S`` of speech-like noise: one
+  warm-up pass, then ``ROUNDS`` interleaved timed passes, the best of each counting, since
+  other work on a shared machine comes and goes) when the model is loaded, once per worker
+  process and model shape (``analysis.registry.active.load_version`` caches the loaded model). On a
+  base-size wav2vec2 one pass takes a few hundred milliseconds, the whole choice a few
+  seconds, logged as ``measured in``. The probe is 2 s, not shorter, because per-call
+  overheads of the reduced precisions (casts, quantising activations) weigh more on very
+  short inputs than on the 2-20 s stretches the pipeline encodes: on a 1 s probe bf16 looked
+  no faster than fp32 on a machine where it is 1.3x faster on 10 s;
+- the fastest candidate whose probabilities stay within ``PROBE_TOLERANCE`` of fp32 on the
+  probe wins, if it beats fp32 by at least ``MIN_GAIN``; otherwise fp32, the reference;
+  candidates within ``MIN_GAIN`` of the fastest count as a tie, won by the one closest to
+  fp32 (bf16 before int8 where both are fast);
+- the CPU flags, each time and the choice are logged.
+
+``SER_HF_INFERENCE_DTYPE`` (``auto`` by default) overrides the choice with ``fp32``, ``bf16``
+or ``int8``; forcing bf16 on a CPU without native bf16 logs a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+PROBE_S = 2.0
+ROUNDS = 2
+PROBE_TOLERANCE = 0.02  # max abs probability difference from fp32 on the probe
+MIN_GAIN = 1.1  # a reduced precision must be this much faster than fp32 to be chosen
+REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+
+
+@dataclass(frozen=True)
+class CpuFeatures:
+    """The instruction-set flags that decide which kernels are fast here."""
+
+    flags: frozenset[str]
+    model: str = ""
+
+    @property
+    def native_bf16(self) -> bool:
+        return bool({"avx512_bf16", "amx_bf16"} & self.flags)
+
+    @property
+    def avx2(self) -> bool:
+        return "avx2" in self.flags
+
+    @property
+    def avx512(self) -> bool:
+        return "avx512f" in self.flags
+
+    @property
+    def vnni(self) -> bool:
+        return bool({"avx512_vnni", "avx_vnni"} & self.flags)
+
+    def describe(self) -> str:
+        shown = " ".join(f for f in REPORTED_FLAGS if f in self.flags) or "none of these: "
+        if shown.startswith("none"):
+            shown += " ".join(REPORTED_FLAGS)
+        return f"{self.model or platform.machine()}: {shown}"
+
+
+def read_cpu_features(cpuinfo: Path | str = "/proc/cpuinfo") -> CpuFeatures:
+    """Flags of the first CPU in ``cpuinfo``; an empty set where the file cannot be read."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return CpuFeatures(frozenset())
+    flags: frozenset[str] = frozenset()
+    model = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "flags" and not flags:
+            flags = frozenset(value.split())
+        elif key == "model name" and not model:
+            model = value.strip()
+    return CpuFeatures(flags, model)
+
+
+def candidate_dtypes(features: CpuFeatures) -> list[str]:
+    """The precisions worth timing on this CPU, fp32 (the reference) first."""
+    import torch
+
+    candidates = ["fp32"]
+    engines = set(torch.backends.quantized.supported_engines)
+    if features.avx2 and {"x86", "fbgemm"} & engines:
+        candidates.append("int8")
+    if features.native_bf16:
+        candidates.append("bf16")
+    return candidates
+
+
+def probe_audio(seconds: float = PROBE_S, seed: int = 0) -> np.ndarray:
+    """Seeded speech-like noise: low-passed noise under a 4 Hz syllable envelope."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    noise = np.convolve(rng.standard_normal(n), np.ones(8) / 8, mode="same")
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * np.arange(n) / 16000)
+    return (0.1 * noise * envelope).astype(np.float32)
+
+
+@dataclass
+class Choice:
+    dtype: str
+    features: CpuFeatures
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per probe pass
+    diffs: dict[str, float] = field(default_factory=dict)  # max |p - p_fp32| on the probe
+    measure_s: float = 0.0  # what the measurement itself cost
+    reason: str = ""
+
+    def describe(self) -> str:
+        parts = [
+            f"{d} {self.timings[d] * 1000:.0f} ms (|dp| {self.diffs.get(d, 0.0):.1e})"
+            for d in self.timings
+        ]
+        return (
+            f"precision {self.dtype} ({self.reason}); CPU {self.features.describe()}; probe "
+            f"{PROBE_S:g} s: {', '.join(parts)}; measured in {self.measure_s:.2f} s"
+        )
+
+
+# What one candidate answers on the probe: model-label probabilities, one row per window.
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+def choose(
+    runners: dict[str, Runner], features: CpuFeatures, *, probe: np.ndarray | None = None
+) -> Choice:
+    """Time each runner (fp32 first, the reference) on the probe and pick one."""
+    started = time.perf_counter()
+    probe = probe_audio() if probe is None else probe
+    choice = Choice(dtype="fp32", features=features)
+    reference: np.ndarray | None = None
+    for dtype, run in runners.items():
+        probs = run(probe)  # warm-up: oneDNN builds its kernels on the first call
+        if reference is None:
+            reference = probs
+        choice.diffs[dtype] = float(np.abs(probs - reference).max())
+    for _ in range(ROUNDS):
+        for dtype, run in runners.items():
+            tick = time.perf_counter()
+            run(probe)
+            elapsed = time.perf_counter() - tick
+            choice.timings[dtype] = min(choice.timings.get(dtype, elapsed), elapsed)
+    fp32 = choice.timings["fp32"]
+    allowed = [d for d in choice.timings if choice.diffs[d] <= PROBE_TOLERANCE]
+    fastest = min(choice.timings[d] for d in allowed)
+    # Candidates within MIN_GAIN of the fastest are a tie on a probe this short (int8 and
+    # bf16 came out 85 vs 83 ms on the AMX machine, 3.93 vs 3.20 s on a 20 s stretch): the
+    # one closest to fp32 wins the tie.
+    near = [d for d in allowed if choice.timings[d] <= fastest * MIN_GAIN]
+    best = min(near, key=lambda d: (choice.diffs[d], choice.timings[d]))
+    if best != "fp32" and fp32 / choice.timings[best] >= MIN_GAIN:
+        choice.dtype = best
+        choice.reason = f"{fp32 / choice.timings[best]:.2f}x fp32 on the probe"
+    else:
+        choice.reason = f"no candidate {MIN_GAIN:g}x faster than fp32 within tolerance"
+    rejected = [d for d in choice.timings if d not in allowed]
+    if rejected:
+        choice.reason += f"; {', '.join(rejected)} off by more than {PROBE_TOLERANCE:g}"
+    choice.measure_s = time.perf_counter() - started
+    logger.info("Hugging Face inference: %s", choice.describe())
+    return choice
+
+
+def warn_if_emulated(dtype: str, features: CpuFeatures) -> None:
+    if dtype == "bf16" and not features.native_bf16:
+        logger.warning(
+            "bf16 inference was asked for, but this CPU has no native bf16 (%s): expect it to "
+            "be many times slower than fp32. Set SER_HF_INFERENCE_DTYPE=auto.",
+            features.describe(),
+        )

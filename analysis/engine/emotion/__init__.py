@@ -1,0 +1,1 @@
+"""Emotion of speech turns, the voice baseline and per-recording summaries."""

@@ -1,0 +1,1 @@
+"""Speech detection: where in a recording someone is speaking."""

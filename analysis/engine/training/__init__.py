@@ -1,0 +1,1 @@
+"""Datasets, training recipes, cross-validated evaluation and the robustness benchmark."""

@@ -1,0 +1,1 @@
+"""Therapists' enrolled voice prints (the first anchor for speaker roles)."""

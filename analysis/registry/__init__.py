@@ -1,0 +1,1 @@
+"""The model registry: importing, staging, comparing and activating emotion models."""
