@@ -32,6 +32,7 @@ demo: $(STAMP)
 # analysed by a real worker, and concurrent upload completions and re-analyses, which there
 # rely on SQLite's write lock instead of row locks (about two and a half minutes).
 test: $(STAMP) sysdeps services
+	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
 	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest \
 		tests/authz tests/families \
