@@ -15,7 +15,7 @@ lets each frame attend to up to ``chunk_s`` of context (and the first conv layer
 and the input normalisation use chunk statistics). That is an approximation, traded for a
 third of the encoder work at a 3 s window / 1 s hop. The head itself is reproduced exactly:
 with one window spanning the whole stretch both paths agree to float rounding
-(tests/analysis/test_hf_classifier.py checks < 1e-5). With overlapping windows in a longer
+(tests/analysis/engine/test_hf_classifier.py checks < 1e-5). With overlapping windows in a longer
 stretch the answers differ by the context effect, measured in that test for tiny models and
 by ``python -m analysis.engine.benchmarks.throughput`` (with ``--model DIR`` for a real checkpoint
 it prints the
@@ -31,7 +31,7 @@ bounded. The stretch is normalised once, before it is cut, as for whole-stretch 
 Against encoding each stretch whole (``chunk_s=None``) the defaults (20 s passes keeping their
 centre 15 s, 2.5 s of context on each side) were measured on the random base-size wav2vec2 of
 ``analysis.engine.benchmarks.throughput`` and on tiny models
-(tests/analysis/test_hf_classifier.py); the figures are
+(tests/analysis/engine/test_hf_classifier.py); the figures are
 in that test's docstring and printed by the bench.
 
 Precision. ``dtype="auto"`` (the portal's default through ``SER_HF_INFERENCE_DTYPE``) picks
@@ -293,7 +293,7 @@ class HFAudioClassifier:
         compute but streams all its weights all the same (about 340 MB for a base-size model
         in fp32), which made short speech turns cost 3-4 times their length's share; batching
         pays for the weights once per batch. Answers equal one stretch at a time to float
-        rounding (tests/analysis/test_hf_classifier.py).
+        rounding (tests/analysis/engine/test_hf_classifier.py).
         """
         return [
             to_canonical(probs, self.labels, self.manifest.label_map)

@@ -102,7 +102,7 @@ def test_default_training_is_reproducible_from_seed(tmp_path: Path) -> None:
 def test_a_head_on_the_first_layers_stores_how_many_and_runs_only_those(tmp_path: Path) -> None:
     from analysis.engine.classifiers.base import read_manifest
     from analysis.engine.classifiers.features_head import FeaturesHeadClassifier
-    from tests.analysis.test_features_head import tiny_encoder
+    from tests.analysis.engine.test_features_head import tiny_encoder
 
     encoder_dir = tiny_encoder(tmp_path / "encoder", layers=3)
     clips = [c for seed in range(2) for c in _held_out_clips(seed=seed, n_actors=2)]
@@ -129,7 +129,7 @@ def test_a_head_on_the_first_layers_stores_how_many_and_runs_only_those(tmp_path
 
 @pytest.mark.parametrize("head", ["logistic", "mlp"])
 def test_train_head_on_encoder_from_array_clips(tmp_path: Path, head: str) -> None:
-    from tests.analysis.test_features_head import tiny_encoder
+    from tests.analysis.engine.test_features_head import tiny_encoder
 
     encoder_dir = tiny_encoder(tmp_path / "encoder")
     clips = [c for seed in range(3) for c in _held_out_clips(seed=seed, n_actors=2)]

@@ -241,17 +241,6 @@ def test_auto_precision_picks_a_candidate_of_this_cpu_and_stays_close_to_fp32(
     assert again.precision_choice is choice and again.dtype == auto.dtype
 
 
-def test_the_inference_setting_overrides_the_automatic_choice(
-    tiny_model_dir: Path, settings: object
-) -> None:
-    from analysis.registry.active import load_for_inference
-
-    settings.SER_HF_INFERENCE_DTYPE = "fp32"  # type: ignore[attr-defined]
-    classifier = load_for_inference(tiny_model_dir, threads=1)
-    assert isinstance(classifier, HFAudioClassifier)
-    assert classifier.dtype == "fp32" and classifier.precision_choice is None
-
-
 def test_unknown_dtype_is_refused(tiny_model_dir: Path) -> None:
     with pytest.raises(ValueError, match="dtype"):
         load_classifier(tiny_model_dir, dtype="fp8")
