@@ -202,53 +202,6 @@ def get_trial_recording(user: Any, clinic: Clinic, recording_id: Any) -> Recordi
 # --- labelled data from therapist corrections ------------------------------------------------
 
 
-def _segment_edit_model() -> Any:
-    """The workspace's correction model, or None where the workspace app is not installed."""
-    try:
-        from sessions.workspace.models import SegmentEdit
-    except ImportError:  # pragma: no cover - the workspace ships with the portal
-        return None
-    return SegmentEdit
-
-
-def corrected_segments(clinic: Clinic) -> list[Any]:
-    """Therapist-confirmed emotion labels of this clinic's sessions usable for training: only
-    current (not superseded) corrections whose emotion a therapist chose, only children whose
-    guardian consents to training *now*, only recordings whose audio is still stored."""
-    from sessions.families.consent import children_with_consent, has_consent
-
-    model = _segment_edit_model()
-    if model is None:
-        return []
-    consenting = children_with_consent("training")
-    fields = {f.name for f in model._meta.get_fields()}
-    filters: dict[str, Any] = {
-        "run__recording__session__child__clinic": clinic,
-        "run__recording__session__child_id__in": consenting,
-        "run__recording__audio_deleted_at__isnull": True,
-    }
-    if "superseded_at" in fields:
-        filters["superseded_at__isnull"] = True
-    if "emotion_by_therapist" in fields:
-        filters["emotion_by_therapist"] = True
-    edits = list(
-        model.objects.filter(**filters)
-        .exclude(run__recording__file="")
-        .select_related("run__recording__session__child")
-        .order_by("run__recording_id", "start_s")
-    )
-    # Consent is checked again per child: a revocation between the two queries must win.
-    allowed: dict[Any, bool] = {}
-    kept = []
-    for edit in edits:
-        child = edit.run.recording.session.child
-        if child.pk not in allowed:
-            allowed[child.pk] = has_consent(child, "training")
-        if allowed[child.pk] and edit.emotion in CANONICAL_LABELS and edit.end_s > edit.start_s:
-            kept.append(edit)
-    return kept
-
-
 def clips_from_corrections(
     clinic: Clinic,
     *,
@@ -256,14 +209,16 @@ def clips_from_corrections(
     max_seconds: float = 20.0,
     log: Any = None,
 ) -> tuple[list[LabelledClip], dict[str, Any]]:
-    """Labelled clips cut from the recordings of ``corrected_segments``, grouped by child (so
+    """Labelled clips cut from the recordings of the workspace's ``corrected_segments`` (the
+    one definition of therapist-corrected training data), grouped by child (so
     cross-validation never splits one child's voice over train and test), and counts for the
     audit log and the model card (no names, no ids of children)."""
     from analysis.engine.audio.decode import AudioError, decode
     from analysis.engine.training.datasets import SAMPLE_RATE
+    from sessions.workspace.selectors import corrected_segments
 
     by_recording: dict[Any, list[Any]] = defaultdict(list)
-    for edit in corrected_segments(clinic):
+    for edit in corrected_segments(clinic=clinic):
         if edit.end_s - edit.start_s >= min_seconds:
             by_recording[edit.run.recording_id].append(edit)
     clips: list[LabelledClip] = []

@@ -554,26 +554,30 @@ def corrected_segments(
     clinic: Clinic | Any = None,
     child: Child | Any = None,
     require_training_consent: bool = True,
-) -> list[tuple[Recording, float, float, str, str]]:
-    """Therapist-labelled stretches as training data: ``(recording, start_s, end_s, emotion,
-    speaker)`` for every active correction whose emotion a therapist chose or confirmed.
+) -> list[SegmentEdit]:
+    """Therapist-labelled stretches usable as training data (the one list ``train_head`` and
+    ``analysis.registry.selectors.clips_from_corrections`` read): every active (not
+    superseded) correction whose emotion a therapist chose or confirmed, with a canonical
+    emotion and a positive length, ordered by recording and start.
 
     Only the newest corrected run of each recording counts (a re-analysed recording corrected
-    twice is not counted twice), recordings whose audio was deleted are left out, and by
-    default only children whose guardian consented to training use.
+    on both runs is not counted twice), recordings whose audio was deleted are left out, and
+    by default only children whose guardian consents to training *now*: consent is checked
+    again per child after the query, so a revocation between the two wins.
     """
+    from sessions.families.consent import children_with_consent, has_consent
+
     edits = SegmentEdit.objects.filter(
         superseded_at__isnull=True,
         emotion_by_therapist=True,
+        emotion__in=CANONICAL_LABELS,
         run__recording__audio_deleted_at__isnull=True,
-    )
+    ).exclude(run__recording__file="")
     if clinic is not None:
         edits = edits.filter(run__recording__session__child__clinic=clinic)
     if child is not None:
         edits = edits.filter(run__recording__session__child=child)
     if require_training_consent:
-        from sessions.families.consent import children_with_consent
-
         consenting = [str(pk) for pk in children_with_consent("training")]
         edits = edits.filter(run__recording__session__child_id__in=consenting)
     rows = list(
@@ -582,13 +586,20 @@ def corrected_segments(
         )
     )
     newest_run: dict[Any, Any] = {}
-    out: list[tuple[Recording, float, float, str, str]] = []
+    allowed: dict[Any, bool] = {}
+    out: list[SegmentEdit] = []
     for edit in rows:
-        recording = edit.run.recording
-        run_id = newest_run.setdefault(recording.pk, edit.run_id)
-        if edit.run_id != run_id:
+        if edit.end_s <= edit.start_s:
             continue
-        out.append((recording, edit.start_s, edit.end_s, edit.emotion, edit.speaker))
+        if newest_run.setdefault(edit.run.recording_id, edit.run_id) != edit.run_id:
+            continue
+        kid = edit.run.recording.session.child
+        if require_training_consent:
+            if kid.pk not in allowed:
+                allowed[kid.pk] = has_consent(kid, "training")
+            if not allowed[kid.pk]:
+                continue
+        out.append(edit)
     return out
 
 

@@ -21,6 +21,7 @@ from analysis.registry import services as registry_services
 from analysis.registry.services import RegistryError
 from sessions.models import AuditEvent, RecordingStatus
 from sessions.models.audit import AuditAction
+from sessions.workspace import selectors as workspace_selectors
 from tests.analysis.model_archives import (
     TINY_MAP,
     build_hf_folder,
@@ -568,7 +569,7 @@ def test_corrected_segments_only_from_children_with_training_consent(
     other_clinic_child: Any = ChildFactory(clinic=ClinicFactory())
     grant_consent(other_clinic_child, "training")
     _corrected_segment(cast, other_clinic_child, version)  # another clinic's data
-    edits = registry_selectors.corrected_segments(cast.clinic)
+    edits = workspace_selectors.corrected_segments(clinic=cast.clinic)
     assert [edit.pk for edit in edits] == [consenting.pk]
     clips, stats = registry_selectors.clips_from_corrections(cast.clinic)
     assert len(clips) == 1 and clips[0].label == "happy"
@@ -579,7 +580,7 @@ def test_corrected_segments_only_from_children_with_training_consent(
     ConsentRecord.objects.filter(child=cast.child, purpose="training").update(
         revoked_at="2026-01-01T00:00:00Z"
     )
-    assert registry_selectors.corrected_segments(cast.clinic) == []
+    assert workspace_selectors.corrected_segments(clinic=cast.clinic) == []
 
 
 def test_superseded_or_model_only_labels_are_not_training_data(cast: Cast, hf_folder: Path) -> None:
@@ -588,11 +589,11 @@ def test_superseded_or_model_only_labels_are_not_training_data(cast: Cast, hf_fo
     edit = _corrected_segment(cast, cast.child, version)
     edit.emotion_by_therapist = False
     edit.save()
-    assert registry_selectors.corrected_segments(cast.clinic) == []
+    assert workspace_selectors.corrected_segments(clinic=cast.clinic) == []
     edit.emotion_by_therapist = True
     edit.superseded_at = "2026-01-01T00:00:00Z"
     edit.save()
-    assert registry_selectors.corrected_segments(cast.clinic) == []
+    assert workspace_selectors.corrected_segments(clinic=cast.clinic) == []
 
 
 # --- in a real browser ---------------------------------------------------------------------

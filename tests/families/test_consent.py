@@ -270,10 +270,10 @@ def test_release_button_explains_missing_sharing_consent(client: Any, cast: Cast
 
 
 def test_model_training_uses_only_children_with_training_consent(cast: Cast) -> None:
-    """The training path (analysis.registry.selectors.corrected_segments, used by train_head)
+    """The training path (sessions.workspace.selectors.corrected_segments, read by train_head)
     takes therapist-corrected segments only of children whose training consent holds now."""
-    from analysis.registry.selectors import corrected_segments
     from sessions.workspace.models import SegmentEdit
+    from sessions.workspace.selectors import corrected_segments
 
     other_recording = recording_for(
         new_session(child=cast.other_child, therapist=cast.other_therapist)
@@ -292,8 +292,8 @@ def test_model_training_uses_only_children_with_training_consent(cast: Cast) -> 
         )
     consent(cast.child, "recording", "analysis")  # no training consent
     consent(cast.other_child, "recording", "analysis", "training")
-    assert corrected_segments(cast.clinic) == [edits[cast.other_child.pk]]
+    assert corrected_segments(clinic=cast.clinic) == [edits[cast.other_child.pk]]
     services.consent_revoke(
         child=cast.other_child, purpose=ConsentPurpose.TRAINING, actor=cast.admin
     )
-    assert corrected_segments(cast.clinic) == []
+    assert corrected_segments(clinic=cast.clinic) == []

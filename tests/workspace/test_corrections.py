@@ -181,7 +181,10 @@ def test_corrected_segments_are_training_data_only_with_consent(
     )
     assert selectors.corrected_segments(child=cast.child) == []
     grant_consent(cast.child, "training")
-    rows = selectors.corrected_segments(clinic=cast.clinic)
+    rows = [
+        (e.run.recording, e.start_s, e.end_s, e.emotion, e.speaker)
+        for e in selectors.corrected_segments(clinic=cast.clinic)
+    ]
     assert rows == [
         (
             cast.recording,
