@@ -273,8 +273,12 @@ SEGMENT_KEYS = (
     "speaker",
     "emotion",
     "confidence",
+    "model_confidence",
     "uncertain",
     "uncertain_reason",
+    "valence",
+    "arousal",
+    "va_source",
     "corrected",
     "speaker_corrected",
     "emotion_corrected",
@@ -334,7 +338,7 @@ class RecordingWorkspaceView(APIView):
 
 
 class _Correction(serializers.Serializer[Any]):
-    action = serializers.ChoiceField(choices=["label", "split", "merge", "undo"])
+    action = serializers.ChoiceField(choices=["label", "split", "move", "merge", "undo"])
     segment = serializers.CharField(max_length=80, required=False, allow_blank=True)
     speaker = serializers.CharField(
         max_length=20, required=False, allow_null=True, allow_blank=True
@@ -346,14 +350,17 @@ class _Correction(serializers.Serializer[Any]):
         max_length=2000, required=False, allow_null=True, allow_blank=True, trim_whitespace=False
     )
     at_s = serializers.FloatField(required=False, allow_null=True)
+    # ``move``: the segment's new boundaries (either may be left out to keep it).
+    start_s = serializers.FloatField(required=False, allow_null=True)
+    end_s = serializers.FloatField(required=False, allow_null=True)
 
 
 class RecordingCorrectionsView(APIView):
     @extend_schema(
         request=_Correction,
         responses={200: _WORKSPACE, 400: _DETAIL, 403: _DETAIL},
-        summary="Correct a segment: labels and note, split, merge with the next, "
-        "or undo the last correction",
+        summary="Correct a segment: labels and note, split, move its boundaries, merge with "
+        "the next, or undo the last correction",
     )
     def post(self, request: Request, recording_id: str) -> HttpResponse:
         recording = access.get_recording_for_user(request.user, recording_id, write=True)
@@ -370,6 +377,8 @@ class RecordingCorrectionsView(APIView):
                 emotion=data.get("emotion") or None,
                 note=data.get("note"),
                 at_s=data.get("at_s"),
+                start_s=data.get("start_s"),
+                end_s=data.get("end_s"),
                 request=request._request,
             )
         except CorrectionError as exc:

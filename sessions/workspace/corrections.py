@@ -19,6 +19,10 @@ SPEAKERS: tuple[str, ...] = ("child", "therapist", "other")
 MIN_SEGMENT_S = 0.2
 MODEL_PREFIX = "m:"
 EDIT_PREFIX = "e:"
+# Where a segment's valence/arousal come from: the model's estimate for that stretch, or the
+# fixed point of a therapist's label in ``VALENCE_AROUSAL`` (a convention, not a measurement).
+VA_MODEL = "model"
+VA_LABEL_MAPPING = "label_mapping"
 
 
 class CorrectionError(ValueError):
@@ -79,6 +83,9 @@ def effective_segments(
         emotion_changed = edit.emotion != model_emotion
         va = VALENCE_AROUSAL.get(edit.emotion, (0.0, 0.0))
         model_confident = main is not None and not emotion_changed and not edit.emotion_by_therapist
+        # Valence/arousal of a label a therapist set are not measured: they come from the
+        # label's fixed point in VALENCE_AROUSAL (docs/workspace.md), and say so (va_source).
+        va_source = VA_MODEL if model_confident and main else VA_LABEL_MAPPING
         out.append(
             {
                 "key": EDIT_PREFIX + edit.id,
@@ -88,6 +95,8 @@ def effective_segments(
                 "emotion": edit.emotion,
                 # A label the therapist set is not a model estimate: no confidence, not uncertain.
                 "confidence": main["confidence"] if model_confident and main else None,
+                # The model's own confidence in its own label, kept visible after a correction.
+                "model_confidence": main["confidence"] if main else None,
                 "speaker_confidence": (
                     main["speaker_confidence"]
                     if main and not speaker_changed and not edit.speaker_by_therapist
@@ -99,6 +108,7 @@ def effective_segments(
                 ),
                 "valence": main["valence"] if model_confident and main else va[0],
                 "arousal": main["arousal"] if model_confident and main else va[1],
+                "va_source": va_source,
                 "model_speaker": model_speaker,
                 "model_emotion": model_emotion,
                 "speaker_corrected": speaker_changed,
@@ -124,11 +134,13 @@ def effective_segments(
                 "speaker": seg["speaker"],
                 "emotion": seg["emotion"],
                 "confidence": seg["confidence"],
+                "model_confidence": seg["confidence"],
                 "speaker_confidence": seg["speaker_confidence"],
                 "uncertain": bool(seg["uncertain"]),
                 "uncertain_reason": seg.get("uncertain_reason", ""),
                 "valence": seg["valence"],
                 "arousal": seg["arousal"],
+                "va_source": VA_MODEL,
                 "model_speaker": seg["speaker"],
                 "model_emotion": seg["emotion"],
                 "speaker_corrected": False,
@@ -176,6 +188,39 @@ def check_split(segment: Mapping[str, Any], at_s: float) -> float:
             f"(between {start + MIN_SEGMENT_S:.1f} s and {end - MIN_SEGMENT_S:.1f} s)."
         )
     return round(at_s, 3)
+
+
+def check_move(
+    segments: Sequence[Mapping[str, Any]],
+    key: str,
+    start_s: float | None,
+    end_s: float | None,
+    duration_s: float | None,
+) -> tuple[float, float]:
+    """New boundaries for segment ``key``: inside the recording, at least ``MIN_SEGMENT_S``
+    long and not over the segments before or after it in the list (merge those instead)."""
+    seg = find(segments, key)
+    start = float(seg["start_s"] if start_s is None else start_s)
+    end = float(seg["end_s"] if end_s is None else end_s)
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise CorrectionError("Give the new start and end as times in seconds.")
+    limit = float(duration_s) if duration_s else math.inf
+    if start < 0 or end > limit + 1e-3:
+        raise CorrectionError("A segment cannot reach outside the recording.")
+    if end - start < MIN_SEGMENT_S:
+        raise CorrectionError(f"A segment must be at least {MIN_SEGMENT_S:.1f} s long.")
+    # Segments of different speakers may overlap (people talk over each other); one speaker's
+    # segments may not.
+    for other in segments:
+        if other["key"] == key or other["speaker"] != seg["speaker"]:
+            continue
+        o0, o1 = float(other["start_s"]), float(other["end_s"])
+        if _overlap(start, end, o0, o1) > 1e-3:
+            raise CorrectionError(
+                "The segment would overlap another one of the same speaker "
+                f"({o0:.1f} to {o1:.1f} s): merge them instead, or move that one first."
+            )
+    return round(start, 3), min(round(end, 3), limit)
 
 
 def next_segment(segments: Sequence[Mapping[str, Any]], key: str) -> Mapping[str, Any]:

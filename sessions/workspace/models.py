@@ -83,6 +83,7 @@ class EditOperation(models.TextChoices):
     NOTE = "note", "Added a note"
     SPLIT = "split", "Split"
     MERGE = "merge", "Merged"
+    MOVE = "move", "Moved boundaries"
 
 
 class SegmentEdit(TimestampedModel):

@@ -624,13 +624,16 @@ def correction_apply(
     emotion: str | None = None,
     note: str | None = None,
     at_s: float | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
     request: HttpRequest | None = None,
 ) -> list[dict[str, Any]]:
     """Apply one therapist correction to the recording's shown analysis run and return the new
     effective segments.
 
     ``action``: ``label`` (speaker and/or emotion and/or note of ``segment``), ``split`` (at
-    ``at_s``), ``merge`` (``segment`` with the one after it) or ``undo`` (the last correction of
+    ``at_s``), ``move`` (``segment``'s boundaries to ``start_s``/``end_s``, either may be left
+    out), ``merge`` (``segment`` with the one after it) or ``undo`` (the last correction of
     this run). Model segments are never changed: new ``SegmentEdit`` rows supersede the ones
     they replace. The run row is locked, so two therapists' corrections apply one after the
     other. Repeating a ``label`` with the same values stores a new version with the same labels
@@ -689,6 +692,28 @@ def correction_apply(
         second = _new_edit(start_s=at, end_s=seg["end_s"], note="", **common)
         _supersede([segment], batch, run)
         SegmentEdit.objects.bulk_create([first, second])
+    elif action == "move":
+        seg = corrections.find(current, segment)
+        new_start, new_end = corrections.check_move(
+            current, segment, start_s, end_s, recording.duration_s
+        )
+        edit = _new_edit(
+            run=run,
+            batch=batch,
+            operation=EditOperation.MOVE,
+            start_s=new_start,
+            end_s=new_end,
+            speaker=seg["speaker"],
+            emotion=seg["emotion"],
+            speaker_by_therapist=bool(seg["speaker_corrected"]),
+            emotion_by_therapist=bool(seg["emotion_by_therapist"]),
+            note=seg["note"],
+            sources=list(seg["source_segment_ids"]),
+            author=author,
+        )
+        _supersede([segment], batch, run)
+        edit.save()
+        detail.update(start_s=new_start, end_s=new_end)
     elif action == "merge":
         seg = corrections.find(current, segment)
         following = corrections.next_segment(current, segment)

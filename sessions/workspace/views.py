@@ -217,10 +217,15 @@ def export(request: HttpRequest, recording_id: str, filename: str) -> HttpRespon
         "speaker",
         "emotion",
         "confidence",
+        "model_confidence",
         "uncertain",
         "uncertain_reason",
         "valence",
         "arousal",
+        # "model", or "label_mapping" where a therapist set the emotion: then valence and
+        # arousal are the label's fixed point (analysis.engine.labels.VALENCE_AROUSAL), not a
+        # measurement (docs/workspace.md).
+        "va_source",
         "corrected",
         "model_speaker",
         "model_emotion",

@@ -3,6 +3,7 @@ as labelled data, reflected in summaries."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -226,3 +227,97 @@ def test_correcting_needs_a_finished_analysis(cast: Cast) -> None:
         services.correction_apply(
             recording=cast.recording, author=cast.therapist, action="undo", segment=""
         )
+
+
+def test_move_changes_a_segments_boundaries_and_can_be_undone(
+    therapist_api: APIClient, cast: Cast, run: AnalysisRun
+) -> None:
+    segments = selectors.effective_segments_for_run(run)
+    seg = segments[2]
+    new_start, new_end = seg["start_s"] + 0.5, seg["end_s"] + 0.3
+    moved = _post(
+        therapist_api,
+        cast,
+        {"action": "move", "segment": seg["key"], "start_s": new_start, "end_s": new_end},
+    )
+    assert moved.status_code == 200, moved.json()
+    shown = moved.json()["segments"][2]
+    assert shown["start_s"] == pytest.approx(new_start, abs=1e-3)
+    assert shown["end_s"] == pytest.approx(new_end, abs=1e-3)
+    assert shown["boundaries_changed"] and shown["corrected"]
+    assert (shown["speaker"], shown["emotion"]) == (seg["speaker"], seg["emotion"])
+    assert not shown["emotion_corrected"]
+    edit = SegmentEdit.objects.get(run=run, superseded_at__isnull=True)
+    assert edit.operation == "move" and not edit.emotion_by_therapist
+    # Only one edge: the other one stays where it was.
+    only_end = _post(
+        therapist_api, cast, {"action": "move", "segment": shown["key"], "end_s": new_end - 0.6}
+    )
+    assert only_end.json()["segments"][2]["start_s"] == pytest.approx(new_start, abs=1e-3)
+    assert only_end.json()["segments"][2]["end_s"] == pytest.approx(new_end - 0.6, abs=1e-3)
+    _post(therapist_api, cast, {"action": "undo"})
+    back = _post(therapist_api, cast, {"action": "undo"}).json()["segments"]
+    assert (back[2]["start_s"], back[2]["end_s"]) == (seg["start_s"], seg["end_s"])
+
+
+def test_impossible_moves_say_why(therapist_api: APIClient, cast: Cast, run: AnalysisRun) -> None:
+    segments = selectors.effective_segments_for_run(run)
+    seg = segments[1]
+    too_short = _post(
+        therapist_api,
+        cast,
+        {"action": "move", "segment": seg["key"], "end_s": seg["start_s"] + 0.1},
+    )
+    assert too_short.status_code == 400
+    assert "at least 0.2 s long" in too_short.json()["detail"]
+    outside = _post(
+        therapist_api, cast, {"action": "move", "segment": segments[-1]["key"], "end_s": 99.0}
+    )
+    assert outside.status_code == 400 and "outside the recording" in outside.json()["detail"]
+    # Over another segment of the same speaker.
+    same = next((a, b) for a, b in itertools.pairwise(segments) if a["speaker"] == b["speaker"])
+    over = _post(
+        therapist_api,
+        cast,
+        {"action": "move", "segment": same[0]["key"], "end_s": same[1]["start_s"] + 0.5},
+    )
+    assert over.status_code == 400 and "overlap" in over.json()["detail"]
+    assert not SegmentEdit.objects.filter(run=run).exists()
+
+
+def test_a_relabelled_segment_keeps_the_models_confidence_and_says_where_va_come_from(
+    therapist_api: APIClient, cast: Cast, run: AnalysisRun
+) -> None:
+    first = Segment.objects.get(run=run, index=0)
+    new_emotion = "happy" if first.emotion != "happy" else "sad"
+    response = _post(
+        therapist_api,
+        cast,
+        {"action": "label", "segment": f"m:{first.pk}", "emotion": new_emotion},
+    )
+    shown, untouched = response.json()["segments"][:2]
+    # The therapist's label is not a model estimate ...
+    assert shown["confidence"] is None
+    # ... but what the model said, and how sure it was, stays visible.
+    assert shown["model_confidence"] == pytest.approx(first.confidence)
+    assert shown["model_emotion"] == first.emotion
+    # Valence/arousal are the label's fixed point, and say so; the model's elsewhere.
+    from analysis.engine.labels import VALENCE_AROUSAL
+
+    assert (shown["valence"], shown["arousal"]) == VALENCE_AROUSAL[new_emotion]
+    assert shown["va_source"] == "label_mapping"
+    assert untouched["va_source"] == "model"
+    assert untouched["model_confidence"] == untouched["confidence"]
+    export = therapist_api.get(
+        reverse(
+            "workspace_export",
+            kwargs={"recording_id": cast.recording.pk, "filename": "segments.csv"},
+        )
+    )
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert rows[0]["va_source"] == "label_mapping" and rows[0]["confidence"] == ""
+    assert float(rows[0]["model_confidence"]) == pytest.approx(first.confidence)
+    assert rows[1]["va_source"] == "model"
