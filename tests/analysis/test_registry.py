@@ -425,7 +425,7 @@ def test_detail_page_shows_mapping_checksum_card_chart_and_history(
     assert "<td>neu</td><td>neutral</td>" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; card text" in page
     assert 'id="figure-data-eight_class"' in page
-    assert "vendor/plotly/plotly.min.js" in page
+    assert "vendor/plotly/plotly-cartesian.min.js" in page
     assert f"evaluate_model {version.pk} --data" in page
     assert "Created" in page and cast.admin.email in page
 

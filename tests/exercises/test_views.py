@@ -112,14 +112,14 @@ def test_progress_page_has_a_chart_and_a_table_saying_the_same(
     done_attempt(assignment, stars=1)
     html = login(cast.guardian).get(reverse("family_progress", args=[cast.child.pk])).content
     text = html.decode()
-    assert 'id="progress-figure"' in text and "plotly.min.js" in text
+    assert 'id="progress-figure"' in text and "plotly-cartesian.min.js" in text
     assert text.count('aria-label="3 out of 3 stars"') >= 1
     assert "2</strong> tries so far" in text
 
 
 def test_progress_page_empty_state(cast: Cast) -> None:
     html = login(cast.guardian).get(reverse("family_progress", args=[cast.child.pk])).content
-    assert b"No tries yet" in html and b"plotly.min.js" not in html
+    assert b"No tries yet" in html and b"plotly-cartesian.min.js" not in html
 
 
 # --- uploading ----------------------------------------------------------------------------------

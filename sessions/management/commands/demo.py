@@ -32,6 +32,8 @@ class Command(BaseCommand):
                 if isinstance(folder, str):
                     Path(folder).mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        # Hashed, pre-compressed static files (a few seconds; unchanged files are skipped).
+        call_command("collectstatic", interactive=False, verbosity=0)
         if not options["no_seed"] and settings.SER_DEMO_MODE:
             call_command("seed_demo")
         call_command("ensure_default_model", verbosity=0)
