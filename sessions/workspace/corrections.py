@@ -2,8 +2,9 @@
 
 A run's *effective* segments are its model segments with every stretch a therapist corrected
 replaced by the therapist's version. Services decide which edits exist; this module only
-combines, checks and summarises, so the dashboard, exports, summaries and the training selector
-all see one consistent answer.
+combines and checks, so the dashboard, exports, summaries and the training selector all see one
+consistent answer. The corrected summary is the engine's own
+(``analysis.engine.emotion.summary.summarize`` over ``stretches`` of the effective segments).
 """
 
 from __future__ import annotations
@@ -230,77 +231,3 @@ def next_segment(segments: Sequence[Mapping[str, Any]], key: str) -> Mapping[str
                 raise CorrectionError("This is the last segment: there is nothing to merge with.")
             return segments[i + 1]
     raise CorrectionError("That segment no longer exists: reload the page and try again.")
-
-
-def _group(segments: Sequence[Mapping[str, Any]], all_speech_s: float) -> dict[str, Any]:
-    speech_s = sum(max(0.0, float(s["end_s"]) - float(s["start_s"])) for s in segments)
-    share = dict.fromkeys(CANONICAL_LABELS, 0.0)
-    uncertain_s = valence = arousal = 0.0
-    for s in segments:
-        length = max(0.0, float(s["end_s"]) - float(s["start_s"]))
-        share[s["emotion"]] = share.get(s["emotion"], 0.0) + length
-        uncertain_s += length if s.get("uncertain") else 0.0
-        valence += float(s["valence"]) * length
-        arousal += float(s["arousal"]) * length
-    if speech_s <= 0:
-        return {
-            "speech_s": 0.0,
-            "talk_share": 0.0,
-            "segment_count": len(segments),
-            "emotion_share": share,
-            "dominant_emotion": None,
-            "uncertain_share": 0.0,
-            "mean_valence": 0.0,
-            "mean_arousal": 0.0,
-            "sd_valence": 0.0,
-            "sd_arousal": 0.0,
-        }
-    mean_v, mean_a = valence / speech_s, arousal / speech_s
-    var_v = var_a = 0.0
-    for s in segments:
-        length = max(0.0, float(s["end_s"]) - float(s["start_s"]))
-        var_v += length * (float(s["valence"]) - mean_v) ** 2
-        var_a += length * (float(s["arousal"]) - mean_a) ** 2
-    shares = {label: round(value / speech_s, 4) for label, value in share.items()}
-    return {
-        "speech_s": round(speech_s, 3),
-        "talk_share": round(speech_s / all_speech_s, 4) if all_speech_s > 0 else 0.0,
-        "segment_count": len(segments),
-        "emotion_share": shares,
-        "dominant_emotion": max(shares, key=lambda label: shares[label]),
-        "uncertain_share": round(uncertain_s / speech_s, 4),
-        "mean_valence": round(mean_v, 4),
-        "mean_arousal": round(mean_a, 4),
-        "sd_valence": round(math.sqrt(var_v / speech_s), 4),
-        "sd_arousal": round(math.sqrt(var_a / speech_s), 4),
-    }
-
-
-def summarize(segments: Sequence[Mapping[str, Any]], duration_s: float | None) -> dict[str, Any]:
-    """The summary of a run with corrections applied, in exactly the shape of the analysis
-    summary (``analysis.engine.emotion.summary.summarize``), so it can stand in for it anywhere.
-
-    Re-implemented over segment dicts rather than imported: ``analysis.engine.emotion.summary``
-    works on the
-    pipeline's turn objects and importing it loads torch, which web processes must not pay for.
-    """
-    speech_s = sum(max(0.0, float(s["end_s"]) - float(s["start_s"])) for s in segments)
-    duration = float(duration_s or 0.0)
-    return {
-        "duration_s": round(duration, 3),
-        "speech_s": round(speech_s, 3),
-        "speech_ratio": round(speech_s / duration, 4) if duration > 0 else 0.0,
-        "segment_count": len(segments),
-        "overall": _group(segments, speech_s),
-        "speakers": {
-            role: _group(
-                [
-                    s
-                    for s in segments
-                    if (s["speaker"] if s["speaker"] in SPEAKERS else "other") == role
-                ],
-                speech_s,
-            )
-            for role in SPEAKERS
-        },
-    }

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from analysis.engine.emotion.summary import stretches, summarize
 from analysis.models import AnalysisRun
 from sessions import audit
 from sessions.exercises.services import capture_settings
@@ -779,7 +780,7 @@ def _store_corrected_summary(
     if active == 0:
         RunCorrectedSummary.objects.filter(run=run).delete()
         return
-    summary = corrections.summarize(segments, recording.duration_s)
+    summary = summarize(stretches(segments), recording.duration_s)
     RunCorrectedSummary.objects.update_or_create(
         run=run, defaults={"summary": summary, "edit_count": active}
     )

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
+from analysis.engine.emotion.summary import stretches, summarize
 from analysis.engine.labels import CANONICAL_LABELS, valence_arousal
 from analysis.models import AnalysisRun, EmotionModelVersion, RunFrames, RunStatus, Segment
 from sessions.models import Recording, RecordingStatus
-from sessions.workspace.corrections import summarize
 
 
 def model_version(clinic: Any) -> EmotionModelVersion:
@@ -136,7 +136,7 @@ def done_run(
             t = f_end
     Segment.objects.bulk_create(rows, batch_size=1000)
     RunFrames.objects.create(run=run, frames=frames)
-    run.summary = summarize(dicts, duration)
+    run.summary = summarize(stretches(dicts), duration)
     run.save(update_fields=["summary"])
     return run
 

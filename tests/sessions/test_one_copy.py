@@ -4,8 +4,12 @@ pin the behaviour the single copy keeps."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -57,3 +61,61 @@ def test_reanalysed_corrected_recording_counts_once_in_training_data(cast: Cast)
     assert [(clip.label, clip.key) for clip in clips] == [("angry", f"edit:{second.pk}")]
     assert stats["clips"] == 1
     assert [edit.pk for edit in corrected_segments(clinic=cast.clinic)] == [second.pk]
+
+
+# --- one summary for the pipeline and the corrected timeline ---------------------------------
+
+
+def test_importing_the_summary_and_the_corrections_loads_no_torch() -> None:
+    code = (
+        "import sys\n"
+        "import analysis.engine.emotion.summary, sessions.workspace.corrections\n"
+        "print(sorted(m for m in ('torch', 'torchaudio', 'transformers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(Path(__file__).resolve().parents[2]),
+        check=True,
+    )
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_corrected_summary_is_the_pipeline_summary_of_the_same_stretches(cast: Cast) -> None:
+    from analysis.engine.emotion.summary import stretches, summarize
+    from analysis.engine.emotion.turns import TurnEmotion
+    from sessions.workspace import selectors, services
+    from sessions.workspace.models import RunCorrectedSummary
+
+    run = analyse(cast.recording, {"happy": 1.0})
+    segments = selectors.effective_segments_for_run(run)
+    services.correction_apply(
+        recording=cast.recording,
+        author=cast.therapist,
+        action="label",
+        segment=segments[0]["key"],
+        emotion="sad",
+    )
+    corrected = selectors.effective_segments_for_run(run)
+    turns = [
+        TurnEmotion(
+            start_s=s["start_s"],
+            end_s=s["end_s"],
+            speaker=s["speaker"],
+            speaker_confidence=1.0,
+            cluster=0,
+            emotion=s["emotion"],
+            confidence=1.0,
+            uncertain=s["uncertain"],
+            valence=s["valence"],
+            arousal=s["arousal"],
+            probabilities=np.zeros(8),
+        )
+        for s in corrected
+    ]
+    stored = RunCorrectedSummary.objects.get(run=run).summary
+    assert stored == summarize(turns, cast.recording.duration_s)
+    assert stored == summarize(stretches(corrected), cast.recording.duration_s)
+    assert stored["speakers"]["child"]["emotion_share"]["sad"] == 1.0

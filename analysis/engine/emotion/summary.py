@@ -9,24 +9,85 @@ present, with zeros, so charts and reports never have to guess the shape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from analysis.engine.emotion.turns import TurnEmotion
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.speakers.diarization import ROLES
 
+# Importing this module costs no torch (tests/sessions/test_one_copy.py checks it): web
+# processes summarise corrected timelines with it.
 
-def _group_stats(turns: Sequence[TurnEmotion], all_speech_s: float) -> dict[str, Any]:
-    speech_s = float(sum(t.duration_s for t in turns))
+
+class LabelledStretch(Protocol):
+    """What a summary reads of a stretch of speech: a pipeline ``TurnEmotion`` or a
+    ``Stretch`` made from a stored or corrected segment."""
+
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def emotion(self) -> str: ...
+    @property
+    def uncertain(self) -> bool: ...
+    @property
+    def valence(self) -> float: ...
+    @property
+    def arousal(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Stretch:
+    start_s: float
+    end_s: float
+    speaker: str
+    emotion: str
+    uncertain: bool
+    valence: float
+    arousal: float
+
+
+def stretches(segments: Iterable[Mapping[str, Any]]) -> list[Stretch]:
+    """Segment dicts (stored segments, or a corrected timeline's effective segments) as
+    stretches ``summarize`` reads."""
+    return [
+        Stretch(
+            start_s=float(s["start_s"]),
+            end_s=float(s["end_s"]),
+            speaker=str(s["speaker"]),
+            emotion=str(s["emotion"]),
+            uncertain=bool(s.get("uncertain")),
+            valence=float(s["valence"]),
+            arousal=float(s["arousal"]),
+        )
+        for s in segments
+    ]
+
+
+def _length(t: LabelledStretch) -> float:
+    return max(0.0, t.end_s - t.start_s)
+
+
+def _role(t: LabelledStretch) -> str:
+    # A speaker outside the roles (an old label) counts as "other", so shares still add up.
+    return t.speaker if t.speaker in ROLES else "other"
+
+
+def _group_stats(turns: Sequence[LabelledStretch], all_speech_s: float) -> dict[str, Any]:
+    speech_s = float(sum(_length(t) for t in turns))
     share = dict.fromkeys(CANONICAL_LABELS, 0.0)
     uncertain_s = 0.0
     valence = arousal = 0.0
     for t in turns:
-        share[t.emotion] += t.duration_s
-        uncertain_s += t.duration_s if t.uncertain else 0.0
-        valence += t.valence * t.duration_s
-        arousal += t.arousal * t.duration_s
+        length = _length(t)
+        share[t.emotion] = share.get(t.emotion, 0.0) + length
+        uncertain_s += length if t.uncertain else 0.0
+        valence += t.valence * length
+        arousal += t.arousal * length
     if speech_s > 0:
         share = {label: round(value / speech_s, 4) for label, value in share.items()}
     dominant = max(share, key=lambda label: share[label]) if speech_s > 0 else None
@@ -35,7 +96,7 @@ def _group_stats(turns: Sequence[TurnEmotion], all_speech_s: float) -> dict[str,
     if speech_s > 0:
         for name, total in (("valence", valence), ("arousal", arousal)):
             mean = total / speech_s
-            var = sum(t.duration_s * (getattr(t, name) - mean) ** 2 for t in turns) / speech_s
+            var = sum(_length(t) * (getattr(t, name) - mean) ** 2 for t in turns) / speech_s
             sd[name] = round(var**0.5, 4)
     return {
         "speech_s": round(speech_s, 3),
@@ -51,16 +112,21 @@ def _group_stats(turns: Sequence[TurnEmotion], all_speech_s: float) -> dict[str,
     }
 
 
-def summarize(turns: Sequence[TurnEmotion], duration_s: float) -> dict[str, Any]:
-    """JSON-ready summary of a recording: overall and per role (child, therapist, other)."""
-    speech_s = float(sum(t.duration_s for t in turns))
+def summarize(turns: Sequence[LabelledStretch], duration_s: float | None) -> dict[str, Any]:
+    """JSON-ready summary of a recording: overall and per role (child, therapist, other).
+
+    The one summary of the portal: the pipeline's (``TurnEmotion`` turns) and the corrected
+    one the workspace stores (``stretches`` of the effective segments) have the same shape and
+    the same rules."""
+    speech_s = float(sum(_length(t) for t in turns))
+    duration = float(duration_s or 0.0)
     return {
-        "duration_s": round(duration_s, 3),
+        "duration_s": round(duration, 3),
         "speech_s": round(speech_s, 3),
-        "speech_ratio": round(speech_s / duration_s, 4) if duration_s > 0 else 0.0,
+        "speech_ratio": round(speech_s / duration, 4) if duration > 0 else 0.0,
         "segment_count": len(turns),
         "overall": _group_stats(turns, speech_s),
         "speakers": {
-            role: _group_stats([t for t in turns if t.speaker == role], speech_s) for role in ROLES
+            role: _group_stats([t for t in turns if _role(t) == role], speech_s) for role in ROLES
         },
     }

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = 512  # silero's fixed frame at 16 kHz (32 ms)
@@ -59,6 +58,10 @@ class VadParams:
 @contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     """Run a block with ``n`` intra-op threads and restore the previous setting after."""
+    # torch is imported where it is used: importing segmentation (speech masks, segment types,
+    # and through them summaries and labels) must not load torch in web processes.
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(max(1, n))
     try:
@@ -80,6 +83,8 @@ def get_vad_model() -> Any:
     global _model
     with _model_lock:
         if _model is None:
+            import torch
+
             previous = torch.get_num_threads()
             from silero_vad import load_silero_vad
 
@@ -102,6 +107,8 @@ def speech_probabilities(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray
     warm = round(_WARMUP_S * SAMPLE_RATE / FRAME_SAMPLES)
     starts = list(range(0, n_frames, block))
     out = np.zeros(n_frames, dtype=np.float32)
+    import torch
+
     model = get_vad_model()
     with torch_threads(1), torch.inference_mode():
         for g in range(0, len(starts), _BLOCKS_PER_BATCH):
