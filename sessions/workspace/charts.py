@@ -274,11 +274,16 @@ def timeline_layout(
                 "text": "No speech was found in this recording."
                 if no_speech
                 else "No segments to show yet.",
+                # Above the plot area, in the top margin: never over the axes and their
+                # tick labels (the chart keeps its axes, so the time scale still reads).
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0.5,
-                "y": 0.5,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yshift": 6,
                 "showarrow": False,
+                "bgcolor": "#ffffff",
                 "font": {"size": 14, "color": "#5b6475"},
             }
         )

@@ -429,6 +429,16 @@ def active_uploads(session: TherapySession, user: Any) -> list[ChunkedUpload]:
     )
 
 
+def main_recording(rows: Sequence[RecordingRow]) -> RecordingRow | None:
+    """The recording a session page opens on: the longest analysed one (the session itself,
+    not a short clip added after it), else the newest."""
+    done = [r for r in rows if r.run_id]
+    if done:
+        # max() keeps the first of equals: among equally long ones, the earliest.
+        return max(done, key=lambda r: r.recording.duration_s or 0.0)
+    return rows[-1] if rows else None
+
+
 def session_dashboard(
     *, session: TherapySession, user: Any, recording_id: str | None = None
 ) -> dict[str, Any]:
@@ -443,9 +453,8 @@ def session_dashboard(
         selected = next(
             (r for r in figures.recording_rows if str(r.recording.pk) == recording_id), None
         )
-    if selected is None and figures.recording_rows:
-        done = [r for r in figures.recording_rows if r.run_id]
-        selected = (done or figures.recording_rows)[-1]
+    if selected is None:
+        selected = main_recording(figures.recording_rows)
     can_edit = access.is_therapist_of(user, session.child)
     return {
         "session": session,
@@ -453,6 +462,10 @@ def session_dashboard(
         "recording_rows": figures.recording_rows,
         "selected": selected,
         "child_roles": figures.roles,
+        # The shown recording's own figures, for "this recording" beside the session's.
+        "recording_roles": combine_summaries([selected.summary])
+        if selected is not None and selected.summary
+        else None,
         "previous": previous,
         "previous_figures": previous_figures,
         "changes": compare(figures.roles, previous_figures.roles if previous_figures else None),

@@ -8,6 +8,11 @@ from sessions.workspace import api, views
 
 urlpatterns = [
     path(
+        "sessions/<uuid:session_id>/summary/",
+        views.session_summary,
+        name="workspace_session_summary",
+    ),
+    path(
         "recordings/<uuid:recording_id>/export/<str:filename>",
         views.export,
         name="workspace_export",

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis.engine.labels import CANONICAL_LABELS
@@ -39,7 +39,32 @@ def session_dashboard_context(request: HttpRequest, session: TherapySession) -> 
     context["accept"] = ",".join(services.ACCEPTED_EXTENSIONS) + ",audio/*,video/*"
     context["chunk_size"] = services.CHUNK_BYTES
     context["recordings"] = [row.recording for row in context["recording_rows"]]
+    shares = ((context["recording_roles"] or {}).get("child") or {}).get("emotion_shares") or {}
+    context["recording_main_emotion"] = max(shares, key=lambda k: shares[k]) if shares else ""
     return context
+
+
+@login_required
+@require_GET
+def session_summary(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The session page's summary panel alone (HTML), fetched again after each correction so
+    the figures follow the corrections without a reload."""
+    session = access.get_session_for_user(request.user, session_id)
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=session,
+        child=session.child,
+        request=request,
+        detail={"part": "summary"},
+    )
+    response = render(
+        request,
+        "workspace/_session_summary.html",
+        session_dashboard_context(request, session),
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _emotion_rows(roles: dict[str, Any] | None) -> list[dict[str, Any]]:
