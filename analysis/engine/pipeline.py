@@ -35,7 +35,12 @@ from analysis.engine.emotion.baseline import VoiceBaseline
 from analysis.engine.emotion.summary import summarize
 from analysis.engine.emotion.turns import EmotionParams, TurnEmotion, WindowEmotion, classify_turns
 from analysis.engine.labels import CANONICAL_LABELS
-from analysis.engine.speakers.diarization import SpeakerParams, assign_speakers
+from analysis.engine.speakers.diarization import (
+    ClusterInfo,
+    KnownVoice,
+    SpeakerParams,
+    assign_speakers,
+)
 from analysis.engine.speech.segmentation import VadParams, detect_speech
 
 Progress = Callable[[str, int], None]
@@ -64,6 +69,10 @@ class AnalysisResult:
     summary: dict[str, Any]
     no_speech: bool
     timings: dict[str, float] = field(default_factory=dict)
+    # The recording's voices (lanes); ``TurnEmotion.cluster`` indexes them. The document
+    # carries them without their centroids: a voice print is biometric data and belongs where
+    # prints are kept (and deleted on revocation), not in an exportable result.
+    speakers: list[ClusterInfo] = field(default_factory=list)
     # Not part of the stored document: for logs and the upload screen.
     decode_stats: DecodeStats | None = None
 
@@ -77,6 +86,7 @@ class AnalysisResult:
                     "end_s": round(s.end_s, 3),
                     "speaker": s.speaker,
                     "speaker_confidence": round(s.speaker_confidence, 4),
+                    "cluster": s.cluster,
                     "emotion": s.emotion,
                     "confidence": round(s.confidence, 4),
                     "uncertain": bool(s.uncertain),
@@ -100,6 +110,22 @@ class AnalysisResult:
                 for f in self.frames
             ],
             "summary": self.summary,
+            "speakers": [
+                {
+                    "cluster": c.cluster,
+                    "label": c.label,
+                    "role": c.role,
+                    "role_confidence": round(c.role_confidence, 4),
+                    "role_source": c.role_source,
+                    "voice_key": c.voice_key,
+                    "voice_similarity": (
+                        None if c.voice_similarity is None else round(c.voice_similarity, 4)
+                    ),
+                    "median_f0_hz": None if c.median_f0_hz is None else round(c.median_f0_hz, 1),
+                    "speech_s": round(c.speech_s, 3),
+                }
+                for c in self.speakers
+            ],
             "no_speech": bool(self.no_speech),
             "timings": {stage: round(seconds, 3) for stage, seconds in self.timings.items()},
         }
@@ -160,19 +186,33 @@ def baseline_effect(
     return out
 
 
+def _with_deprecated_therapist(
+    voices: Sequence[KnownVoice], therapist_embedding: np.ndarray | None
+) -> list[KnownVoice]:
+    """``therapist_embedding`` (deprecated) as one more known voice."""
+    out = list(voices)
+    if therapist_embedding is not None:
+        out.append(KnownVoice("therapist", "therapist", "Therapist", therapist_embedding))
+    return out
+
+
 def analyze_file(
     path: Path | str,
     classifier: EmotionClassifier,
     *,
     limits: AudioLimits | None = None,
     progress: Progress | None = None,
+    voices: Sequence[KnownVoice] = (),
+    expected_speakers: int | None = None,
     therapist_embedding: np.ndarray | None = None,
     emotion_params: EmotionParams | None = None,
     baselines: Mapping[str, VoiceBaseline] | None = None,
 ) -> AnalysisResult:
     """Analyse a recording on disk. Raises AudioError for files that cannot be analysed.
 
-    ``baselines`` maps a speaker role to that voice's baseline
+    ``voices`` and ``expected_speakers`` go to ``assign_speakers`` (known prints; how many
+    people the session says took part). ``therapist_embedding`` is deprecated (one therapist
+    KnownVoice). ``baselines`` maps a speaker role to that voice's baseline
     (``analysis.engine.emotion.baseline``)."""
     limits = limits or AudioLimits()
     reporter = _Reporter(progress)
@@ -199,7 +239,8 @@ def analyze_file(
         audio,
         classifier,
         reporter=reporter,
-        therapist_embedding=therapist_embedding,
+        voices=_with_deprecated_therapist(voices, therapist_embedding),
+        expected_speakers=expected_speakers,
         emotion_params=emotion_params,
         baselines=baselines,
     )
@@ -213,6 +254,8 @@ def analyze_array(
     *,
     sr: int = TARGET_SR,
     progress: Progress | None = None,
+    voices: Sequence[KnownVoice] = (),
+    expected_speakers: int | None = None,
     therapist_embedding: np.ndarray | None = None,
     emotion_params: EmotionParams | None = None,
     vad_params: VadParams | None = None,
@@ -229,7 +272,8 @@ def analyze_array(
         audio,
         classifier,
         reporter=_Reporter(progress),
-        therapist_embedding=therapist_embedding,
+        voices=_with_deprecated_therapist(voices, therapist_embedding),
+        expected_speakers=expected_speakers,
         emotion_params=emotion_params,
         vad_params=vad_params,
         speaker_params=speaker_params,
@@ -241,7 +285,8 @@ def _analyze(
     classifier: EmotionClassifier,
     *,
     reporter: _Reporter,
-    therapist_embedding: np.ndarray | None,
+    voices: Sequence[KnownVoice],
+    expected_speakers: int | None,
     emotion_params: EmotionParams | None,
     vad_params: VadParams | None = None,
     speaker_params: SpeakerParams | None = None,
@@ -252,7 +297,11 @@ def _analyze(
     segments = detect_speech(audio, TARGET_SR, vad_params)
     reporter.stage("speakers")
     speakers = assign_speakers(
-        audio, segments, therapist_embedding=therapist_embedding, params=speaker_params
+        audio,
+        segments,
+        voices=voices,
+        expected_speakers=expected_speakers,
+        params=speaker_params,
     )
     reporter.stage("emotion")
     turns: Sequence[TurnEmotion] = []
@@ -280,4 +329,5 @@ def _analyze(
         summary=summary,
         no_speech=not turns,
         timings=dict(reporter.timings),
+        speakers=list(speakers.clusters) if turns else [],
     )

@@ -15,12 +15,14 @@
    role accuracy for a male and a female actor (the adult/child pitch-gap stand-in), only
    ~65 % for two actors of the same sex, where resemblyzer cannot separate acted emotional
    speech well; enrollment then fixes the naming of the therapist cluster, not the clustering.
-4. Naming. An enrolled therapist embedding, when given, decides who the therapist is (cosine
-   similarity is far more reliable than pitch). Otherwise, and for the child, median F0
-   decides: children speak higher (typically F0 > 250 Hz, adults 90-230 Hz), so the
-   highest-pitched cluster is the child, the one with most talk time among the rest is the
-   therapist, any others are "other". Pitch is measured with Praat (parselmouth), which is
-   ~1000x real time, unlike pYIN.
+4. Naming, from voices we know, never from pitch. Each cluster's centroid is matched one to
+   one with the known prints (``KnownVoice``: enrolled therapists, children's prints from home
+   practice); a match names the lane "therapist"/"child" with the print's key. Every other
+   voice is "unknown" (lane "Speaker A/B/..."), to be named once by the therapist. The only
+   exception is a two-person session (``expected_speakers == 2``) with two clusters, one
+   matched: the other takes the remaining role by elimination, with lower confidence.
+   Median F0 (Praat via parselmouth, ~1000x real time) is still measured per cluster as a
+   clustering cue and for display, but it names nobody.
 
 Confidence per turn = confidence in the cluster's role x how clearly the piece belongs to its
 cluster (softmax over centroid similarities), halved for pieces too short to embed.
@@ -38,15 +40,31 @@ import numpy as np
 
 from analysis.engine.speech.segmentation import SAMPLE_RATE, Segment, detect_speech, torch_threads
 
-ROLES = ("child", "therapist", "other")
+# Roles a turn may carry. The engine names a voice "therapist" or "child" only from a known
+# voice print (or, for a two-person session, by elimination next to a matched print); any other
+# voice is "unknown" and shown as "Speaker A/B/...". "other" is never produced here: it is what a
+# therapist may call a voice by correction (a visiting parent, a second adult).
+ROLES = ("child", "therapist", "unknown", "other")
+UNKNOWN = "unknown"
 CHILD_F0_HZ = 250.0
 _PARTIAL_FRAMES = 160  # resemblyzer's 1.6 s partial utterance, in 10 ms mel frames
 _HOP = 160  # samples per mel frame at 16 kHz
 
 
 @dataclass(frozen=True)
+class KnownVoice:
+    """A voice the recording may contain: an enrolled therapist, or a child's print from home
+    practice."""
+
+    key: str  # stable id the Django side understands: "therapist:<user pk>" / "child:<child pk>"
+    role: str  # "therapist" or "child"
+    name: str  # display name
+    embedding: np.ndarray  # L2-normalised voice print from enroll_embedding()
+
+
+@dataclass(frozen=True)
 class SpeakerParams:
-    max_speakers: int = 3
+    max_speakers: int = 4
     piece_s: float = 1.5
     piece_max_s: float = 2.25
     min_embed_s: float = 0.6
@@ -56,7 +74,10 @@ class SpeakerParams:
     f0_weight: float = 0.3
     min_cluster_s: float = 3.0
     child_f0_hz: float = CHILD_F0_HZ
-    enroll_min_similarity: float = 0.7
+    # A cluster is a known voice when its centroid's cosine to the print reaches this.
+    voice_min_similarity: float = 0.7
+    # Roles by elimination (two-person session, one voice matched) are this much less sure.
+    elimination_factor: float = 0.8
     membership_temperature: float = 0.05
 
 
@@ -77,12 +98,26 @@ class SpeakerTurn:
 
 @dataclass(frozen=True)
 class ClusterInfo:
+    """One voice of the recording (a lane of the timeline).
+
+    ``label`` is "A", "B", ... in order of first speech; ``role`` is "therapist"/"child" when
+    matched to a known voice (``voice_key``) or named by elimination (``role_source``
+    "elimination", ``voice_key`` the only child/therapist print of that role if there is one),
+    else "unknown". ``role_confidence`` is how sure that role is (for "unknown": how sure the
+    voice is none of the known prints; 1.0 when none were given). ``centroid`` is the
+    L2-normalised mean d-vector of the voice's pieces, to update a print after a correction.
+    """
+
     cluster: int
+    label: str
     role: str
     role_confidence: float
+    role_source: str  # "print", "elimination" or "none"
+    voice_key: str | None
+    voice_similarity: float | None  # cosine of the centroid to the matched print
+    centroid: np.ndarray
     median_f0_hz: float | None
     speech_s: float
-    enrollment_similarity: float | None
 
 
 @dataclass
@@ -316,83 +351,91 @@ def _sigmoid(x: float) -> float:
     return float(1.0 / (1.0 + np.exp(-x)))
 
 
+@dataclass(frozen=True)
+class _Naming:
+    role: str
+    confidence: float
+    source: str
+    voice_key: str | None = None
+    similarity: float | None = None
+
+
 def _name_clusters(
-    f0: dict[int, float | None],
-    speech_s: dict[int, float],
-    enroll_sim: dict[int, float] | None,
+    centroids: np.ndarray,
+    voices: Sequence[KnownVoice],
+    expected_speakers: int | None,
     params: SpeakerParams,
-) -> dict[int, tuple[str, float]]:
-    """cluster -> (role, confidence in that role)."""
-    ids = sorted(speech_s)
-    roles: dict[int, tuple[str, float]] = {}
-    remaining = list(ids)
+) -> list[_Naming]:
+    """Name each cluster from the known voice prints, never from pitch.
 
-    therapist: int | None = None
-    if enroll_sim:
-        ranked = sorted(remaining, key=lambda c: enroll_sim[c], reverse=True)
-        top = ranked[0]
-        if enroll_sim[top] >= params.enroll_min_similarity:
-            runner_up = enroll_sim[ranked[1]] if len(ranked) > 1 else params.enroll_min_similarity
-            therapist = top
-            confidence = _sigmoid((enroll_sim[top] - runner_up) / 0.05)
-            roles[top] = ("therapist", max(confidence, 0.5))
-            remaining.remove(top)
+    Clusters and prints are matched one to one (Hungarian, on cosine similarity); a match
+    counts when the similarity reaches ``voice_min_similarity``. Its confidence is a sigmoid
+    of the margin over the closest competitor (the same print's next cluster, the same
+    cluster's next print, or the threshold). Unmatched clusters are "unknown", except in a
+    two-person session (``expected_speakers == 2``) with exactly two clusters of which one
+    matched: the other then takes the remaining role by elimination, with the match's
+    confidence times ``elimination_factor``.
+    """
+    k = centroids.shape[0]
+    names = [_Naming(UNKNOWN, 1.0, "none") for _ in range(k)]
+    if k == 0 or not voices:
+        return names
+    prints = _l2(np.stack([np.asarray(v.embedding, dtype=np.float32).reshape(-1) for v in voices]))
+    sims = centroids @ prints.T  # (clusters, voices)
+    from scipy.optimize import linear_sum_assignment
 
-    def pitch(c: int) -> float:
-        value = f0.get(c)
-        return -1.0 if value is None else value
+    rows, cols = linear_sum_assignment(-sims)
+    threshold = params.voice_min_similarity
+    for c, v in zip(rows.tolist(), cols.tolist(), strict=True):
+        sim = float(sims[c, v])
+        if sim < threshold:
+            continue
+        rivals = [threshold]
+        rivals += [float(sims[o, v]) for o in range(k) if o != c]
+        rivals += [float(sims[c, o]) for o in range(len(voices)) if o != v]
+        confidence = max(_sigmoid((sim - max(rivals)) / 0.05), 0.5)
+        names[c] = _Naming(voices[v].role, confidence, "print", voices[v].key, sim)
+    for c in range(k):
+        if names[c].source == "none":
+            # How sure this voice is none of the prints.
+            names[c] = _Naming(UNKNOWN, _sigmoid((threshold - float(sims[c].max())) / 0.05), "none")
 
-    if not remaining:
-        return roles
-    by_pitch = sorted(remaining, key=pitch, reverse=True)
-    child = by_pitch[0]
-    child_f0 = pitch(child)
-    if therapist is None and len(ids) == 1 and enroll_sim:
-        # One voice that is not the enrolled therapist: in a session, that is the child.
-        gap = params.enroll_min_similarity - enroll_sim[child]
-        return {child: ("child", float(np.clip(0.5 + gap / 0.2, 0.5, 0.9)))}
-    if therapist is None and len(ids) == 1:
-        # One voice and no enrollment: only absolute pitch can tell a child from an adult.
-        if child_f0 < 0:
-            return {child: ("therapist", 0.3)}
-        margin = (child_f0 - params.child_f0_hz) / 30.0
-        role = "child" if margin >= 0 else "therapist"
-        return {child: (role, min(_sigmoid(abs(margin)), 0.8))}
-    others = [c for c in ids if c != child and c != therapist]
-    reference = max((pitch(c) for c in others), default=-1.0)
-    if therapist is not None and not others:
-        # Enrolled therapist plus one voice: the child by elimination, as sure as the
-        # enrollment match, a little less if the voice is in the adult range.
-        child_conf = roles[therapist][1] * (1.0 if child_f0 >= params.child_f0_hz else 0.8)
-    elif child_f0 < 0 or reference < 0:
-        child_conf = 0.5
-    else:
-        child_conf = _sigmoid((child_f0 - reference) / 25.0)
-        if child_f0 < params.child_f0_hz:
-            # The highest voice is still in the adult range: plausible, but less certain.
-            child_conf *= 0.8
-    # In a therapy session the highest remaining voice is the child even when it is low (a
-    # teenager, a hoarse voice): only the confidence says that pitch did not really agree.
-    roles[child] = ("child", child_conf)
-    rest = [c for c in remaining if c != child]
-    if therapist is None and rest:
-        therapist = max(rest, key=lambda c: speech_s[c])
-        roles[therapist] = ("therapist", child_conf)
-        rest.remove(therapist)
-    for c in rest:
-        roles[c] = ("other", 0.5)
-    return roles
+    matched = [n for n in names if n.source == "print"]
+    if expected_speakers == 2 and k == 2 and len(matched) == 1:
+        other_role = {"therapist": "child", "child": "therapist"}.get(matched[0].role)
+        if other_role is not None:
+            c = next(i for i, n in enumerate(names) if n.source == "none")
+            candidates = [v for v in voices if v.role == other_role]
+            names[c] = _Naming(
+                other_role,
+                matched[0].confidence * params.elimination_factor,
+                "elimination",
+                candidates[0].key if len(candidates) == 1 else None,
+                float(sims[c, voices.index(candidates[0])]) if len(candidates) == 1 else None,
+            )
+    return names
 
 
 def assign_speakers(
     audio: np.ndarray,
     segments: Sequence[Segment],
     *,
-    therapist_embedding: np.ndarray | None = None,
+    voices: Sequence[KnownVoice] = (),
+    expected_speakers: int | None = None,
     params: SpeakerParams | None = None,
+    therapist_embedding: np.ndarray | None = None,
 ) -> SpeakerResult:
-    """Split speech into single-voice turns and give each a role, confidence and cluster id."""
+    """Split speech into single-voice turns and give each a role, confidence and cluster id.
+
+    ``voices`` are the prints the recording may contain (the session's therapists and
+    participating children); ``expected_speakers`` is how many people the session says took
+    part, a prior for the speaker count, not a given. ``therapist_embedding`` is deprecated:
+    it is treated as ``KnownVoice("therapist", "therapist", "Therapist", embedding)``.
+    """
     params = params or SpeakerParams()
+    voices = list(voices)
+    if therapist_embedding is not None:
+        voices.append(KnownVoice("therapist", "therapist", "Therapist", therapist_embedding))
     pieces = _split_pieces(segments, params)
     if not pieces:
         return SpeakerResult(turns=[], clusters=[])
@@ -407,9 +450,15 @@ def assign_speakers(
     labels = np.full(len(pieces), -1, dtype=int)
     labels[reliable] = _cluster(embeds[reliable], f0_per_piece[reliable], params)
     labels = _fold_small_clusters(embeds, labels, durations, params)
-    ids = sorted(set(labels[labels >= 0].tolist()))
-    labels = np.searchsorted(ids, labels).astype(int)  # renumber to 0..k-1 (reliable only)
-    labels[~reliable] = -1
+    # Renumber to 0..k-1 in order of first speech (reliable pieces only), so "Speaker A" is
+    # the first voice heard.
+    first: dict[int, int] = {}
+    for i, c in enumerate(labels.tolist()):
+        if c >= 0:
+            first.setdefault(c, i)
+    ids = sorted(first, key=first.__getitem__)
+    remap = {c: i for i, c in enumerate(ids)}
+    labels = np.array([remap.get(c, -1) for c in labels.tolist()], dtype=int)
     centroids = _l2(np.stack([embeds[labels == c].mean(axis=0) for c in range(len(ids))]))
 
     sims = embeds @ centroids.T  # (pieces, k)
@@ -424,20 +473,20 @@ def assign_speakers(
     k = centroids.shape[0]
     speech_s = {c: float(durations[labels == c].sum()) for c in range(k)}
     f0 = {c: _cluster_f0(f0_per_piece[labels == c], durations[labels == c]) for c in range(k)}
-    enroll_sim = None
-    if therapist_embedding is not None:
-        enrolled = _l2(np.asarray(therapist_embedding, dtype=np.float32).reshape(-1))
-        enroll_sim = {c: float(centroids[c] @ enrolled) for c in range(k)}
-    roles = _name_clusters(f0, speech_s, enroll_sim, params)
-
+    names = _name_clusters(centroids, voices, expected_speakers, params)
+    roles = {c: (names[c].role, names[c].confidence) for c in range(k)}
     clusters = [
         ClusterInfo(
             cluster=c,
-            role=roles[c][0],
-            role_confidence=roles[c][1],
+            label=cluster_label(c),
+            role=names[c].role,
+            role_confidence=names[c].confidence,
+            role_source=names[c].source,
+            voice_key=names[c].voice_key,
+            voice_similarity=names[c].similarity,
+            centroid=centroids[c],
             median_f0_hz=f0[c],
             speech_s=speech_s[c],
-            enrollment_similarity=None if enroll_sim is None else enroll_sim[c],
         )
         for c in range(k)
     ]
@@ -450,6 +499,16 @@ def assign_speakers(
         run.append(i)
     turns.append(_turn(run, ranges, labels, member_conf, roles))
     return SpeakerResult(turns=turns, clusters=clusters)
+
+
+def cluster_label(cluster: int) -> str:
+    """ "A", "B", ..., "Z", "AA", ...: the lane name of a voice without a known print."""
+    label = ""
+    n = cluster + 1
+    while n:
+        n, rest = divmod(n - 1, 26)
+        label = chr(ord("A") + rest) + label
+    return label
 
 
 def _cluster_f0(f0s: np.ndarray, durations: np.ndarray) -> float | None:

@@ -26,6 +26,7 @@ SEGMENT_KEYS = {
     "end_s",
     "speaker",
     "speaker_confidence",
+    "cluster",
     "emotion",
     "confidence",
     "uncertain",
@@ -34,6 +35,17 @@ SEGMENT_KEYS = {
     "valence",
     "arousal",
     "probabilities",
+}
+SPEAKER_KEYS = {
+    "cluster",
+    "label",
+    "role",
+    "role_confidence",
+    "role_source",
+    "voice_key",
+    "voice_similarity",
+    "median_f0_hz",
+    "speech_s",
 }
 FRAME_KEYS = {"start_s", "end_s", "speaker", "probabilities", "valence", "arousal"}
 
@@ -50,11 +62,20 @@ def analysed(conversation: Conversation, tiny_classifier: HFAudioClassifier):
 def test_document_has_exactly_the_agreed_shape(analysed: tuple[AnalysisResult, list]) -> None:
     result, _ = analysed
     doc = json.loads(json.dumps(result.to_dict()))
-    assert set(doc) == {"duration_s", "segments", "frames", "summary", "no_speech", "timings"}
+    assert set(doc) == {
+        "duration_s",
+        "segments",
+        "frames",
+        "summary",
+        "speakers",
+        "no_speech",
+        "timings",
+    }
     assert doc["no_speech"] is False and doc["segments"] and doc["frames"]
     for segment in doc["segments"]:
         assert set(segment) == SEGMENT_KEYS
-        assert segment["speaker"] in {"child", "therapist", "other"}
+        assert segment["speaker"] in {"child", "therapist", "unknown"}
+        assert 0 <= segment["cluster"] < len(doc["speakers"])
         assert segment["emotion"] in CANONICAL_LABELS
         assert set(segment["probabilities"]) == set(CANONICAL_LABELS)
         assert sum(segment["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
@@ -71,6 +92,9 @@ def test_document_has_exactly_the_agreed_shape(analysed: tuple[AnalysisResult, l
         }
     for frame in doc["frames"]:
         assert set(frame) == FRAME_KEYS
+    assert [s["label"] for s in doc["speakers"]] == ["A", "B"][: len(doc["speakers"])]
+    for speaker in doc["speakers"]:
+        assert set(speaker) == SPEAKER_KEYS
     starts = [s["start_s"] for s in doc["segments"]]
     assert starts == sorted(starts)
     assert set(doc["timings"]) == {"segmenting", "speakers", "emotion", "summary"}
@@ -85,7 +109,9 @@ def test_segments_follow_the_conversation(
     speech = sum(s.duration_s for s in result.segments)
     truth = sum(e - s for s, e, _ in conversation.turns)
     assert speech == pytest.approx(truth, rel=0.25)
-    assert {s.speaker for s in result.segments} == {"child", "therapist"}
+    # No voice prints given: two lanes, neither presented as the child.
+    assert {s.speaker for s in result.segments} == {"unknown"}
+    assert {s.cluster for s in result.segments} == {0, 1}
 
 
 def test_progress_walks_through_the_stages_in_order(

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from analysis.engine.speakers.diarization import (
+    KnownVoice,
     SpeakerParams,
     SpeakerTurn,
     _name_clusters,
     assign_speakers,
+    cluster_label,
     enroll_embedding,
     median_f0,
 )
@@ -36,22 +38,22 @@ def segments(conversation: Conversation) -> list[Segment]:
 
 
 @needs_espeak
-def test_two_voices_become_two_clusters_and_the_high_voice_is_the_child(
+def test_two_voices_without_prints_are_speakers_a_and_b_never_child(
     conversation: Conversation, segments: list[Segment]
 ) -> None:
     result = assign_speakers(conversation.audio, segments)
     assert len(result.clusters) == 2
-    by_role = {c.role: c for c in result.clusters}
-    assert set(by_role) == {"child", "therapist"}
-    child_f0, therapist_f0 = by_role["child"].median_f0_hz, by_role["therapist"].median_f0_hz
-    assert child_f0 is not None and therapist_f0 is not None and child_f0 > therapist_f0
-    expected = {"high": "child", "low": "therapist"}
-    right = sum(
-        t.duration_s
-        for t in result.turns
-        if expected.get(_truth_voice(conversation, t) or "") == t.role
-    )
-    assert right / sum(t.duration_s for t in result.turns) > 0.9
+    assert [c.label for c in result.clusters] == ["A", "B"]
+    assert {c.role for c in result.clusters} == {"unknown"}
+    assert all(c.voice_key is None and c.role_source == "none" for c in result.clusters)
+    assert all(np.linalg.norm(c.centroid) == pytest.approx(1.0, abs=1e-4) for c in result.clusters)
+    # Each cluster holds one voice: map clusters to voices by majority and count agreement.
+    time: dict[tuple[int, str], float] = {}
+    for t in result.turns:
+        voice = _truth_voice(conversation, t) or ""
+        time[(t.cluster, voice)] = time.get((t.cluster, voice), 0.0) + t.duration_s
+    best = sum(max(time.get((c, v), 0.0) for v in ("high", "low")) for c in (0, 1))
+    assert best / sum(t.duration_s for t in result.turns) > 0.9
     assert all(0.0 <= t.confidence <= 1.0 for t in result.turns)
     assert all(t.start_s < t.end_s for t in result.turns)
 
@@ -65,13 +67,12 @@ def test_one_voice_is_one_cluster(conversation: Conversation) -> None:
     audio = np.concatenate([audio, np.zeros(8000, dtype=np.float32), audio[::-1].copy()])
     result = assign_speakers(audio, detect_speech(audio))
     assert len(result.clusters) == 1
-    # A single low adult voice without enrollment: named therapist, with limited confidence.
-    assert result.clusters[0].role == "therapist"
-    assert all(t.confidence <= 0.8 for t in result.turns)
+    # A single voice without any print is nobody we know: "Speaker A", never a guessed role.
+    assert result.clusters[0].role == "unknown" and result.clusters[0].label == "A"
 
 
 @needs_espeak
-def test_enrolled_therapist_wins_over_pitch(
+def test_a_known_therapist_is_named_from_the_print_not_pitch(
     conversation: Conversation, segments: list[Segment]
 ) -> None:
     # Enroll the HIGH voice as the therapist: enrollment must override "higher = child".
@@ -80,14 +81,22 @@ def test_enrolled_therapist_wins_over_pitch(
     )
     embedding = enroll_embedding(enrollment)
     assert embedding.shape == (256,) and np.linalg.norm(embedding) == pytest.approx(1.0, abs=1e-4)
-    result = assign_speakers(conversation.audio, segments, therapist_embedding=embedding)
+    voice = KnownVoice("therapist:7", "therapist", "Sam", embedding)
+    result = assign_speakers(conversation.audio, segments, voices=[voice], expected_speakers=2)
     therapist = [c for c in result.clusters if c.role == "therapist"]
-    assert len(therapist) == 1 and therapist[0].enrollment_similarity is not None
+    assert len(therapist) == 1 and therapist[0].voice_key == "therapist:7"
     high_turns = [t for t in result.turns if _truth_voice(conversation, t) == "high"]
     assert high_turns and all(t.role == "therapist" for t in high_turns)
-    # The other voice is the child by elimination, however low it is.
+    # A two-person session: the other voice is the child by elimination, however low it is,
+    # and less sure than the matched print.
     low_turns = [t for t in result.turns if _truth_voice(conversation, t) == "low"]
     assert low_turns and all(t.role == "child" for t in low_turns)
+    child = next(c for c in result.clusters if c.role == "child")
+    assert child.role_source == "elimination"
+    assert child.role_confidence < therapist[0].role_confidence
+    # Without the session's word that two people took part, the other voice stays unknown.
+    unsure = assign_speakers(conversation.audio, segments, voices=[voice])
+    assert sorted(c.role for c in unsure.clusters) == ["therapist", "unknown"]
 
 
 @needs_espeak
@@ -107,34 +116,61 @@ def test_very_short_pieces_join_the_nearest_voice_with_lower_confidence(
     assert blip.confidence < max(t.confidence for t in full)
 
 
-def test_roles_by_pitch_and_talk_time_without_enrollment() -> None:
-    params = SpeakerParams()
-    roles = _name_clusters({0: 120.0, 1: 310.0}, {0: 50.0, 1: 30.0}, None, params)
-    assert roles[1][0] == "child" and roles[0][0] == "therapist"
-    assert roles[1][1] > 0.9  # a 190 Hz gap is unambiguous
-    close = _name_clusters({0: 200.0, 1: 210.0}, {0: 50.0, 1: 30.0}, None, params)
-    assert close[1][0] == "child" and close[1][1] < 0.6  # a coin toss, and it says so
-    three = _name_clusters(
-        {0: 120.0, 1: 310.0, 2: 180.0}, {0: 10.0, 1: 30.0, 2: 60.0}, None, params
+def _unit(v: list[float]) -> np.ndarray:
+    x = np.asarray(v, dtype=np.float32)
+    return x / np.linalg.norm(x)
+
+
+THERAPIST = KnownVoice("therapist:1", "therapist", "Sam", _unit([1, 0, 0, 0]))
+CHILD = KnownVoice("child:9", "child", "Alex", _unit([0, 1, 0, 0]))
+
+
+def test_no_print_means_no_role_whatever_the_pitch() -> None:
+    centroids = np.stack([_unit([1, 0.1, 0, 0]), _unit([0, 1, 0.1, 0])])
+    names = _name_clusters(centroids, [], 2, SpeakerParams())
+    assert [n.role for n in names] == ["unknown", "unknown"]
+    assert all(n.voice_key is None for n in names)
+
+
+def test_known_voices_name_their_clusters() -> None:
+    centroids = np.stack([_unit([0.1, 1, 0, 0]), _unit([1, 0.1, 0, 0]), _unit([0, 0, 1, 0])])
+    names = _name_clusters(centroids, [THERAPIST, CHILD], 3, SpeakerParams())
+    assert [(n.role, n.voice_key) for n in names] == [
+        ("child", "child:9"),
+        ("therapist", "therapist:1"),
+        ("unknown", None),
+    ]
+    assert names[0].confidence > 0.9 and names[1].confidence > 0.9
+    assert names[2].confidence > 0.9  # clearly none of the two prints
+
+
+def test_a_voice_below_the_match_threshold_stays_unknown() -> None:
+    centroids = np.stack([_unit([1, 1.5, 1.5, 0])])  # cosine 0.42 to the therapist
+    names = _name_clusters(centroids, [THERAPIST], None, SpeakerParams())
+    assert names[0].role == "unknown"
+
+
+def test_child_by_elimination_only_in_a_two_person_session() -> None:
+    centroids = np.stack([_unit([1, 0.1, 0, 0]), _unit([0, 0, 1, 0])])
+    two = _name_clusters(centroids, [THERAPIST], 2, SpeakerParams())
+    assert two[1].role == "child" and two[1].source == "elimination"
+    assert two[1].confidence < two[0].confidence
+    for expected in (None, 3):
+        names = _name_clusters(centroids, [THERAPIST], expected, SpeakerParams())
+        assert names[1].role == "unknown"
+
+
+def test_group_session_names_each_child_with_a_print() -> None:
+    other = KnownVoice("child:10", "child", "Kim", _unit([0, 0, 1, 0]))
+    centroids = np.stack(
+        [_unit([0, 0.1, 1, 0]), _unit([0, 1, 0.1, 0]), _unit([1, 0, 0, 0.1]), _unit([0, 0, 0, 1])]
     )
-    assert [three[c][0] for c in range(3)] == ["other", "child", "therapist"]
+    names = _name_clusters(centroids, [THERAPIST, CHILD, other], 4, SpeakerParams())
+    assert [n.voice_key for n in names] == ["child:10", "child:9", "therapist:1", None]
 
 
-@pytest.mark.parametrize(("f0", "role"), [(320.0, "child"), (110.0, "therapist")])
-def test_a_single_voice_is_named_by_absolute_pitch(f0: float, role: str) -> None:
-    roles = _name_clusters({0: f0}, {0: 60.0}, None, SpeakerParams())
-    assert roles[0][0] == role and roles[0][1] <= 0.8
-
-
-def test_enrollment_decides_the_therapist_even_when_pitch_disagrees() -> None:
-    roles = _name_clusters(
-        {0: 300.0, 1: 120.0}, {0: 40.0, 1: 40.0}, {0: 0.9, 1: 0.5}, SpeakerParams()
-    )
-    assert roles[0][0] == "therapist" and roles[1][0] == "child"
-    unmatched = _name_clusters(
-        {0: 300.0, 1: 120.0}, {0: 40.0, 1: 40.0}, {0: 0.4, 1: 0.3}, SpeakerParams()
-    )
-    assert unmatched[0][0] == "child"  # nobody matches the enrollment: fall back to pitch
+def test_cluster_labels_run_a_to_z_then_aa() -> None:
+    assert [cluster_label(i) for i in (0, 1, 25, 26)] == ["A", "B", "Z", "AA"]
 
 
 def test_enrollment_needs_enough_speech() -> None:

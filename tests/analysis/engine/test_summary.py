@@ -56,7 +56,7 @@ def test_shares_talk_time_and_means_are_weighted_by_duration() -> None:
 def test_silence_gives_zeros_in_the_same_shape() -> None:
     summary = summarize([], duration_s=30.0)
     assert summary["speech_s"] == 0.0 and summary["speech_ratio"] == 0.0
-    assert set(summary["speakers"]) == {"child", "therapist", "other"}
+    assert set(summary["speakers"]) == {"child", "therapist", "unknown", "other"}
     for group in [summary["overall"], *summary["speakers"].values()]:
         assert group["talk_share"] == 0.0 and group["segment_count"] == 0
         assert set(group["emotion_share"]) == set(CANONICAL_LABELS)
