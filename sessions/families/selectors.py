@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -182,99 +181,25 @@ MOOD_GROUPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _role_part(summary: Mapping[str, Any], role: str = "child") -> Mapping[str, Any] | None:
-    """The per-role part of an analysis summary (``speakers.<role>`` of
-    analysis.engine.emotion.summary)."""
-    part = (summary.get("speakers") or {}).get(role)
-    return part if isinstance(part, Mapping) else None
-
-
-def _number(part: Mapping[str, Any], key: str) -> float | None:
-    value = part.get(key)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _analysed_summaries(sessions: Iterable[TherapySession]) -> dict[Any, list[dict[str, Any]]]:
-    """Per session id: the summary of each recording's newest finished analysis, with the
-    therapist-corrected summary standing in where one exists."""
-    from analysis.models import AnalysisRun, RunStatus
-
-    session_ids = [s.pk for s in sessions]
-    runs = (
-        AnalysisRun.objects.filter(recording__session_id__in=session_ids, status=RunStatus.DONE)
-        .order_by("recording_id", F("finished_at").desc(nulls_last=True), "-created_at")
-        .values("pk", "recording_id", "recording__session_id", "summary")
-    )
-    # The first run of each recording is its newest. Picked here rather than with
-    # DISTINCT ON, which only PostgreSQL has (the demo runs on SQLite).
-    newest: list[Any] = []
-    seen: set[Any] = set()
-    for run in runs:
-        if run["recording_id"] not in seen:
-            seen.add(run["recording_id"])
-            newest.append(run)
-    corrected: dict[Any, dict[str, Any]] = {}
-    if apps.is_installed("sessions.workspace"):
-        try:
-            model = apps.get_model("workspace", "RunCorrectedSummary")
-        except LookupError:
-            model = None
-        if model is not None:
-            corrected = dict(
-                model.objects.filter(run_id__in=[r["pk"] for r in newest]).values_list(
-                    "run_id", "summary"
-                )
-            )
-    by_session: dict[Any, list[dict[str, Any]]] = {}
-    for run in newest:
-        summary = corrected.get(run["pk"]) or run["summary"] or {}
-        by_session.setdefault(run["recording__session_id"], []).append(summary)
-    return by_session
-
-
-def _combine(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The child's part of several recordings' summaries, weighted by the child's speech time."""
-    speech = 0.0
-    all_speech = 0.0
-    shares = dict.fromkeys(CANONICAL_LABELS, 0.0)
-    valence = arousal = 0.0
-    va_weight = 0.0
-    segments = 0
-    for summary in summaries:
-        part = _role_part(summary)
-        if part is None:
-            continue
-        child_s = _number(part, "speech_s") or 0.0
-        talk = _number(part, "talk_share")
-        total = _number(summary, "speech_s")
-        if total is None and talk:
-            total = child_s / talk
-        speech += child_s
-        all_speech += total or child_s
-        segments += int(_number(part, "segment_count") or 0)
-        for label, share in (part.get("emotion_share") or {}).items():
-            if label in shares and isinstance(share, int | float):
-                shares[label] += float(share) * child_s
-        v = _number(part, "mean_valence")
-        a = _number(part, "mean_arousal")
-        if v is not None and a is not None and child_s > 0:
-            valence += v * child_s
-            arousal += a * child_s
-            va_weight += child_s
-    if speech <= 0:
+def _child_figures(roles: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The child's part of combined session figures (``sessions.workspace.selectors``'s, the
+    therapist's numbers too), with every emotion present and the three mood groups; None
+    when the child did not speak."""
+    child = (roles or {}).get("child")
+    if not child or not child["speech_s"]:
         return None
-    emotion_shares = {label: round(value / speech, 4) for label, value in shares.items()}
+    shares = {label: child["emotion_shares"].get(label, 0.0) for label in CANONICAL_LABELS}
     groups = dict.fromkeys((key for key, _ in MOOD_GROUPS), 0.0)
-    for label, share in emotion_shares.items():
+    for label, share in shares.items():
         groups[VALENCE_CLASS[label]] += share
     return {
-        "speech_s": round(speech, 1),
-        "talk_share": round(speech / all_speech, 4) if all_speech else None,
-        "segments": segments,
-        "emotion_shares": emotion_shares,
+        "speech_s": child["speech_s"],
+        "talk_share": child["talk_share"],
+        "segments": child["segments"],
+        "emotion_shares": shares,
         "mood": {key: round(value, 4) for key, value in groups.items()},
-        "valence_mean": round(valence / va_weight, 4) if va_weight else None,
-        "arousal_mean": round(arousal / va_weight, 4) if va_weight else None,
+        "valence_mean": child["valence_mean"],
+        "arousal_mean": child["arousal_mean"],
     }
 
 
@@ -340,44 +265,27 @@ def report_summary(
     groups, mean valence/arousal, talk-time share); overall: the same weighted by speech time;
     trends of the mood and talk share; practice progress. No notes, titles or names.
     """
+    from sessions.workspace.selectors import combine_summaries, session_figures
+
     chosen = sorted(sessions, key=lambda s: (s.date, s.created_at))
-    summaries = _analysed_summaries(chosen)
+    figures = session_figures(chosen)
     rows: list[dict[str, Any]] = []
-    for session in chosen:
-        combined = _combine(summaries.get(session.pk, []))
+    for session, fig in zip(chosen, figures, strict=True):
         rows.append(
             {
                 "date": session.date.isoformat(),
                 "kind": session.kind,
                 "kind_label": session.get_kind_display(),
-                "analysed_recordings": len(summaries.get(session.pk, [])),
-                "child": combined,
+                "analysed_recordings": fig.analysed,
+                "child": _child_figures(fig.roles),
             }
         )
     with_data = [r for r in rows if r["child"]]
-    overall = _combine(
-        [
-            {
-                "speech_s": (
-                    r["child"]["speech_s"] / r["child"]["talk_share"]
-                    if r["child"]["talk_share"]
-                    else None
-                ),
-                # Re-wrapped in the shape analysis.engine.emotion.summary writes, so one combiner
-                # serves both.
-                "speakers": {
-                    "child": {
-                        "speech_s": r["child"]["speech_s"],
-                        "talk_share": r["child"]["talk_share"],
-                        "segment_count": r["child"]["segments"],
-                        "emotion_share": r["child"]["emotion_shares"],
-                        "mean_valence": r["child"]["valence_mean"],
-                        "mean_arousal": r["child"]["arousal_mean"],
-                    }
-                },
-            }
-            for r in with_data
-        ]
+    # The period's figures from every analysed recording of it, by the same rule.
+    overall = _child_figures(
+        combine_summaries(
+            row.summary for fig in figures for row in fig.recording_rows if row.summary
+        )
     )
     pleasant = [r["child"]["mood"]["positive"] + r["child"]["mood"]["neutral"] for r in with_data]
     talk = [r["child"]["talk_share"] for r in with_data if r["child"]["talk_share"] is not None]

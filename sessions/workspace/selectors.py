@@ -8,7 +8,6 @@ Every function takes objects the caller already fetched through ``sessions.acces
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from analysis import selectors as analysis_selectors
+from analysis.engine.emotion import summary as summary_rules
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.models import AnalysisRun, RunFrames, RunStatus, Segment
 from sessions import access
@@ -182,83 +182,10 @@ def waveform(recording: Recording) -> RecordingWaveform | None:
 # --- summaries --------------------------------------------------------------------------------
 
 
-def role_stats(summary: Mapping[str, Any] | None, role: str) -> dict[str, Any] | None:
-    """One speaker role's figures from a stored summary
-    (``analysis.engine.emotion.summary.summarize`` or a
-    corrected one of the same shape), under the names the workspace uses."""
-    if not summary:
-        return None
-    stats = (summary.get("speakers") or {}).get(role)
-    if not stats:
-        return None
-    return {
-        "speech_s": float(stats.get("speech_s") or 0.0),
-        "talk_share": _float(stats.get("talk_share")),
-        "segments": int(stats.get("segment_count") or 0),
-        "emotion_shares": {
-            k: float(v)
-            for k, v in (stats.get("emotion_share") or {}).items()
-            if k in CANONICAL_LABELS
-        },
-        "valence_mean": _float(stats.get("mean_valence")),
-        "valence_sd": _float(stats.get("sd_valence")),
-        "arousal_mean": _float(stats.get("mean_arousal")),
-        "arousal_sd": _float(stats.get("sd_arousal")),
-    }
-
-
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _pool(
-    parts: Sequence[tuple[float | None, float | None, float]],
-) -> tuple[float | None, float | None]:
-    """Pooled mean and sd of (mean, sd, weight) groups."""
-    usable = [(m, s or 0.0, w) for m, s, w in parts if m is not None and w > 0]
-    total = sum(w for _, _, w in usable)
-    if not usable or total <= 0:
-        return None, None
-    mean = sum(m * w for m, _, w in usable) / total
-    var = sum(w * (s * s + (m - mean) ** 2) for m, s, w in usable) / total
-    return mean, math.sqrt(var)
-
-
-def combine_summaries(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The session-level figures of each role from its recordings' summaries, weighted by
-    speech time."""
-    summaries = [s for s in summaries if s]
-    if not summaries:
-        return None
-    combined: dict[str, Any] = {}
-    per_role = {role: [role_stats(s, role) for s in summaries] for role in ROLES}
-    total_speech = sum((st or {}).get("speech_s", 0.0) for sts in per_role.values() for st in sts)
-    for role, stats_list in per_role.items():
-        stats = [s for s in stats_list if s and s["speech_s"] > 0]
-        speech = sum(s["speech_s"] for s in stats)
-        shares: dict[str, float] = {}
-        for s in stats:
-            for label, share in s["emotion_shares"].items():
-                shares[label] = shares.get(label, 0.0) + share * s["speech_s"]
-        valence = _pool([(s["valence_mean"], s["valence_sd"], s["speech_s"]) for s in stats])
-        arousal = _pool([(s["arousal_mean"], s["arousal_sd"], s["speech_s"]) for s in stats])
-        combined[role] = {
-            "speech_s": speech,
-            "talk_share": (speech / total_speech) if total_speech else None,
-            "segments": sum(s["segments"] for s in stats),
-            "emotion_shares": {k: v / speech for k, v in shares.items()} if speech else {},
-            "valence_mean": valence[0],
-            "valence_sd": valence[1],
-            "arousal_mean": arousal[0],
-            "arousal_sd": arousal[1],
-        }
-    return combined
+def combine_summaries(summaries: Iterable[Mapping[str, Any] | None]) -> dict[str, Any] | None:
+    """The session-level figures of each workspace role from its recordings' summaries:
+    ``analysis.engine.emotion.summary.combine``, the rule the family report uses too."""
+    return summary_rules.combine(summaries, roles=ROLES)
 
 
 @dataclass

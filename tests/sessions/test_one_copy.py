@@ -119,3 +119,31 @@ def test_corrected_summary_is_the_pipeline_summary_of_the_same_stretches(cast: C
     assert stored == summarize(turns, cast.recording.duration_s)
     assert stored == summarize(stretches(corrected), cast.recording.duration_s)
     assert stored["speakers"]["child"]["emotion_share"]["sad"] == 1.0
+
+
+# --- one rule for a session's figures: the therapist's trend and the family's report ---------
+
+
+def test_therapist_trend_and_family_report_give_the_same_session_figures(cast: Cast) -> None:
+    from sessions.families.selectors import report_summary
+    from sessions.models import TherapySession
+    from sessions.workspace.selectors import child_trends
+
+    session = cast.session
+    analyse(recording_for(session), {"happy": 1.0}, speech_s=10.0, talk_share=0.3)
+    analyse(recording_for(session), {"sad": 0.7, "calm": 0.3}, speech_s=20.0, talk_share=0.45)
+    [point] = child_trends(child=cast.child, sessions=TherapySession.objects.all())["points"]
+    report = report_summary(
+        child=cast.child, sessions=[session], period_start=session.date, period_end=session.date
+    )
+    [row] = report["sessions"]
+    family = row["child"]
+    assert row["analysed_recordings"] == 2
+    for key in ("speech_s", "talk_share", "valence_mean", "arousal_mean"):
+        assert family[key] == point[key], key
+    shown = {label: share for label, share in family["emotion_shares"].items() if share}
+    assert shown == {label: share for label, share in point["emotion_shares"].items() if share}
+    assert shown == {"happy": 0.3333, "sad": 0.4667, "calm": 0.2}
+    assert family["talk_share"] == round(30.0 / (10.0 / 0.3 + 20.0 / 0.45), 4)
+    # The period's figures of a one-session report are that session's.
+    assert report["overall"] == family

@@ -9,6 +9,7 @@ present, with zeros, so charts and reports never have to guess the shape.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -130,3 +131,90 @@ def summarize(turns: Sequence[LabelledStretch], duration_s: float | None) -> dic
             role: _group_stats([t for t in turns if _role(t) == role], speech_s) for role in ROLES
         },
     }
+
+
+# --- several recordings' summaries together --------------------------------------------------
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def role_figures(summary: Mapping[str, Any] | None, role: str) -> dict[str, Any] | None:
+    """One role's figures from a stored summary (``summarize``'s shape), under the names the
+    session figures use; None when the summary has no part for the role."""
+    stats = ((summary or {}).get("speakers") or {}).get(role)
+    if not isinstance(stats, Mapping):
+        return None
+    return {
+        "speech_s": _finite(stats.get("speech_s")) or 0.0,
+        "talk_share": _finite(stats.get("talk_share")),
+        "segments": int(_finite(stats.get("segment_count")) or 0),
+        "emotion_shares": {
+            k: float(v)
+            for k, v in (stats.get("emotion_share") or {}).items()
+            if k in CANONICAL_LABELS and _finite(v) is not None
+        },
+        "valence_mean": _finite(stats.get("mean_valence")),
+        "valence_sd": _finite(stats.get("sd_valence")),
+        "arousal_mean": _finite(stats.get("mean_arousal")),
+        "arousal_sd": _finite(stats.get("sd_arousal")),
+    }
+
+
+def _pool(
+    parts: Sequence[tuple[float | None, float | None, float]],
+) -> tuple[float | None, float | None]:
+    """Pooled mean and sd of (mean, sd, weight) groups."""
+    usable = [(m, s or 0.0, w) for m, s, w in parts if m is not None and w > 0]
+    total = sum(w for _, _, w in usable)
+    if not usable or total <= 0:
+        return None, None
+    mean = sum(m * w for m, _, w in usable) / total
+    var = sum(w * (s * s + (m - mean) ** 2) for m, s, w in usable) / total
+    return round(mean, 4), round(math.sqrt(var), 4)
+
+
+def combine(
+    summaries: Iterable[Mapping[str, Any] | None], roles: Sequence[str] = ROLES
+) -> dict[str, dict[str, Any]] | None:
+    """Each role's figures over several recordings' summaries (a session, a report period),
+    weighted by speech time: the one rule behind the therapist's session panel and trends and
+    the family's progress report. None when no summary is given.
+
+    ``talk_share`` is the role's speech over everyone's speech in those recordings; means and
+    spreads are pooled; shares and means are rounded to 4 places, seconds to 3."""
+    usable = [s for s in summaries if s]
+    if not usable:
+        return None
+    per_role = {role: [role_figures(s, role) for s in usable] for role in roles}
+    total_speech = sum((st or {}).get("speech_s", 0.0) for sts in per_role.values() for st in sts)
+    combined: dict[str, dict[str, Any]] = {}
+    for role, figures in per_role.items():
+        spoken = [f for f in figures if f and f["speech_s"] > 0]
+        speech = sum(f["speech_s"] for f in spoken)
+        shares: dict[str, float] = {}
+        for f in spoken:
+            for label, share in f["emotion_shares"].items():
+                shares[label] = shares.get(label, 0.0) + share * f["speech_s"]
+        valence = _pool([(f["valence_mean"], f["valence_sd"], f["speech_s"]) for f in spoken])
+        arousal = _pool([(f["arousal_mean"], f["arousal_sd"], f["speech_s"]) for f in spoken])
+        combined[role] = {
+            "speech_s": round(speech, 3),
+            "talk_share": round(speech / total_speech, 4) if total_speech else None,
+            "segments": sum(f["segments"] for f in spoken),
+            "emotion_shares": (
+                {k: round(v / speech, 4) for k, v in shares.items()} if speech else {}
+            ),
+            "valence_mean": valence[0],
+            "valence_sd": valence[1],
+            "arousal_mean": arousal[0],
+            "arousal_sd": arousal[1],
+        }
+    return combined
