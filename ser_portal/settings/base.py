@@ -311,6 +311,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "sessions.families.tasks.apply_retention",
         "schedule": timedelta(days=1),
     },
+    # families: recordings of guardians who withdrew recording consent online, once the
+    # 24-hour undo window has passed.
+    "families-due-erasures": {
+        "task": "sessions.families.tasks.run_due_erasures",
+        "schedule": timedelta(minutes=15),
+    },
     # workspace: expire abandoned resumable uploads and delete their bytes.
     "workspace-upload-cleanup": {
         "task": "sessions.workspace.tasks.cleanup_uploads",

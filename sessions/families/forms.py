@@ -8,7 +8,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from sessions.families.models import CONSENT_TEXT_MAX_LENGTH, REPORT_COMMENTS_MAX_LENGTH
+from sessions.families.models import (
+    CONSENT_TEXT_MAX_LENGTH,
+    REPORT_COMMENTS_MAX_LENGTH,
+    ConsentPurpose,
+)
 from sessions.models import Child, TherapySession
 
 DEFAULT_TEXTS: dict[str, str] = {
@@ -78,6 +82,40 @@ class ConsentRevokeForm(forms.Form):
         if code != self.child.code:
             raise forms.ValidationError("That is not this child's code. Nothing was deleted.")
         return code
+
+
+class OnlineSignatureForm(forms.Form):
+    """A guardian signs a consent change online by typing their name."""
+
+    signature = forms.CharField(
+        label="Type your full name to sign",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        help_text="Your typed name is your signature. It is stored with the date and time.",
+        error_messages={"required": "Type your full name to sign."},
+    )
+    agree = forms.BooleanField(error_messages={"required": "Tick the box to confirm."})
+    text_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, agree_label: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agree"].label = agree_label
+
+    def clean_signature(self) -> str:
+        value = " ".join(str(self.cleaned_data.get("signature", "")).split())
+        if len(value) < 2:
+            raise forms.ValidationError("Type your full name to sign.")
+        return value
+
+
+class OnlineConsentPolicyForm(forms.Form):
+    purposes = forms.MultipleChoiceField(
+        label="Guardians may give or withdraw these consents online",
+        choices=ConsentPurpose.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Consents not ticked are changed only at the clinic, by an admin.",
+    )
 
 
 class RetentionForm(forms.Form):

@@ -3,6 +3,7 @@ reports."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -19,6 +20,14 @@ class ConsentPurpose(models.TextChoices):
     ANALYSIS = "analysis", "Automated emotion analysis"
     SHARING = "sharing", "Sharing reports with the family"
     TRAINING = "training", "Using recordings to improve models"
+
+
+class ConsentChannel(models.TextChoices):
+    """How a consent was given or withdrawn: on paper at the clinic (an admin records it) or
+    online by the guardian, who signs by typing their name."""
+
+    CLINIC = "clinic", "Recorded by the clinic"
+    ONLINE = "online", "Online by the guardian"
 
 
 # Free text typed into forms (the columns are unbounded text; the forms refuse more).
@@ -64,6 +73,13 @@ class ConsentRecord(TimestampedModel):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    channel = models.CharField(
+        max_length=10, choices=ConsentChannel.choices, default=ConsentChannel.CLINIC
+    )
+    # Online: the name the guardian typed as their signature (``given_by`` holds it too).
+    signature = models.CharField(max_length=200, blank=True)
+    revoked_channel = models.CharField(max_length=10, choices=ConsentChannel.choices, blank=True)
+    revocation_signature = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["child", "purpose", "-recorded_at"]
@@ -77,6 +93,81 @@ class ConsentRecord(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.child} {self.purpose} {'revoked' if self.revoked_at else 'given'}"
+
+
+class OnlineConsentPolicy(TimestampedModel):
+    """Which purposes the clinic lets guardians give or withdraw online. A clinic without a row
+    allows every purpose (``selectors.online_consent_purposes``)."""
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, related_name="online_consent_policy"
+    )
+    purposes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["clinic"]
+
+    def __str__(self) -> str:
+        return f"online consent: {', '.join(self.purposes) or 'none'}"
+
+
+class ErasureStatus(models.TextChoices):
+    """pending -> done (the erasure ran after the undo window) | cancelled (the guardian undid
+    the withdrawal in time) | superseded (recording consent was in force again when it was
+    due, so nothing was deleted)."""
+
+    PENDING = "pending", "Waiting for the undo window to pass"
+    DONE = "done", "Recordings deleted"
+    CANCELLED = "cancelled", "Undone by the guardian"
+    SUPERSEDED = "superseded", "Consent given again"
+
+
+# How long a guardian can undo withdrawing recording consent online before the erasure runs.
+ERASURE_UNDO_WINDOW = dt.timedelta(hours=24)
+
+
+class ScheduledErasure(TimestampedModel):
+    """A guardian withdrew recording consent online: the child's recordings are erased (by
+    ``services.child_recordings_erase``, as when an admin revokes) once ``due_at`` has passed,
+    unless the guardian undoes it before."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="scheduled_erasures")
+    consent = models.ForeignKey(
+        ConsentRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasures"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signature = models.CharField(max_length=200, blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=ErasureStatus.choices, default=ErasureStatus.PENDING
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # What the erasure deleted (counts only).
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child"],
+                condition=Q(status="pending"),
+                name="one_pending_erasure_per_child",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.child_id} ({self.status}, due {self.due_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ErasureStatus.PENDING
 
 
 class ReportStatus(models.TextChoices):

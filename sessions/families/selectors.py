@@ -21,11 +21,15 @@ from django.utils import timezone
 from analysis.engine.labels import CANONICAL_LABELS, VALENCE_CLASS
 from sessions import access
 from sessions.families.models import (
+    ConsentChannel,
     ConsentPurpose,
     ConsentRecord,
     ConsentText,
+    ErasureStatus,
+    OnlineConsentPolicy,
     ProgressReport,
     ReportStatus,
+    ScheduledErasure,
 )
 from sessions.models import Child, Clinic, Recording, TherapySession
 
@@ -70,6 +74,63 @@ def consent_overview(*, child: Child) -> list[ConsentStatus]:
             ConsentStatus(purpose.value, purpose.label, live, [r for r in mine if r is not live])
         )
     return overview
+
+
+def online_consent_purposes(*, clinic: Clinic | Any) -> list[str]:
+    """The purposes guardians of ``clinic`` may give or withdraw online (all of them until the
+    clinic chooses otherwise in the console)."""
+    policy = OnlineConsentPolicy.objects.filter(clinic=clinic).first()
+    if policy is None:
+        return list(ConsentPurpose.values)
+    return [p for p in ConsentPurpose.values if p in policy.purposes]
+
+
+def pending_erasure(*, child: Child) -> ScheduledErasure | None:
+    """The erasure waiting for its undo window to pass, if the guardian withdrew recording
+    consent online."""
+    return ScheduledErasure.objects.filter(child=child, status=ErasureStatus.PENDING).first()
+
+
+@dataclass(frozen=True)
+class OnlineChange:
+    at: dt.datetime
+    child: Child
+    what: str
+    purpose_label: str
+    erasure: ScheduledErasure | None = None
+
+
+def online_consent_changes(*, clinic: Clinic, limit: int = 20) -> list[OnlineChange]:
+    """The latest consent changes guardians made online in ``clinic``, newest first, for the
+    console's notice: given, withdrawn, and the state of each scheduled erasure."""
+    changes: list[OnlineChange] = []
+    records = ConsentRecord.objects.filter(child__clinic=clinic).select_related("child")
+    for record in records.filter(channel=ConsentChannel.ONLINE).order_by("-recorded_at")[:limit]:
+        changes.append(
+            OnlineChange(record.recorded_at, record.child, "given", record.get_purpose_display())
+        )
+    withdrawn = records.filter(revoked_channel=ConsentChannel.ONLINE).order_by("-revoked_at")
+    for record in withdrawn[:limit]:
+        assert record.revoked_at is not None
+        changes.append(
+            OnlineChange(record.revoked_at, record.child, "withdrawn", record.get_purpose_display())
+        )
+    erasures = (
+        ScheduledErasure.objects.filter(child__clinic=clinic)
+        .select_related("child")
+        .order_by("-created_at")[:limit]
+    )
+    for erasure in erasures:
+        changes.append(
+            OnlineChange(
+                erasure.updated_at,
+                erasure.child,
+                "erasure",
+                ConsentPurpose.RECORDING.label,
+                erasure,
+            )
+        )
+    return sorted(changes, key=lambda c: c.at, reverse=True)[:limit]
 
 
 def children_with_live_consent(*, clinic: Clinic) -> QuerySet[Child]:

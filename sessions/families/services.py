@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest
@@ -23,14 +25,19 @@ from sessions import audit
 from sessions.families import selectors
 from sessions.families.consent import require_consent
 from sessions.families.models import (
+    ERASURE_UNDO_WINDOW,
+    ConsentChannel,
     ConsentPurpose,
     ConsentRecord,
     ConsentText,
+    ErasureStatus,
+    OnlineConsentPolicy,
     ProgressReport,
     ReportLocked,
     ReportStatus,
+    ScheduledErasure,
 )
-from sessions.models import Child, Clinic, Recording, TherapySession
+from sessions.models import Child, Clinic, Membership, Recording, Role, TherapySession
 from sessions.models.audit import AuditAction
 
 logger = logging.getLogger(__name__)
@@ -130,12 +137,15 @@ def consent_grant(
     actor: Any,
     request: HttpRequest | None = None,
     recorded_at: dt.datetime | None = None,
+    channel: str = ConsentChannel.CLINIC,
+    signature: str = "",
 ) -> ConsentRecord:
     """Record the guardian's consent for one purpose against the clinic's current text.
 
     With analysis consent, recordings of the child that waited for it are queued for analysis.
     If the consent is already in force this changes nothing and returns the live record, so a
-    double submit cannot create two records.
+    double submit cannot create two records. ``channel`` and ``signature`` say how it was
+    given (``consent_give_online`` passes the guardian's typed name).
     """
     purpose = ConsentPurpose(purpose)
     given_by = given_by.strip()
@@ -159,8 +169,14 @@ def consent_grant(
         given_by=given_by[:200],
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
         recorded_at=recorded_at or timezone.now(),
+        channel=ConsentChannel(channel),
+        signature=signature.strip()[:200],
     )
-    detail: dict[str, Any] = {"purpose": str(purpose), "text_version": text.version}
+    detail: dict[str, Any] = {
+        "purpose": str(purpose),
+        "text_version": text.version,
+        "channel": str(channel),
+    }
     if purpose == ConsentPurpose.ANALYSIS:
         detail["recordings_queued"] = _release_recordings_waiting_for_analysis(child)
     audit.record(
@@ -182,13 +198,22 @@ class Revocation:
 
 @transaction.atomic
 def consent_revoke(
-    *, child: Child, purpose: str, actor: Any, request: HttpRequest | None = None
+    *,
+    child: Child,
+    purpose: str,
+    actor: Any,
+    request: HttpRequest | None = None,
+    channel: str = ConsentChannel.CLINIC,
+    signature: str = "",
+    erase_now: bool = True,
 ) -> Revocation:
     """Revoke the child's live consent for ``purpose`` (the record is kept, marked revoked).
 
     Revoking recording consent also erases every recording of the child and everything derived
-    from it (see ``child_recordings_erase``); the view asks for confirmation first. Without a
-    live consent this changes nothing and returns ``Revocation(None)``.
+    from it (see ``child_recordings_erase``); the view asks for confirmation first. With
+    ``erase_now=False`` (a guardian withdrawing online) the erasure is left to the caller, which
+    schedules it after the undo window. Without a live consent this changes nothing and returns
+    ``Revocation(None)``.
     """
     purpose = ConsentPurpose(purpose)
     Child.objects.select_for_update().filter(pk=child.pk).first()
@@ -201,17 +226,27 @@ def consent_revoke(
         return Revocation(None)
     record.revoked_at = timezone.now()
     record.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
-    record.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
+    record.revoked_channel = ConsentChannel(channel)
+    record.revocation_signature = signature.strip()[:200]
+    record.save(
+        update_fields=[
+            "revoked_at",
+            "revoked_by",
+            "revoked_channel",
+            "revocation_signature",
+            "updated_at",
+        ]
+    )
     audit.record(
         actor=actor,
         action=AuditAction.REVOKE,
         obj=record,
         child=child,
         request=request,
-        detail={"purpose": str(purpose)},
+        detail={"purpose": str(purpose), "channel": str(channel)},
     )
     erased = None
-    if purpose == ConsentPurpose.RECORDING:
+    if purpose == ConsentPurpose.RECORDING and erase_now:
         erased = child_recordings_erase(
             child=child, actor=actor, request=request, reason="recording_consent_revoked"
         )
@@ -274,6 +309,331 @@ def child_recordings_erase(
     )
     logger.info("erased recording data of child %s: %s", child.pk, counts)
     return counts
+
+
+# --- consent online, by the guardian -------------------------------------------------------
+
+
+class OnlineConsentRefused(ValueError):
+    """A guardian's online consent change that cannot be made; the message says why."""
+
+
+@transaction.atomic
+def clinic_set_online_purposes(
+    *, clinic: Clinic, purposes: Iterable[str], actor: Any, request: HttpRequest | None = None
+) -> OnlineConsentPolicy:
+    """Choose which purposes guardians may give or withdraw online. Saving the same choice
+    again changes nothing."""
+    chosen = sorted({ConsentPurpose(p).value for p in purposes})
+    policy, _ = OnlineConsentPolicy.objects.get_or_create(
+        clinic=clinic, defaults={"purposes": list(ConsentPurpose.values)}
+    )
+    if sorted(policy.purposes) != chosen:
+        policy.purposes = chosen
+        policy.save(update_fields=["purposes", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=policy,
+            clinic_id=clinic.pk,
+            request=request,
+            detail={"purposes": chosen},
+        )
+    return policy
+
+
+def _check_online(child: Child, purpose: str, signature: str) -> str:
+    if purpose not in selectors.online_consent_purposes(clinic=child.clinic):
+        raise OnlineConsentRefused(
+            "The clinic handles this consent in person. Please contact the clinic to change it."
+        )
+    signature = " ".join(signature.split())
+    if len(signature) < 2:
+        raise OnlineConsentRefused("Type your full name to sign.")
+    return signature[:200]
+
+
+def _clinic_admin_emails(clinic_id: Any) -> list[str]:
+    return sorted(
+        email
+        for email in Membership.objects.filter(
+            clinic_id=clinic_id, role=Role.CLINIC_ADMIN
+        ).values_list("user__email", flat=True)
+        if email
+    )
+
+
+def _notify_clinic(child: Child, subject: str, lines: list[str]) -> None:
+    """E-mail the clinic's admins once the change is committed. The message names the child by
+    code only (mail leaves the portal); a failed send is logged and never undoes the change:
+    the audit entry and the console's list of online changes say the same."""
+    recipients = _clinic_admin_emails(child.clinic_id)
+    if not recipients:
+        return
+    body = "\n".join(
+        [
+            *lines,
+            "",
+            "The clinic console lists every consent change guardians made online "
+            "(Console > Consent and data).",
+        ]
+    )
+
+    def send() -> None:
+        try:
+            send_mail(
+                f"[SER Portal] {subject}",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                recipients,
+            )
+        except Exception:  # any mail backend error; the change itself stands
+            logger.exception("could not e-mail the clinic about child %s", child.pk)
+
+    transaction.on_commit(send)
+
+
+def _label(purpose: str) -> str:
+    return ConsentPurpose(purpose).label.lower()
+
+
+@transaction.atomic
+def consent_give_online(
+    *,
+    child: Child,
+    purpose: str,
+    guardian: Any,
+    signature: str,
+    text_version: int,
+    request: HttpRequest | None = None,
+) -> ConsentRecord:
+    """A guardian gives consent online, signing with their typed name, to the text version
+    they were shown (refused if the clinic published a newer one meanwhile).
+
+    Giving recording consent while an erasure is waiting cancels it (the guardian changed their
+    mind). The clinic's admins are e-mailed. If the consent is already in force this changes
+    nothing and returns the live record.
+    """
+    purpose = ConsentPurpose(purpose)
+    signature = _check_online(child, purpose, signature)
+    current = selectors.consent_text_current(clinic=child.clinic, purpose=purpose)
+    if current is None:
+        raise ConsentTextMissing(purpose)
+    if current.version != text_version:
+        raise OnlineConsentRefused(
+            "The clinic has just updated the wording of this consent. Please read the new "
+            "version below and sign again."
+        )
+    live = ConsentRecord.objects.filter(
+        child=child, purpose=purpose, revoked_at__isnull=True
+    ).first()
+    if live is not None:
+        return live
+    record = consent_grant(
+        child=child,
+        purpose=purpose,
+        given_by=signature,
+        actor=guardian,
+        request=request,
+        channel=ConsentChannel.ONLINE,
+        signature=signature,
+    )
+    if purpose == ConsentPurpose.RECORDING:
+        for erasure in ScheduledErasure.objects.select_for_update().filter(
+            child=child, status=ErasureStatus.PENDING
+        ):
+            _cancel_erasure(erasure, actor=guardian, request=request, restore=False)
+    _notify_clinic(
+        child,
+        f"Consent given online for child {child.code}",
+        [
+            f"A guardian of child {child.code} gave consent to {_label(purpose)} online "
+            f"(text version {current.version}), signed with their typed name.",
+        ],
+    )
+    return record
+
+
+@dataclass(frozen=True)
+class OnlineWithdrawal:
+    record: ConsentRecord | None
+    erasure: ScheduledErasure | None = None
+
+
+@transaction.atomic
+def consent_withdraw_online(
+    *,
+    child: Child,
+    purpose: str,
+    guardian: Any,
+    signature: str,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> OnlineWithdrawal:
+    """A guardian withdraws consent online, signing with their typed name.
+
+    The consent stops at once (the gates close: no new uploads, no analysis, no sharing, no
+    training use, as for an admin's revocation). Withdrawing recording consent also schedules
+    the same erasure an admin's revocation runs at once, ``ERASURE_UNDO_WINDOW`` (24 h) later,
+    so the guardian can undo it (``erasure_undo``). The clinic's admins are e-mailed. Without a
+    live consent this changes nothing and returns ``OnlineWithdrawal(None)``.
+    """
+    purpose = ConsentPurpose(purpose)
+    signature = _check_online(child, purpose, signature)
+    now = now or timezone.now()
+    revocation = consent_revoke(
+        child=child,
+        purpose=purpose,
+        actor=guardian,
+        request=request,
+        channel=ConsentChannel.ONLINE,
+        signature=signature,
+        erase_now=False,
+    )
+    if revocation.record is None:
+        return OnlineWithdrawal(None)
+    erasure = None
+    lines = [f"A guardian of child {child.code} withdrew consent to {_label(purpose)} online."]
+    if purpose == ConsentPurpose.RECORDING:
+        erasure = ScheduledErasure.objects.filter(
+            child=child, status=ErasureStatus.PENDING
+        ).first() or ScheduledErasure.objects.create(
+            child=child,
+            consent=revocation.record,
+            requested_by=guardian if getattr(guardian, "is_authenticated", False) else None,
+            signature=signature,
+            due_at=now + ERASURE_UNDO_WINDOW,
+        )
+        audit.record(
+            actor=guardian,
+            action=AuditAction.CREATE,
+            obj=erasure,
+            child=child,
+            request=request,
+            detail={"due_at": erasure.due_at.isoformat(), "reason": "recording_consent_withdrawn"},
+        )
+        lines.append(
+            "No new recordings can be uploaded. Every recording of the child and everything "
+            f"derived from it will be deleted after {erasure.due_at:%d %b %Y %H:%M} UTC unless "
+            "the guardian undoes the withdrawal before then."
+        )
+    _notify_clinic(child, f"Consent withdrawn online for child {child.code}", lines)
+    return OnlineWithdrawal(revocation.record, erasure)
+
+
+def _cancel_erasure(
+    erasure: ScheduledErasure, *, actor: Any, request: HttpRequest | None, restore: bool
+) -> None:
+    now = timezone.now()
+    erasure.status = ErasureStatus.CANCELLED
+    erasure.cancelled_at = now
+    erasure.cancelled_by = actor if getattr(actor, "is_authenticated", False) else None
+    erasure.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at"])
+    restored = False
+    live = ConsentRecord.objects.filter(
+        child_id=erasure.child_id, purpose=ConsentPurpose.RECORDING, revoked_at__isnull=True
+    ).exists()
+    if restore and erasure.consent_id is not None and not live:
+        # The withdrawal never took full effect: the consent the guardian gave (the same text
+        # version, the same signature) is in force again. The audit log keeps both steps.
+        restored = bool(
+            ConsentRecord.objects.filter(pk=erasure.consent_id).update(
+                revoked_at=None,
+                revoked_by=None,
+                revoked_channel="",
+                revocation_signature="",
+                updated_at=now,
+            )
+        )
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=erasure,
+        child=erasure.child,
+        request=request,
+        detail={"status": ErasureStatus.CANCELLED.value, "consent_restored": restored},
+    )
+
+
+@transaction.atomic
+def erasure_undo(
+    *,
+    erasure: ScheduledErasure,
+    guardian: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> ScheduledErasure:
+    """Undo an online withdrawal of recording consent within the window: nothing is deleted
+    and the consent is in force again. Raises OnlineConsentRefused once the window has passed
+    or the erasure has run; undoing twice changes nothing more."""
+    now = now or timezone.now()
+    erasure = (
+        ScheduledErasure.objects.select_for_update().select_related("child").get(pk=erasure.pk)
+    )
+    if erasure.status == ErasureStatus.CANCELLED:
+        return erasure
+    if erasure.status != ErasureStatus.PENDING or erasure.due_at <= now:
+        raise OnlineConsentRefused(
+            "The 24 hours to undo this have passed, so the recordings have been (or are being) "
+            "deleted. You can give recording consent again for new recordings."
+        )
+    _cancel_erasure(erasure, actor=guardian, request=request, restore=True)
+    _notify_clinic(
+        erasure.child,
+        f"Consent withdrawal undone for child {erasure.child.code}",
+        [
+            f"A guardian of child {erasure.child.code} undid their online withdrawal of "
+            "recording consent. Nothing was deleted; the consent is in force again."
+        ],
+    )
+    return erasure
+
+
+def erasures_run_due(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Run every scheduled erasure whose undo window has passed (the periodic task calls this).
+
+    Each one is claimed with a conditional UPDATE inside its own transaction, so two workers
+    never run the same erasure and a failure rolls it back to pending for the next run. If
+    recording consent is in force again when it is due, nothing is deleted (superseded).
+    Running it again finds nothing due. Returns ids, outcomes and counts (no personal data).
+    """
+    now = now or timezone.now()
+    due = list(
+        ScheduledErasure.objects.filter(status=ErasureStatus.PENDING, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)
+    )
+    results = []
+    for erasure_id in due:
+        with transaction.atomic():
+            claimed = ScheduledErasure.objects.filter(
+                pk=erasure_id, status=ErasureStatus.PENDING, due_at__lte=now
+            ).update(status=ErasureStatus.DONE, finished_at=now, updated_at=now)
+            if not claimed:
+                continue
+            erasure = ScheduledErasure.objects.select_related("child").get(pk=erasure_id)
+            child = erasure.child
+            if ConsentRecord.objects.filter(
+                child=child, purpose=ConsentPurpose.RECORDING, revoked_at__isnull=True
+            ).exists():
+                erasure.status = ErasureStatus.SUPERSEDED
+                erasure.save(update_fields=["status", "updated_at"])
+                counts: dict[str, int] = {}
+            else:
+                counts = child_recordings_erase(
+                    child=child, actor=None, reason="recording_consent_withdrawn_online"
+                )
+                erasure.counts = counts
+                erasure.save(update_fields=["counts", "updated_at"])
+            audit.record(
+                actor=None,
+                action=AuditAction.UPDATE,
+                obj=erasure,
+                child=child,
+                detail={"status": erasure.status, **counts},
+            )
+        results.append({"erasure": str(erasure_id), "status": erasure.status, **counts})
+    return results
 
 
 # --- progress reports -------------------------------------------------------------------------

@@ -2,13 +2,33 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from sessions.families.views import consent, family, reports
+from sessions.families.views import consent, family, family_consent, reports
 
 urlpatterns: list[URLPattern] = [
     # Family portal
     path("family/", family.family_home, name="family_home"),
     path("family/children/<uuid:child_id>/", family.family_child, name="family_child"),
     path("family/reports/<uuid:report_id>/", family.family_report, name="family_report"),
+    path(
+        "family/children/<uuid:child_id>/consent/",
+        family_consent.family_consent,
+        name="family_consent",
+    ),
+    path(
+        "family/children/<uuid:child_id>/consent/<str:purpose>/give/",
+        family_consent.family_consent_give,
+        name="family_consent_give",
+    ),
+    path(
+        "family/children/<uuid:child_id>/consent/<str:purpose>/withdraw/",
+        family_consent.family_consent_withdraw,
+        name="family_consent_withdraw",
+    ),
+    path(
+        "family/erasures/<uuid:erasure_id>/undo/",
+        family_consent.family_erasure_undo,
+        name="family_erasure_undo",
+    ),
     # Progress reports (staff)
     path("children/<uuid:child_id>/reports/", reports.report_list, name="report_list"),
     path("children/<uuid:child_id>/reports/new/", reports.report_create, name="report_create"),

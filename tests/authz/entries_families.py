@@ -59,6 +59,22 @@ def _live_training(cast: Cast) -> dict[str, Any]:
     return {"child_id": cast.child.pk, "purpose": "training"}
 
 
+def _pending_erasure(cast: Cast) -> dict[str, Any]:
+    from sessions.families import services
+    from tests.families.helpers import consent
+
+    consent(cast.child, "recording")
+    result = services.consent_withdraw_online(
+        child=cast.child, purpose="recording", guardian=cast.guardian, signature="Carol Example"
+    )
+    assert result.erasure is not None
+    return {"erasure_id": result.erasure.pk}
+
+
+# Consent online: only the child's guardian signs; the child's staff may know the child.
+GUARDIAN_SIGNS = each(404, therapist=403, admin=403, guardian=200, anonymous=LOGIN)
+GUARDIAN_POSTS = each(404, therapist=403, admin=403, guardian=302, anonymous=LOGIN)
+
 STAFF_READ = each(404, therapist=200, admin=200, anonymous=LOGIN)
 
 ENTRIES = [
@@ -174,6 +190,31 @@ ENTRIES = [
         each(404, therapist=403, admin=200, guardian=200, anonymous=LOGIN),
         kwargs=_child,
     ),
+    # Consent online (guardians)
+    Endpoint(
+        "family_consent",
+        each(404, therapist=302, admin=302, guardian=200, anonymous=LOGIN),
+        kwargs=_child,
+    ),
+    Endpoint("family_consent_give", GUARDIAN_SIGNS, kwargs=_texts),
+    Endpoint(
+        "family_consent_give",
+        GUARDIAN_POSTS,
+        method="post",
+        kwargs=_texts,
+        label="post",
+        data=lambda c: {"signature": "Carol Example", "agree": "on", "text_version": "1"},
+    ),
+    Endpoint("family_consent_withdraw", GUARDIAN_SIGNS, kwargs=_live_training),
+    Endpoint(
+        "family_consent_withdraw",
+        GUARDIAN_POSTS,
+        method="post",
+        kwargs=_live_training,
+        label="post",
+        data=lambda c: {"signature": "Carol Example", "agree": "on"},
+    ),
+    Endpoint("family_erasure_undo", GUARDIAN_POSTS, method="post", kwargs=_pending_erasure),
     Endpoint("console_consent", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
     Endpoint(
         "console_consent",
@@ -181,6 +222,13 @@ ENTRIES = [
         method="post",
         data=lambda c: {"audio_retention_days": "365"},
         label="post",
+    ),
+    Endpoint(
+        "console_consent",
+        each(404, admin=302, other_admin=302, anonymous=LOGIN),
+        method="post",
+        data=lambda c: {"online_purposes": "1", "purposes": ["sharing"]},
+        label="online",
     ),
     Endpoint(
         "console_consent_text",

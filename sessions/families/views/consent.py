@@ -23,6 +23,7 @@ from sessions.families.forms import (
     ConsentGrantForm,
     ConsentRevokeForm,
     ConsentTextForm,
+    OnlineConsentPolicyForm,
     RetentionForm,
 )
 from sessions.families.models import ConsentPurpose, ConsentText
@@ -63,10 +64,25 @@ def _child_for_admin(request: HttpRequest, child_id: str) -> Child:
 def console_consent(request: HttpRequest) -> HttpResponse:
     """The console's consent page: texts, every child's consents, and the retention period."""
     clinic = access.require_clinic_admin(request.user)
-    form = RetentionForm(
-        request.POST or None, initial={"audio_retention_days": clinic.audio_retention_days}
+    online_post = request.method == "POST" and "online_purposes" in request.POST
+    online_form = OnlineConsentPolicyForm(
+        request.POST if online_post else None,
+        initial={"purposes": selectors.online_consent_purposes(clinic=clinic)},
     )
-    if request.method == "POST" and form.is_valid():
+    if online_post and online_form.is_valid():
+        services.clinic_set_online_purposes(
+            clinic=clinic,
+            purposes=online_form.cleaned_data["purposes"],
+            actor=request.user,
+            request=request,
+        )
+        messages.success(request, "Saved which consents guardians may change online.")
+        return redirect("console_consent")
+    form = RetentionForm(
+        None if online_post else request.POST or None,
+        initial={"audio_retention_days": clinic.audio_retention_days},
+    )
+    if request.method == "POST" and not online_post and form.is_valid():
         services.clinic_set_retention(
             clinic=clinic,
             days=form.cleaned_data["audio_retention_days"],
@@ -96,6 +112,8 @@ def console_consent(request: HttpRequest) -> HttpResponse:
             "page": page,
             "purposes": [(p.value, p.label, texts[p.value]) for p in ConsentPurpose],
             "form": form,
+            "online_form": online_form,
+            "online_changes": selectors.online_consent_changes(clinic=clinic),
         },
     )
 
@@ -165,6 +183,7 @@ def child_consent(request: HttpRequest, child_id: str) -> HttpResponse:
             "overview": selectors.consent_overview(child=child),
             "texts": selectors.consent_texts_current(clinic=child.clinic),
             "can_manage": access.is_admin_of_clinic(request.user, child.clinic_id),
+            "erasure": selectors.pending_erasure(child=child),
         },
     )
 
