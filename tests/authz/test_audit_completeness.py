@@ -26,6 +26,7 @@ NO_CHILD_DATA = {
     "console": "counts of the clinic's members and children",
     "console_members": "the clinic's accounts and invitations (no child is named)",
     "console_audit": "the log itself: ids and actions, no child's record",
+    "api-audit-log": "the log itself, as on the console page",
     "console_consent_text": "the clinic's consent wording",
     "console_models": "the clinic's emotion models",
     "console_model_import": "a model upload form",
