@@ -392,7 +392,8 @@ class RecordingWaveformView(APIView):
             200: OpenApiResponse(
                 OpenApiTypes.OBJECT,
                 description=(
-                    "peaks (0-1), peaks_per_second, duration_s; empty peaks when the audio "
+                    "peaks (0-1, scaled so the 99th percentile reaches 1: quiet rooms stay "
+                    "visible), peaks_per_second, duration_s; empty peaks when the audio "
                     "cannot be drawn"
                 ),
             ),
@@ -428,7 +429,7 @@ class RecordingWaveformView(APIView):
             )
         return Response(
             {
-                "peaks": waveform.peaks,
+                "peaks": charts.display_peaks(waveform.peaks),
                 "peaks_per_second": waveform.peaks_per_second,
                 "duration_s": waveform.duration_s,
             }

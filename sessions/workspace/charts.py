@@ -55,6 +55,22 @@ FONT = {
 }
 
 
+def display_peaks(peaks: Sequence[float], *, percentile: float = 99.0) -> list[float]:
+    """Waveform peaks scaled for drawing: the 99th percentile reaches the top, so speech in a
+    quiet room is visible even when one knock or laugh is far louder (it is clipped at the
+    top instead of flattening everything else)."""
+    import numpy as np
+
+    values = np.asarray(peaks, dtype=np.float64)
+    if values.size == 0:
+        return []
+    loud = values[values > 0]
+    top = float(np.percentile(loud, percentile)) if loud.size else 0.0
+    if top <= 1e-6:
+        return [0.0] * int(values.size)
+    return np.round(np.minimum(values / top, 1.0), 3).tolist()
+
+
 def emotion_colour(label: str) -> str:
     return EMOTION_STYLE.get(label, ("#777777", ""))[0]
 

@@ -52,6 +52,11 @@ export class Timeline {
     this.errorEl = root.querySelector("#timeline-error");
     this.timeDisplay = root.querySelector("#time-display");
     this.playButton = root.querySelector("#btn-play");
+    this.regionEl = root.querySelector("#region");
+    this.summaryEl = document.getElementById("summary");
+    // The emotion keys 1-8 follow the order of the form's list (the canonical labels).
+    this.emotions = [...root.querySelectorAll("#corr-emotion option")].map((o) => o.value);
+    this.busy = false;
     this.segments = [];
     this.visible = [];
     this.selected = -1;
@@ -122,7 +127,7 @@ export class Timeline {
         this.plotEl.on("plotly_relayout", (event) => this.onPlotRelayout(event));
         this.plotEl.on("plotly_click", (event) => this.onPlotClick(event));
         this.bindPlotPointer();
-        new ResizeObserver(() => { this.alignWaveform(); this.updatePlayhead(); }).observe(this.plotEl);
+        new ResizeObserver(() => { this.alignWaveform(); this.updatePlayhead(); this.updateRegion(); }).observe(this.plotEl);
       }
       this.margin = layout.margin;
       this.alignWaveform();
@@ -228,6 +233,7 @@ export class Timeline {
       setTimeout(() => { this.syncingWave = false; }, 50);
     }
     this.updatePlayhead();
+    this.updateRegion();
   }
 
   prefixed(ticks) {
@@ -265,12 +271,14 @@ export class Timeline {
     } catch (err) { /* the timeline and playback do not need the waveform */ }
     this.ws = WaveSurfer.create({
       container: this.waveEl,
-      height: 64,
-      waveColor: "#9fb3d9",
+      height: 128,
+      waveColor: "#7d98c9",
       progressColor: "#2857a4",
       cursorColor: "#b00020",
       cursorWidth: 2,
-      normalize: true,
+      // The server scales the peaks so a quiet room is visible (charts.display_peaks);
+      // wavesurfer's own normalisation would let one loud knock flatten the rest again.
+      normalize: false,
       url: this.urls.audio,
       peaks: [peaks || [0, 0]],
       duration: this.duration,
@@ -426,8 +434,20 @@ export class Timeline {
       if (seg.corrected) emotion.append(" ", badge("✎ corrected", "ws-badge-corrected", `Model said: ${seg.model_speaker}, ${seg.model_emotion}`));
       if (seg.note) emotion.append(" ", badge("note", "ws-badge-note", seg.note));
       const confidence = document.createElement("td");
-      confidence.textContent = seg.confidence === null || seg.confidence === undefined ? "—" : `${Math.round(seg.confidence * 100)}%`;
-      if (seg.confidence === null || seg.confidence === undefined) confidence.title = "Set by a therapist";
+      if (seg.confidence === null || seg.confidence === undefined) {
+        // A therapist's label has no confidence; the model's, for its own label, stays visible.
+        confidence.textContent = "—";
+        confidence.title = "Set by a therapist";
+        if (percent(seg.model_confidence)) {
+          const model = document.createElement("span");
+          model.className = "ws-muted ws-model-conf";
+          model.textContent = ` model ${percent(seg.model_confidence)}`;
+          model.title = `The model said ${seg.model_emotion} with ${percent(seg.model_confidence)} confidence`;
+          confidence.append(model);
+        }
+      } else {
+        confidence.textContent = percent(seg.confidence);
+      }
       row.append(time, speaker, emotion, confidence);
       fragment.append(row);
     }
@@ -467,6 +487,7 @@ export class Timeline {
     }
     if (seek) this.seek(seg.start_s, { play });
     this.showPanel();
+    this.updateRegion();
   }
 
   step(direction) {
@@ -495,7 +516,7 @@ export class Timeline {
     const model = this.panel.querySelector("#panel-model");
     const parts = [];
     parts.push(seg.corrected
-      ? `Corrected${seg.edited_by ? ` by ${seg.edited_by}` : ""}${seg.edited_at ? ` on ${seg.edited_at.slice(0, 10)}` : ""}. The model said: ${SPEAKER[seg.model_speaker] || seg.model_speaker || "—"}, ${seg.model_emotion || "—"}.`
+      ? `Corrected${seg.edited_by ? ` by ${seg.edited_by}` : ""}${seg.edited_at ? ` on ${seg.edited_at.slice(0, 10)}` : ""}. The model said: ${SPEAKER[seg.model_speaker] || seg.model_speaker || "—"}, ${seg.model_emotion || "—"}${percent(seg.model_confidence) ? ` (confidence ${percent(seg.model_confidence)})` : ""}.${seg.va_source === "label_mapping" ? " Valence and arousal here follow the therapist’s label (its fixed point), not a measurement." : ""}`
       : `Model output${seg.confidence !== null && seg.confidence !== undefined ? ` (confidence ${Math.round(seg.confidence * 100)}%)` : ""}${seg.uncertain ? `, uncertain: ${uncertainReason(seg)}` : ""}.`);
     model.textContent = parts.join(" ");
     const form = this.panel.querySelector("#correction-form");
@@ -510,21 +531,159 @@ export class Timeline {
     }
   }
 
-  async correct(body, successText) {
+  async correct(body, successText, { keepStart } = {}) {
+    if (this.busy) return;
+    this.busy = true;
+    this.root.dataset.saving = "1";
     this.message.textContent = "Saving…";
     this.message.classList.remove("ws-error");
-    const keepStart = this.segments[this.selected]?.start_s ?? 0;
+    const seg = this.segments[this.selected];
+    const keep = keepStart ?? seg?.start_s ?? 0;
+    const keepSpeaker = seg?.speaker;
     try {
       const { data } = await requestJson(this.urls.corrections, { method: "POST", body });
       this.apply(data);
-      let index = this.segments.findIndex((s) => Math.abs(s.start_s - keepStart) < 1e-3);
-      if (index < 0) index = this.segmentIndexAt(keepStart);
+      let index = this.segments.findIndex((s) => Math.abs(s.start_s - keep) < 1e-3 && (body.speaker || s.speaker === keepSpeaker));
+      if (index < 0) index = this.segments.findIndex((s) => Math.abs(s.start_s - keep) < 1e-3);
+      if (index < 0) index = this.segmentIndexAt(keep);
       if (index >= 0) this.select(index, { seek: false });
       this.message.textContent = successText;
+      await this.refreshSummary();
     } catch (err) {
       this.message.textContent = err instanceof ApiError ? err.message : "The correction could not be saved.";
       this.message.classList.add("ws-error");
+    } finally {
+      this.busy = false;
+      delete this.root.dataset.saving;
     }
+  }
+
+  async refreshSummary() {
+    // The session summary follows each correction without a reload (the server renders it).
+    const url = this.summaryEl?.dataset.summaryUrl;
+    if (!url) return;
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) throw new Error(String(response.status));
+      this.summaryEl.innerHTML = await response.text();
+      this.summaryEl.dataset.refreshed = String(Number(this.summaryEl.dataset.refreshed || 0) + 1);
+    } catch (err) {
+      const note = document.createElement("p");
+      note.className = "ws-error";
+      note.setAttribute("role", "alert");
+      note.textContent = "The correction is saved, but the summary could not be updated: reload the page to see it.";
+      this.summaryEl.append(note);
+    }
+  }
+
+  // --- the selected segment's region on the waveform: drag its edges to move them --------------
+
+  waveTime(clientX) {
+    const box = this.waveEl.getBoundingClientRect();
+    const ratio = Math.max(0, Math.min(1, (clientX - box.left) / Math.max(1, box.width)));
+    return this.view.start + ratio * (this.view.end - this.view.start);
+  }
+
+  updateRegion(preview) {
+    if (!this.regionEl) return;
+    const seg = this.segments[this.selected];
+    if (!seg || this.waveEl.hidden) { this.regionEl.hidden = true; return; }
+    const start = preview ? preview.start : seg.start_s;
+    const end = preview ? preview.end : seg.end_s;
+    const span = this.view.end - this.view.start;
+    const width = this.waveEl.clientWidth;
+    if (end < this.view.start || start > this.view.end || !width) { this.regionEl.hidden = true; return; }
+    const left = ((Math.max(start, this.view.start) - this.view.start) / span) * width;
+    const right = ((Math.min(end, this.view.end) - this.view.start) / span) * width;
+    this.regionEl.hidden = false;
+    this.regionEl.classList.toggle("can-edit", this.canEdit);
+    this.regionEl.style.left = `${left}px`;
+    this.regionEl.style.width = `${Math.max(2, right - left)}px`;
+  }
+
+  bindRegion() {
+    if (!this.regionEl || !this.canEdit) return;
+    let drag = null;
+    this.regionEl.addEventListener("pointerdown", (event) => {
+      const handle = event.target.closest(".ws-handle");
+      const seg = this.segments[this.selected];
+      if (!handle || !seg || this.busy) return;
+      event.preventDefault();
+      event.stopPropagation();
+      handle.setPointerCapture(event.pointerId);
+      drag = { edge: handle.dataset.edge, seg, start: seg.start_s, end: seg.end_s, handle };
+    });
+    this.regionEl.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      const t = this.waveTime(event.clientX);
+      if (drag.edge === "start") drag.start = Math.min(t, drag.end - 0.2);
+      else drag.end = Math.max(t, drag.start + 0.2);
+      this.updateRegion({ start: drag.start, end: drag.end });
+    });
+    const finish = (event) => {
+      if (!drag) return;
+      const { edge, seg, start, end } = drag;
+      drag = null;
+      event.stopPropagation();
+      const moved = edge === "start" ? Math.abs(start - seg.start_s) : Math.abs(end - seg.end_s);
+      if (moved < 0.05) { this.updateRegion(); return; }
+      const body = { action: "move", segment: seg.key };
+      if (edge === "start") body.start_s = Math.round(start * 1000) / 1000;
+      else body.end_s = Math.round(end * 1000) / 1000;
+      this.correct(body, `The ${edge} moved to ${clockPrecise(edge === "start" ? start : end)}.`, {
+        keepStart: edge === "start" ? body.start_s : seg.start_s,
+      }).then(() => this.updateRegion());
+    };
+    this.regionEl.addEventListener("pointerup", finish);
+    this.regionEl.addEventListener("pointercancel", () => { drag = null; this.updateRegion(); });
+  }
+
+  // --- correction keys (as in annotation tools: one key per label) ------------------------------
+
+  correctionKey(event) {
+    const seg = this.segments[this.selected];
+    if (!seg) return false;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    const digit = /^[1-9]$/.test(key) ? Number(key) : 0;
+    if (digit && digit <= this.emotions.length) {
+      const emotion = this.emotions[digit - 1];
+      this.correct({ action: "label", segment: seg.key, emotion }, `Emotion set to ${emotion}.`);
+      return true;
+    }
+    const speaker = { c: "child", t: "therapist", o: "other" }[key];
+    if (speaker) {
+      // The emotion shown is kept as it is; only the speaker is the therapist's.
+      this.correct({ action: "label", segment: seg.key, speaker }, `Speaker set to ${SPEAKER[speaker].toLowerCase()}.`);
+      return true;
+    }
+    const t = this.currentTime;
+    if (key === "s") {
+      if (t <= seg.start_s + 0.2 || t >= seg.end_s - 0.2) {
+        this.message.textContent = `Move the play position inside the segment (${clockPrecise(seg.start_s)}–${clockPrecise(seg.end_s)}) to split it there.`;
+        this.message.classList.add("ws-error");
+        return true;
+      }
+      this.correct({ action: "split", segment: seg.key, at_s: Math.round(t * 1000) / 1000 }, `Split at ${clockPrecise(t)}.`);
+      return true;
+    }
+    if (key === "[" || key === "]") {
+      const body = { action: "move", segment: seg.key };
+      if (key === "[") body.start_s = Math.round(t * 1000) / 1000;
+      else body.end_s = Math.round(t * 1000) / 1000;
+      this.correct(body, `${key === "[" ? "Start" : "End"} moved to ${clockPrecise(t)}.`, {
+        keepStart: key === "[" ? body.start_s : seg.start_s,
+      });
+      return true;
+    }
+    if (key === "m") {
+      this.correct({ action: "merge", segment: seg.key }, "Merged with the next segment.");
+      return true;
+    }
+    if (key === "u") {
+      this.correct({ action: "undo" }, "The last correction was undone.");
+      return true;
+    }
+    return false;
   }
 
   // --- controls and keyboard -------------------------------------------------------------------
@@ -555,6 +714,7 @@ export class Timeline {
       }
     });
     document.addEventListener("keydown", (event) => this.onKey(event));
+    this.bindRegion();
 
     const form = this.root.querySelector("#correction-form");
     if (form) {
@@ -589,7 +749,8 @@ export class Timeline {
 
   onKey(event) {
     if (!this.plotReady || event.altKey || event.ctrlKey || event.metaKey) return;
-    const onRow = event.target instanceof Element && event.target.matches("tr[data-index]");
+    // Inside a segment row (the row or its play button) the keys work on that segment.
+    const onRow = event.target instanceof Element && !!event.target.closest("tr[data-index]");
     if (!onRow && isTyping(event.target)) return;
     if (event.key === " " || event.code === "Space") {
       event.preventDefault();
@@ -603,8 +764,14 @@ export class Timeline {
     } else if ((event.key === "e" || event.key === "E") && this.canEdit && this.selected >= 0) {
       event.preventDefault();
       this.root.querySelector("#corr-emotion")?.focus();
+    } else if (this.canEdit && !event.shiftKey && this.correctionKey(event)) {
+      event.preventDefault();
     }
   }
+}
+
+function percent(value) {
+  return value === null || value === undefined || !Number.isFinite(Number(value)) ? "" : `${Math.round(Number(value) * 100)}%`;
 }
 
 function badge(text, cls, title) {

@@ -107,3 +107,25 @@ def test_an_empty_recording_says_so_above_the_axes(cast: Cast) -> None:
     assert note["text"] == "No speech was found in this recording."
     # In the top margin, not in the middle of the plot where the axes are.
     assert note["yref"] == "paper" and note["y"] >= 1.0 and note["yanchor"] == "bottom"
+
+
+def test_waveform_peaks_are_scaled_so_a_quiet_room_is_visible(cast: Cast) -> None:
+    from sessions.workspace import charts
+    from sessions.workspace.models import RecordingWaveform
+
+    # Quiet speech (5% of full scale) and one loud knock.
+    peaks = [0.05, 0.04, 0.0, 0.05] * 250 + [1.0]
+    shown = charts.display_peaks(peaks)
+    assert max(shown) == 1.0 and len(shown) == len(peaks)
+    assert shown[0] == pytest.approx(1.0) and shown[1] == pytest.approx(0.8)
+    assert shown[2] == 0.0
+    assert charts.display_peaks([0.0, 0.0]) == [0.0, 0.0]
+    assert charts.display_peaks([]) == []
+    RecordingWaveform.objects.create(
+        recording=cast.recording, peaks=peaks, peaks_per_second=20.0, duration_s=50.0
+    )
+    response = _client(cast.therapist).get(
+        reverse("api-workspace-waveform", args=[cast.recording.pk])
+    )
+    assert response.status_code == 200
+    assert response.json()["peaks"][:4] == pytest.approx([1.0, 0.8, 0.0, 1.0])
