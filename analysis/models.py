@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from sessions.models import Clinic, Recording
+from sessions.models import Child, Clinic, Recording
 
 
 class ModelSource(models.TextChoices):
@@ -143,6 +143,9 @@ class Segment(models.Model):
     end_s = models.FloatField()
     speaker = models.CharField(max_length=20)
     speaker_confidence = models.FloatField()
+    # The voice (``SpeakerLane.label``: "A", "B", ...) this segment belongs to; "" for runs
+    # analysed before voices were kept.
+    cluster = models.CharField(max_length=4, blank=True, default="")
     emotion = models.CharField(max_length=20)
     confidence = models.FloatField()
     uncertain = models.BooleanField(default=False)
@@ -198,3 +201,86 @@ class VoiceEnrollment(models.Model):
 
     def __str__(self) -> str:
         return f"voice enrollment of {self.user_id}"
+
+
+class SpeakerLane(models.Model):
+    """One voice of an analysis run, as the pipeline found it: the lane "Speaker A" of the
+    timeline until the voice is matched to a known print or a therapist names it.
+
+    ``role`` is the pipeline's (``analysis.engine.labels.SPEAKER_ROLES``): "child" or
+    "therapist" only when the voice matched the print ``voice_key`` names, "unknown" otherwise.
+    ``centroid`` is the voice's mean speaker embedding (never audio): naming the lane lets it
+    improve that person's print.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="lanes")
+    label = models.CharField(max_length=4)
+    role = models.CharField(max_length=20)
+    role_confidence = models.FloatField(default=0.0)
+    # "therapist:<user pk>" / "child:<child pk>" of the matched print, "" when none matched.
+    voice_key = models.CharField(max_length=60, blank=True, default="")
+    speech_s = models.FloatField(default=0.0)
+    centroid = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "label"], name="unique_lane_label_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"speaker {self.label} of {self.run_id} ({self.role})"
+
+
+class LaneNaming(models.Model):
+    """A therapist's answer to "Who is Speaker A?" for one lane of a run.
+
+    The segments themselves change through the workspace's corrections: naming creates one
+    correction batch (``batch``) relabelling every segment of the lane. The naming counts while
+    any correction of that batch is active, so undoing the correction undoes the naming (and its
+    contribution to the person's print) too.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lane = models.ForeignKey(SpeakerLane, on_delete=models.CASCADE, related_name="namings")
+    # "child:<pk>" / "therapist:<pk>" of a participant, or "other".
+    person_key = models.CharField(max_length=60)
+    role = models.CharField(max_length=20)
+    batch = models.UUIDField(db_index=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["lane", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.lane_id} named {self.role}"
+
+
+class ChildVoicePrint(models.Model):
+    """A child's voice print (a speaker embedding, never audio), learnt from their home practice
+    attempts, which are recordings of the child alone. Kept only with recording consent: it is
+    deleted when that consent is revoked or the child's recordings are erased.
+
+    ``embedding`` is the speech-weighted running mean of the attempts' prints; ``attempt_ids``
+    lists the attempts already counted, so processing an attempt twice counts it once.
+    """
+
+    child = models.OneToOneField(
+        Child, on_delete=models.CASCADE, primary_key=True, related_name="voice_print"
+    )
+    embedding = models.JSONField()
+    speech_s = models.FloatField(default=0.0)
+    attempt_count = models.PositiveIntegerField(default=0)
+    attempt_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"voice print of {self.child_id}"

@@ -75,6 +75,7 @@ def segment_dicts(run: AnalysisRun) -> list[dict[str, Any]]:
             "end_s": seg.end_s,
             "speaker": seg.speaker,
             "speaker_confidence": seg.speaker_confidence,
+            "cluster": seg.cluster,
             "emotion": seg.emotion,
             "confidence": seg.confidence,
             "uncertain": seg.uncertain,

@@ -352,10 +352,19 @@ def _recording_after_run(recording_id: Any) -> None:
 
 
 @transaction.atomic
-def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
+def run_store_results(
+    *,
+    run: AnalysisRun,
+    result: dict[str, Any],
+    voice_centroids: dict[str, list[float]] | None = None,
+) -> None:
     """Write a finished analysis in one transaction: segments upserted on (run, index), frames
-    replaced, summary stored, status done. Running it twice leaves the same rows."""
+    replaced, summary stored, the voices (``SpeakerLane``, with ``voice_centroids`` by lane
+    label) replaced, status done. Running it twice leaves the same rows."""
+    from analysis.voices.services import lanes_store, segment_lane_labels
+
     segments = result["segments"]
+    lane_labels = segment_lane_labels(result)
     rows = [
         Segment(
             run=run,
@@ -364,6 +373,7 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
             end_s=s["end_s"],
             speaker=s["speaker"],
             speaker_confidence=s["speaker_confidence"],
+            cluster=lane_labels[i],
             emotion=s["emotion"],
             confidence=s["confidence"],
             uncertain=s["uncertain"],
@@ -384,6 +394,7 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
             "end_s",
             "speaker",
             "speaker_confidence",
+            "cluster",
             "emotion",
             "confidence",
             "uncertain",
@@ -396,6 +407,7 @@ def run_store_results(*, run: AnalysisRun, result: dict[str, Any]) -> None:
     )
     Segment.objects.filter(run=run, index__gte=len(rows)).delete()
     RunFrames.objects.update_or_create(run=run, defaults={"frames": result["frames"]})
+    lanes_store(run=run, result=result, centroids=voice_centroids or {})
     AnalysisRun.objects.filter(pk=run.pk).update(
         status=RunStatus.DONE,
         stage="done",

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
@@ -70,21 +71,31 @@ def analyze_recording(self: Any, run_id: str) -> str:
     try:
         classifier = load_version(run.model_version)
         from analysis.engine.pipeline import analyze_file
-        from analysis.enrollment.services import therapist_embedding
+        from analysis.engine.speakers.diarization import KnownVoice
+        from analysis.voices.selectors import expected_speakers, session_voices
         from sessions.exercises.services import voice_baseline
 
-        voice = therapist_embedding(run.recording.session.therapist_id)
-        child_voice = voice_baseline(child=run.recording.session.child, classifier=classifier)
+        session = run.recording.session
+        voices = [
+            KnownVoice(key=v.key, role=v.role, name=v.name, embedding=np.asarray(v.embedding))
+            for v in session_voices(session)
+        ]
+        child_voice = voice_baseline(child=session.child, classifier=classifier)
         with services.local_file_path(run.recording.file) as path:
             result = analyze_file(
                 path,
                 classifier,
                 limits=services.audio_limits(),
                 progress=_Progress(run.pk),
-                therapist_embedding=voice,
+                voices=voices,
+                expected_speakers=expected_speakers(session),
                 baselines={"child": child_voice} if child_voice is not None else None,
             )
-        services.run_store_results(run=run, result=result.to_dict())
+        services.run_store_results(
+            run=run,
+            result=result.to_dict(),
+            voice_centroids={v.label: v.centroid.tolist() for v in result.speakers},
+        )
     except audio.AudioError as exc:
         services.run_fail(run=run, message=exc.message, code=exc.code)
         return "failed"

@@ -22,6 +22,18 @@ CANONICAL_LABELS: tuple[str, ...] = (
 )
 LABEL_INDEX: dict[str, int] = {label: i for i, label in enumerate(CANONICAL_LABELS)}
 
+# Who is speaking in a stretch of a recording: the one definition the pipeline, corrections,
+# summaries and charts share. "child" and "therapist" only for a voice matched to a known voice
+# print or named by a therapist; "unknown" for a voice nobody has named yet (shown as "Speaker
+# A", "Speaker B", ...); "other" for a voice named as someone else (a parent, an interpreter).
+SPEAKER_ROLES: tuple[str, ...] = ("child", "therapist", "unknown", "other")
+SPEAKER_ROLE_LABELS: dict[str, str] = {
+    "child": "Child",
+    "therapist": "Therapist",
+    "other": "Other",
+    "unknown": "Unknown speaker",
+}
+
 # Fixed positions on Russell's circumplex, both axes in [-1, 1]. Valence: unpleasant (-1) to
 # pleasant (+1); arousal: low energy (-1) to high energy (+1). A window's valence and arousal are
 # the probability-weighted mean of these points, so they move smoothly as probabilities shift.

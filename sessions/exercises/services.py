@@ -728,7 +728,21 @@ def attempt_process(attempt_id: Any) -> str:
         conveyed=verdict.conveyed, comparisons=[c.to_dict() for c in result.comparisons],
         tips=result.tips, **common,
     )  # fmt: skip
+    if stored:
+        _learn_child_voice(child=child, samples=samples, attempt_id=attempt.pk)
     return "done" if stored else "skipped"
+
+
+def _learn_child_voice(*, child: Child, samples: np.ndarray, attempt_id: Any) -> None:
+    """A finished attempt is the child speaking alone: it refines the child's voice print
+    (``analysis.voices.services.child_print_add``, only with recording consent). Never fails
+    the attempt: the feedback is stored already, and the print can learn from the next one."""
+    try:
+        from analysis.voices.services import child_print_add
+
+        child_print_add(child=child, samples=samples, attempt_id=attempt_id)
+    except Exception:
+        logger.exception("voice print update after attempt %s failed", attempt_id)
 
 
 def _voice_baseline_for(classifier: Any, *, child: Child, before: Any) -> Any:

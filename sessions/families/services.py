@@ -246,6 +246,13 @@ def consent_revoke(
         detail={"purpose": str(purpose), "channel": str(channel)},
     )
     erased = None
+    if purpose == ConsentPurpose.RECORDING and not erase_now:
+        # The voice print goes at once, even while the recordings wait out the undo window.
+        from analysis.voices.services import child_print_delete
+
+        child_print_delete(
+            child=child, actor=actor, reason="recording_consent_revoked", request=request
+        )
     if purpose == ConsentPurpose.RECORDING and erase_now:
         erased = child_recordings_erase(
             child=child, actor=actor, request=request, reason="recording_consent_revoked"
@@ -277,7 +284,8 @@ def child_recordings_erase(
     *, child: Child, actor: Any, reason: str, request: HttpRequest | None = None
 ) -> dict[str, int]:
     """Delete every recording of ``child``: audio files, analysis runs, segments, frames and
-    the therapist corrections on them (they cascade), and the child's practice attempts.
+    the therapist corrections on them (they cascade), the child's practice attempts and the
+    voice print learnt from them.
 
     Sessions and their notes stay. The audit entry says that it happened and how much was
     deleted, with counts only. Files are deleted once the transaction commits, so a failure
@@ -297,6 +305,12 @@ def child_recordings_erase(
     attempts = _delete_child_attempts(child)
     if attempts is not None:
         counts["exercise_attempts"] = attempts
+    # The child's voice print is derived from their recordings (practice attempts, named lanes).
+    from analysis.voices.services import child_print_delete
+
+    counts["voice_prints"] = int(
+        child_print_delete(child=child, actor=actor, reason=reason, request=request)
+    )
     transaction.on_commit(lambda: _delete_files(files))
     audit.record(
         actor=actor,

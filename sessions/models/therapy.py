@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -71,6 +72,13 @@ class TherapySession(TimestampedModel):
     )
     title = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True)
+    # Who else took part (a group session's other children, a second therapist), all of the
+    # session's clinic. The session still belongs to ``child``: taking part gives no one access.
+    # The analysis expects one voice per participant and matches their voice prints.
+    other_children = models.ManyToManyField(Child, related_name="joined_sessions", blank=True)
+    other_therapists = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="joined_sessions", blank=True
+    )
 
     class Meta:
         ordering = ["-date", "-created_at"]
@@ -78,6 +86,16 @@ class TherapySession(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.child.code} · {self.date:%Y-%m-%d}"
+
+    def participant_children(self) -> list[Child]:
+        """The session's child first, then the others who took part."""
+        others = [c for c in self.other_children.all() if c.pk != self.child_id]
+        return [self.child, *others]
+
+    def participant_therapists(self) -> list[Any]:
+        """The session's therapist first, then the others who took part."""
+        others = [t for t in self.other_therapists.all() if t.pk != self.therapist_id]
+        return [self.therapist, *others]
 
 
 class RecordingStatus(models.TextChoices):
