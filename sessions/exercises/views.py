@@ -104,27 +104,28 @@ def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
     can_practise = selectors.may_practise(request.user, child) and assignment.is_active_on(
         selectors.today()
     )
-    return render(
-        request,
-        "exercises/practice.html",
-        {
-            "assignment": assignment,
-            "exercise": exercise,
-            "child": child,
-            "word": word,
-            "history": history,
-            "figure": charts.exercise_figure(history, word) if history else None,
-            "can_practise": can_practise,
-            "consent_ok": _consent_ok(child),
-            # A fresh token per page view: pressing "Send" twice stores the recording once.
-            "upload_form": AttemptUploadForm(initial={"client_token": uuid.uuid4()}),
-            "is_family": access.is_guardian_of(request.user, child),
-            "config": {
-                "uploadUrl": reverse("api-exercise-attempts", args=[assignment.pk]),
-                "maxSeconds": 30,
-            },
+    context = {
+        "assignment": assignment,
+        "exercise": exercise,
+        "child": child,
+        "word": word,
+        "history": history,
+        "figure": charts.exercise_figure(history, word) if history else None,
+        "can_practise": can_practise,
+        "consent_ok": _consent_ok(child),
+        # A fresh token per page view: pressing "Send" twice stores the recording once.
+        "upload_form": AttemptUploadForm(initial={"client_token": uuid.uuid4()}),
+        "is_family": access.is_guardian_of(request.user, child),
+        "config": {
+            "uploadUrl": reverse("api-exercise-attempts", args=[assignment.pk]),
+            "maxSeconds": 30,
+            # The recorder reloads "My tries" (list and chart) from here after each try.
+            "historyUrl": reverse("exercise_practice", args=[assignment.pk]) + "?fragment=history",
         },
-    )
+    }
+    if request.GET.get("fragment") == "history":
+        return render(request, "exercises/_history.html", context)
+    return render(request, "exercises/practice.html", context)
 
 
 @login_required

@@ -404,7 +404,7 @@
     }
     feedback.appendChild(actions);
     feedback.hidden = false;
-    addToHistory(resultUrl);
+    refreshHistory(resultUrl);
     var latency = Math.round(performance.now() - uploadedAt);
     feedback.setAttribute("data-latency-ms", String(latency));
     state = "idle";
@@ -412,6 +412,50 @@
     var result = feedback.querySelector(".ex-result");
     say(result && result.getAttribute("data-status") === "done" ? "Your stars are here!" : "Done.");
     feedback.focus();
+  }
+
+  // --- "My tries": the list and the chart show the new try without a reload ---------------------
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function drawCharts(root) {
+    if (!root.querySelector("[data-figure]") || !window.exerciseCharts) return;
+    if (window.Plotly) { window.exerciseCharts.draw(root); return; }
+    // The first try of an exercise brings the first chart: Plotly is loaded only then.
+    var src = root.getAttribute("data-plotly-src");
+    if (src) loadScript(src).then(function () { window.exerciseCharts.draw(root); }).catch(function () {});
+  }
+
+  async function refreshHistory(resultUrl) {
+    var history = document.getElementById("history");
+    var fresh = null;
+    if (history && config.historyUrl) {
+      try {
+        var response = await fetch(config.historyUrl, { credentials: "same-origin" });
+        if (response.ok) {
+          var holder = document.createElement("div");
+          holder.innerHTML = await response.text();
+          fresh = holder.querySelector("#history");
+        }
+      } catch (error) { /* offline for a moment: the list still gets the new try below */ }
+    }
+    if (!fresh) { addToHistory(resultUrl); return; }
+    history.replaceWith(fresh);
+    var newest = fresh.querySelector(".ex-tries a");
+    var path = new URL(resultUrl, window.location.href).pathname;
+    if (newest && new URL(newest.href).pathname === path) {
+      var when = newest.querySelector(".ex-try-date");
+      if (when) when.textContent = "Just now";
+    }
+    drawCharts(fresh);
+    fresh.setAttribute("data-updated", String(Date.now()));
   }
 
   function addToHistory(resultUrl) {
