@@ -6,6 +6,7 @@ from django import forms
 
 from sessions.models import Child, Role, SessionKind, TherapySession, User
 from sessions.models.therapy import SESSION_NOTES_MAX_LENGTH
+from sessions.services import participant_candidates
 
 
 class TherapySessionForm(forms.ModelForm[TherapySession]):
@@ -13,6 +14,21 @@ class TherapySessionForm(forms.ModelForm[TherapySession]):
         required=False,
         max_length=SESSION_NOTES_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    # Who else took part: the analysis expects one voice per person and looks for their prints.
+    other_children = forms.ModelMultipleChoiceField(
+        queryset=Child.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Other children in this session",
+        help_text="For a group session: the other children of your clinic who took part.",
+    )
+    other_therapists = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Other therapists in this session",
+        help_text="Colleagues of your clinic who also led the session.",
     )
 
     class Meta:
@@ -22,6 +38,19 @@ class TherapySessionForm(forms.ModelForm[TherapySession]):
             "date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 4}),
         }
+
+    def __init__(self, *args: Any, child: Child, therapist: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        children, therapists = participant_candidates(child=child, therapist=therapist)
+        self.fields["other_children"].queryset = children  # type: ignore[attr-defined]
+        self.fields["other_therapists"].queryset = therapists  # type: ignore[attr-defined]
+        if self.instance.pk:
+            self.initial.setdefault("other_children", list(self.instance.other_children.all()))
+            self.initial.setdefault("other_therapists", list(self.instance.other_therapists.all()))
+        if not children.exists():
+            self.fields["other_children"].help_text = "No other children in your clinic yet."
+        if not therapists.exists():
+            self.fields["other_therapists"].help_text = "No other therapists in your clinic yet."
 
 
 class MemberInviteForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -28,6 +29,49 @@ from sessions.models import (
 from sessions.models.audit import AuditAction
 
 
+class ParticipantError(ValueError):
+    """Someone named as taking part who may not (another clinic, not a therapist)."""
+
+
+def participant_candidates(*, child: Child, therapist: Any) -> tuple[Any, Any]:
+    """(children, therapists) who may be named as also taking part in a session of ``child``
+    led by ``therapist``: the other children and therapists of the child's clinic."""
+    children = Child.objects.filter(clinic=child.clinic).exclude(pk=child.pk)
+    therapists = User.objects.filter(
+        memberships__clinic=child.clinic, memberships__role=Role.THERAPIST
+    ).distinct()
+    if getattr(therapist, "pk", None) is not None:
+        therapists = therapists.exclude(pk=therapist.pk)
+    return children, therapists
+
+
+def _set_participants(
+    session: TherapySession,
+    other_children: Iterable[Child] | None,
+    other_therapists: Iterable[Any] | None,
+) -> list[str]:
+    """Replace who else took part; returns the names of the fields that changed."""
+    children_ok, therapists_ok = participant_candidates(
+        child=session.child, therapist=session.therapist
+    )
+    changed = []
+    if other_children is not None:
+        wanted = {c.pk for c in other_children}
+        if wanted - set(children_ok.filter(pk__in=wanted).values_list("pk", flat=True)):
+            raise ParticipantError("Only other children of this clinic can take part.")
+        if wanted != set(session.other_children.values_list("pk", flat=True)):
+            session.other_children.set(list(children_ok.filter(pk__in=wanted)))
+            changed.append("other_children")
+    if other_therapists is not None:
+        wanted = {t.pk for t in other_therapists}
+        if wanted - set(therapists_ok.filter(pk__in=wanted).values_list("pk", flat=True)):
+            raise ParticipantError("Only therapists of this clinic can take part.")
+        if wanted != set(session.other_therapists.values_list("pk", flat=True)):
+            session.other_therapists.set(list(therapists_ok.filter(pk__in=wanted)))
+            changed.append("other_therapists")
+    return changed
+
+
 @transaction.atomic
 def session_create(
     *,
@@ -37,14 +81,24 @@ def session_create(
     kind: str,
     title: str = "",
     notes: str = "",
+    other_children: Iterable[Child] | None = None,
+    other_therapists: Iterable[Any] | None = None,
     request: HttpRequest | None = None,
 ) -> TherapySession:
-    """Create a therapy session for ``child``. Running twice creates two sessions."""
+    """Create a therapy session for ``child``, with who else took part. Raises
+    ParticipantError (nothing is created) for a participant of another clinic. Running twice
+    creates two sessions."""
     session = TherapySession.objects.create(
         child=child, therapist=therapist, date=date, kind=kind, title=title, notes=notes
     )
+    participants = _set_participants(session, other_children, other_therapists)
     audit.record(
-        actor=therapist, action=AuditAction.CREATE, obj=session, child=child, request=request
+        actor=therapist,
+        action=AuditAction.CREATE,
+        obj=session,
+        child=child,
+        request=request,
+        detail={"participants": participants} if participants else None,
     )
     return session
 
@@ -57,13 +111,20 @@ def session_update(
     request: HttpRequest | None = None,
     **fields: Any,
 ) -> TherapySession:
-    """Change a session's date, kind, title or notes; the audit entry names the fields only."""
+    """Change a session's date, kind, title, notes or who else took part; the audit entry
+    names the fields only. Raises ParticipantError (nothing changes) for a participant of
+    another clinic."""
     allowed = {"date", "kind", "title", "notes"}
     changed = sorted(k for k, v in fields.items() if k in allowed and getattr(session, k) != v)
     for name in changed:
         setattr(session, name, fields[name])
     if changed:
         session.save(update_fields=[*changed, "updated_at"])
+    participants = _set_participants(
+        session, fields.get("other_children"), fields.get("other_therapists")
+    )
+    changed = sorted([*changed, *participants])
+    if changed:
         audit.record(
             actor=actor,
             action=AuditAction.UPDATE,

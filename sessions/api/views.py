@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -61,7 +62,11 @@ class TherapySessionViewSet(
     serializer_class = TherapySessionSerializer
 
     def get_queryset(self) -> QuerySet[TherapySession]:
-        queryset = access.sessions_visible_to(self.request.user).select_related("child")
+        queryset = (
+            access.sessions_visible_to(self.request.user)
+            .select_related("child")
+            .prefetch_related("other_children", "other_therapists")
+        )
         child_id = self.request.query_params.get("child")
         if child_id:
             child = access.get_child_for_user(self.request.user, child_id)
@@ -108,6 +113,20 @@ class TherapySessionViewSet(
         child = access.get_child_for_user(
             request.user, serializer.validated_data["child_id"], write=True
         )
+        children, therapists = services.participant_candidates(child=child, therapist=request.user)
+        wanted_children = set(serializer.validated_data.get("other_children", []))
+        wanted_therapists = set(serializer.validated_data.get("other_therapists", []))
+        other_children = list(children.filter(pk__in=wanted_children))
+        other_therapists = list(therapists.filter(pk__in=wanted_therapists))
+        # One message whether an id is unknown or of another clinic: nothing to learn from it.
+        if len(other_children) != len(wanted_children - {child.pk}):
+            raise ValidationError(
+                {"other_children": ["Only other children of this clinic can take part."]}
+            )
+        if len(other_therapists) != len(wanted_therapists - {request.user.pk}):
+            raise ValidationError(
+                {"other_therapists": ["Only therapists of this clinic can take part."]}
+            )
         session = services.session_create(
             child=child,
             therapist=request.user,
@@ -115,6 +134,8 @@ class TherapySessionViewSet(
             kind=serializer.validated_data.get("kind", "individual"),
             title=serializer.validated_data.get("title", ""),
             notes=serializer.validated_data.get("notes", ""),
+            other_children=other_children,
+            other_therapists=other_therapists,
             request=request._request,
         )
         return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)

@@ -111,13 +111,17 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id, write=True)
-    form = TherapySessionForm(request.POST or None)
+    form = TherapySessionForm(request.POST or None, child=child, therapist=request.user)
     if request.method == "POST" and form.is_valid():
-        session = services.session_create(
-            child=child, therapist=request.user, request=request, **form.cleaned_data
-        )
-        messages.success(request, "Session created.")
-        return redirect("session_detail", session_id=session.pk)
+        try:
+            session = services.session_create(
+                child=child, therapist=request.user, request=request, **form.cleaned_data
+            )
+        except services.ParticipantError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Session created.")
+            return redirect("session_detail", session_id=session.pk)
     # The form names the child: a read of the child's record.
     audit.record_child_view(request, child, detail={"form": "session_create"})
     return render(request, "portal/session_form.html", {"form": form, "child": child})
@@ -129,13 +133,22 @@ def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
     session = access.get_session_for_user(request.user, session_id, write=True)
     # A copy: validating a bound ModelForm writes into its instance, and the service must see
     # the stored values to know what changed (and to save and audit it).
-    form = TherapySessionForm(request.POST or None, instance=copy.copy(session))
+    form = TherapySessionForm(
+        request.POST or None,
+        instance=copy.copy(session),
+        child=session.child,
+        therapist=session.therapist,
+    )
     if request.method == "POST" and form.is_valid():
-        services.session_update(
-            session=session, actor=request.user, request=request, **form.cleaned_data
-        )
-        messages.success(request, "Session updated.")
-        return redirect("session_detail", session_id=session.pk)
+        try:
+            services.session_update(
+                session=session, actor=request.user, request=request, **form.cleaned_data
+            )
+        except services.ParticipantError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Session updated.")
+            return redirect("session_detail", session_id=session.pk)
     # The form shows the stored session, notes included: a read of the child's data.
     audit.record(
         actor=request.user,

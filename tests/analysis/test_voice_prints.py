@@ -49,9 +49,12 @@ def test_attempts_build_a_running_mean_print_counted_once_each(cast: Cast) -> No
         "created_at",
         "updated_at",
     }
-    assert AuditEvent.objects.filter(
-        object_type="childvoiceprint", action="update", child_id=cast.child.pk
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            object_type="childvoiceprint", action="update", child_id=cast.child.pk
+        ).count()
+        == 2
+    )
 
 
 def test_no_print_without_recording_consent(cast: Cast) -> None:
