@@ -416,6 +416,29 @@ def _name_clusters(
     return names
 
 
+@dataclass(frozen=True)
+class SpeakerEvidence:
+    """What clustering and naming work from: pieces of speech, their d-vectors and F0s.
+
+    Computed once per recording; ``assign_speakers`` accepts it so that several namings (the
+    benchmark's with and without prints) share the expensive part."""
+
+    pieces: list[tuple[int, int, int]]  # (start, end, segment index) in samples
+    embeds: np.ndarray  # (pieces, 256), L2-normalised
+    f0: np.ndarray  # median F0 per piece, NaN where unvoiced
+
+
+def speaker_evidence(
+    audio: np.ndarray, segments: Sequence[Segment], params: SpeakerParams | None = None
+) -> SpeakerEvidence:
+    params = params or SpeakerParams()
+    pieces = _split_pieces(segments, params)
+    ranges = [(s, e) for s, e, _ in pieces]
+    if not pieces:
+        return SpeakerEvidence([], np.zeros((0, 256), dtype=np.float32), np.zeros(0))
+    return SpeakerEvidence(pieces, embed_pieces(audio, ranges), piece_f0(audio, ranges))
+
+
 def assign_speakers(
     audio: np.ndarray,
     segments: Sequence[Segment],
@@ -424,6 +447,7 @@ def assign_speakers(
     expected_speakers: int | None = None,
     params: SpeakerParams | None = None,
     therapist_embedding: np.ndarray | None = None,
+    evidence: SpeakerEvidence | None = None,
 ) -> SpeakerResult:
     """Split speech into single-voice turns and give each a role, confidence and cluster id.
 
@@ -436,17 +460,18 @@ def assign_speakers(
     voices = list(voices)
     if therapist_embedding is not None:
         voices.append(KnownVoice("therapist", "therapist", "Therapist", therapist_embedding))
-    pieces = _split_pieces(segments, params)
+    evidence = evidence or speaker_evidence(audio, segments, params)
+    pieces = evidence.pieces
     if not pieces:
         return SpeakerResult(turns=[], clusters=[])
     ranges = [(s, e) for s, e, _ in pieces]
-    embeds = embed_pieces(audio, ranges)
+    embeds = evidence.embeds
     durations = np.array([(e - s) / SAMPLE_RATE for s, e in ranges])
     reliable = durations >= params.min_embed_s
     if not reliable.any():
         reliable[:] = True  # nothing long enough: cluster what there is
 
-    f0_per_piece = piece_f0(audio, ranges)
+    f0_per_piece = evidence.f0
     labels = np.full(len(pieces), -1, dtype=int)
     labels[reliable] = _cluster(embeds[reliable], f0_per_piece[reliable], params)
     labels = _fold_small_clusters(embeds, labels, durations, params)
