@@ -47,12 +47,29 @@ ANALYSIS_CONSENT_WAIT = (
 
 
 class RecordingRejected(ValueError):
-    """An upload the portal will not accept; ``detail`` says why in plain words."""
+    """Audio the portal will not take, whichever way it came (a session recording, a chunked
+    upload, a practice attempt, a model's example, a voice sample): the one rejection type.
 
-    def __init__(self, detail: str, code: str = "invalid") -> None:
+    ``detail`` says why in plain words the person can act on (shown as is); ``code`` names the
+    reason for programs (``invalid``, ``too_large``, an ``AudioError`` code, ...); ``status``
+    is the HTTP status an API answers with (400, 403 without consent, 409/413 for upload
+    states); ``offset`` is where a resumable upload should continue, when that is the issue.
+    Nothing is stored for a rejected file.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        code: str = "invalid",
+        *,
+        status: int = 400,
+        offset: int | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.code = code
+        self.status = status
+        self.offset = offset
 
 
 def audio_limits() -> audio.AudioLimits:

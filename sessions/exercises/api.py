@@ -174,7 +174,7 @@ class AttemptCreateView(APIView):
                 {"detail": services.CONSENT_MESSAGE, "code": "consent_missing"},
                 status=status.HTTP_403_FORBIDDEN,
             )
-        except services.AudioRejected as exc:
+        except services.RecordingRejected as exc:
             return Response(
                 {"detail": exc.detail, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST
             )

@@ -37,7 +37,7 @@ from analysis.engine.practice.assess import (
     torch_threads,
 )
 from analysis.registry.active import NoActiveModel, active_version, load_version
-from analysis.services import local_file_path, local_upload_path
+from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import (
@@ -71,15 +71,6 @@ def attempt_limits() -> audio.AudioLimits:
     )
 
 
-class AudioRejected(ValueError):
-    """A recording the portal will not take; ``detail`` says why in words a family can act on."""
-
-    def __init__(self, detail: str, code: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
 _TRY_AGAIN = "We couldn't play that recording. Please record it again."
 FRIENDLY_AUDIO_ERRORS: dict[str, str] = {
     "empty": "The recording was empty. Press the big button, say the sentence, then press stop.",
@@ -109,8 +100,8 @@ GENERIC_FAILURE = (
 TIMEOUT_FAILURE = "Listening took too long this time. Your recording is saved; please try again."
 
 
-def friendly_audio_error(exc: audio.AudioError) -> AudioRejected:
-    return AudioRejected(FRIENDLY_AUDIO_ERRORS.get(exc.code, _TRY_AGAIN), exc.code)
+def friendly_audio_error(exc: audio.AudioError) -> RecordingRejected:
+    return RecordingRejected(FRIENDLY_AUDIO_ERRORS.get(exc.code, _TRY_AGAIN), exc.code)
 
 
 _SUFFIX_FOR_TYPE = {
@@ -143,7 +134,7 @@ def _check_clip(path: Path, size: int) -> audio.ProbeResult:
     """Header probe (refuses anything over the limit before decoding) and a trial decode."""
     limits = attempt_limits()
     if size > limits.max_bytes:
-        raise AudioRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
+        raise RecordingRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
     try:
         probe = audio.probe(path, limits)
         audio.trial_decode(path, seconds=1.0)
@@ -197,7 +188,7 @@ def _set_model_audio(exercise: Exercise, uploaded: UploadedFile | File[Any]) -> 
             raise friendly_audio_error(exc) from exc
         measured = prosody.measure(samples)
         if not measured.has_speech:
-            raise AudioRejected(
+            raise RecordingRejected(
                 "No voice could be heard in that recording. Please record the phrase again.",
                 "no_speech",
             )
@@ -226,7 +217,7 @@ def exercise_create(
 ) -> Exercise:
     """Create a clinic exercise (and measure its model recording). Twice: two exercises.
 
-    Raises AudioRejected for a model recording that cannot be used; nothing is stored then.
+    Raises RecordingRejected for a model recording that cannot be used; nothing is stored then.
     """
     if target_emotion not in CANONICAL_LABELS:
         raise ValueError(f"Unknown emotion {target_emotion!r}.")
@@ -387,14 +378,14 @@ def attempt_create(
     """Store a practice recording and queue its analysis on the short queue.
 
     Returns (attempt, created). Raises ConsentMissing without recording and analysis consent and
-    AudioRejected for clips that are empty, too long (refused from the header, before decoding),
+    RecordingRejected for clips that are empty, too long (refused from the header, before decoding),
     or not decodable; nothing is stored then. Sending the same ``client_token`` again (a retry
     after a dropped connection) returns the first attempt instead of storing a second.
     ``capture`` is what the browser reported about the recording (see ``capture_settings``).
     """
     child = assignment.child
     if not assignment.is_active_on(timezone.localdate()):
-        raise AudioRejected(
+        raise RecordingRejected(
             "This exercise isn't on your list any more. Pick one from today's list.", "inactive"
         )
     require_consent(child, "recording")
@@ -406,7 +397,7 @@ def attempt_create(
             return existing, False
     size = int(getattr(uploaded_file, "size", 0) or 0)
     if size > ATTEMPT_MAX_BYTES:
-        raise AudioRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
+        raise RecordingRejected(FRIENDLY_AUDIO_ERRORS["too_long"], "too_large")
     with local_upload_path(uploaded_file) as path:
         probe = _check_clip(path, path.stat().st_size)
         checksum = audio.sha256_file(path)

@@ -147,7 +147,7 @@ def attempt_upload(request: HttpRequest, assignment_id: str) -> HttpResponse:
     except ConsentMissing:
         messages.error(request, services.CONSENT_MESSAGE)
         return back
-    except services.AudioRejected as exc:
+    except services.RecordingRejected as exc:
         messages.error(request, exc.detail)
         return back
     return redirect("attempt_result", attempt_id=attempt.pk)
@@ -274,7 +274,7 @@ def exercise_create(request: HttpRequest) -> HttpResponse:
                 difficulty=data["difficulty"], model_audio=data.get("model_audio"),
                 request=request,
             )  # fmt: skip
-        except services.AudioRejected as exc:
+        except services.RecordingRejected as exc:
             form.add_error("model_audio", exc.detail)
         else:
             messages.success(request, f"Exercise “{exercise.title}” created.")
@@ -296,7 +296,7 @@ def exercise_edit(request: HttpRequest, exercise_id: str) -> HttpResponse:
                 remove_model_audio=bool(data.pop("remove_model_audio", False)),
                 archived=data.pop("archived", None), **data,
             )  # fmt: skip
-        except services.AudioRejected as exc:
+        except services.RecordingRejected as exc:
             form.add_error("model_audio", exc.detail)
         else:
             messages.success(request, f"Exercise “{exercise.title}” saved.")

@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 
 from analysis import selectors as analysis_selectors
 from analysis.api import audit_timeline_read
+from analysis.services import RecordingRejected
 from sessions import access, audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
@@ -84,7 +85,7 @@ def upload_payload(upload: ChunkedUpload) -> dict[str, Any]:
     }
 
 
-def _refused(exc: services.UploadRefused) -> Response:
+def _refused(exc: RecordingRejected) -> Response:
     body: dict[str, Any] = {"detail": exc.detail}
     if exc.offset is not None:
         body["offset"] = exc.offset
@@ -123,7 +124,7 @@ class UploadCreateView(APIView):
                 capture=payload.validated_data.get("capture"),
                 request=request._request,
             )
-        except services.UploadRefused as exc:
+        except RecordingRejected as exc:
             return _refused(exc)
         return Response(upload_payload(upload), status=status.HTTP_201_CREATED)
 
@@ -198,7 +199,7 @@ class UploadChunkView(APIView):
             )
         try:
             services.upload_append(upload=upload, offset=offset, stream=raw, length=length)
-        except services.UploadRefused as exc:
+        except RecordingRejected as exc:
             return _refused(exc)
         if upload.status == UploadStatus.FAILED:
             return Response(
@@ -233,7 +234,7 @@ class UploadCompleteView(APIView):
             )
         try:
             claimed = services.upload_claim_finalize(upload=upload)
-        except services.UploadRefused as exc:
+        except RecordingRejected as exc:
             return _refused(exc)
         if not claimed:
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)

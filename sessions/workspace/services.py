@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analysis.engine.emotion.summary import stretches, summarize
 from analysis.models import AnalysisRun
+from analysis.services import RecordingRejected
 from sessions import audit
 from sessions.exercises.services import capture_settings
 from sessions.families.consent import ConsentMissing, has_consent
@@ -96,16 +97,6 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
-class UploadRefused(ValueError):
-    """An upload the portal will not take; ``detail`` says why in plain words."""
-
-    def __init__(self, detail: str, *, status: int = 400, offset: int | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.offset = offset
-
-
 def upload_dir(upload_id: Any) -> Path:
     return Path(settings.MEDIA_ROOT) / "uploads" / str(upload_id)
 
@@ -142,29 +133,31 @@ def upload_create(
     ``sessions.exercises.services.capture_settings``, the one rule for it)."""
     name = Path(filename or "").name.strip()[:255]
     if not name:
-        raise UploadRefused("The file has no name.")
+        raise RecordingRejected("The file has no name.", "no_name")
     suffix = Path(name).suffix.lower()
     if suffix not in ACCEPTED_EXTENSIONS:
-        raise UploadRefused(
+        raise RecordingRejected(
             f"“{name}” is not a recording the portal can analyse. Accepted formats: "
             + ", ".join(e.lstrip(".").upper() for e in ACCEPTED_EXTENSIONS[:11])
-            + "."
+            + ".",
+            "unsupported_format",
         )
     if size_bytes <= 0:
-        raise UploadRefused(f"“{name}” is empty.")
+        raise RecordingRejected(f"“{name}” is empty.", "empty")
     if size_bytes > settings.SER_MAX_UPLOAD_BYTES:
-        raise UploadRefused(
+        raise RecordingRejected(
             f"“{name}” is {_readable_size(size_bytes)}; the largest file the portal accepts is "
             f"{_readable_size(settings.SER_MAX_UPLOAD_BYTES)}. Trim the recording or export the "
-            "audio only."
+            "audio only.",
+            "too_large",
         )
     if not has_consent(session.child, "recording"):
-        raise UploadRefused(str(ConsentMissing("recording")), status=403)
+        raise RecordingRejected(str(ConsentMissing("recording")), "consent_missing", status=403)
     active = ChunkedUpload.objects.filter(
         created_by=created_by, status=UploadStatus.UPLOADING
     ).count()
     if active >= MAX_ACTIVE_UPLOADS_PER_USER:
-        raise UploadRefused(
+        raise RecordingRejected(
             "You have several unfinished uploads. Finish or cancel one before starting another.",
             status=409,
         )
@@ -218,23 +211,23 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
     simply continues from there: nothing is written twice.
     """
     if upload.status != UploadStatus.UPLOADING:
-        raise UploadRefused(
+        raise RecordingRejected(
             _not_uploading_message(upload), status=409, offset=upload.received_bytes
         )
     if length <= 0:
-        raise UploadRefused("The chunk is empty.", offset=upload.received_bytes)
+        raise RecordingRejected("The chunk is empty.", offset=upload.received_bytes)
     if length > MAX_CHUNK_BYTES:
-        raise UploadRefused(
+        raise RecordingRejected(
             f"Chunks may be at most {MAX_CHUNK_BYTES // 1024**2} MB.",
             status=413,
             offset=upload.received_bytes,
         )
     if offset != upload.received_bytes:
-        raise UploadRefused(
+        raise RecordingRejected(
             "The upload continues from another point.", status=409, offset=upload.received_bytes
         )
     if offset + length > upload.size_bytes:
-        raise UploadRefused(
+        raise RecordingRejected(
             "The chunk goes past the end of the file that was announced.",
             offset=upload.received_bytes,
         )
@@ -251,18 +244,18 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
                 out.write(block)
                 received += len(block)
         if received != length:
-            raise UploadRefused(
+            raise RecordingRejected(
                 "The connection dropped during this chunk; send it again.",
                 offset=upload.received_bytes,
             )
         with transaction.atomic():
             locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
             if locked.status != UploadStatus.UPLOADING:
-                raise UploadRefused(
+                raise RecordingRejected(
                     _not_uploading_message(locked), status=409, offset=locked.received_bytes
                 )
             if locked.received_bytes != offset:
-                raise UploadRefused(
+                raise RecordingRejected(
                     "The upload continues from another point.",
                     status=409,
                     offset=locked.received_bytes,
@@ -305,7 +298,7 @@ def upload_claim_finalize(*, upload: ChunkedUpload) -> bool:
     wins). A finalization that has been running longer than ``FINALIZE_STALE_S`` crashed and
     may be claimed again."""
     if upload.received_bytes < upload.size_bytes and upload.status == UploadStatus.UPLOADING:
-        raise UploadRefused(
+        raise RecordingRejected(
             f"The upload is not finished yet: {upload.received_bytes} of {upload.size_bytes} "
             "bytes arrived.",
             status=409,
@@ -366,7 +359,7 @@ def upload_release_claim(*, upload_id: Any) -> bool:
 
 
 def _finalize_claimed(*, upload_id: Any, request: HttpRequest | None) -> ChunkedUpload:
-    from analysis.services import RecordingRejected, recording_create
+    from analysis.services import recording_create
 
     with transaction.atomic():
         upload = (

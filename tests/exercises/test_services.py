@@ -83,7 +83,7 @@ def test_model_recording_is_measured_and_stored(cast: Cast, tmp_path: Path) -> N
 
 def test_silent_or_overlong_model_recordings_are_refused(cast: Cast, tmp_path: Path) -> None:
     silent = write_silence_wav(tmp_path / "silent.wav", seconds=2.0)
-    with pytest.raises(services.AudioRejected) as excinfo:
+    with pytest.raises(services.RecordingRejected) as excinfo:
         services.exercise_create(
             clinic=cast.clinic,
             created_by=cast.therapist,
@@ -94,7 +94,7 @@ def test_silent_or_overlong_model_recordings_are_refused(cast: Cast, tmp_path: P
         )
     assert excinfo.value.code == "no_speech"
     long = write_long_wav(tmp_path / "long.wav", hours=0.05)  # 3 minutes
-    with pytest.raises(services.AudioRejected) as excinfo:
+    with pytest.raises(services.RecordingRejected) as excinfo:
         services.exercise_create(
             clinic=cast.clinic,
             created_by=cast.therapist,
@@ -174,7 +174,7 @@ def test_a_twenty_minute_attempt_is_refused_before_decoding(
     grant_consent(cast.child)
     long = write_long_wav(tmp_path / "long.wav", hours=20 / 60)
     started = time.monotonic()
-    with pytest.raises(services.AudioRejected) as excinfo:
+    with pytest.raises(services.RecordingRejected) as excinfo:
         services.attempt_create(
             assignment=assignment, uploaded_file=upload(long), uploaded_by=cast.guardian
         )
@@ -194,7 +194,7 @@ def test_bad_files_get_a_friendly_message_and_store_nothing(
     grant_consent(cast.child)
     suffix = ".mp4" if kind == "video_no_audio" else ".wav"
     bad = write_bad_file(kind, tmp_path / f"{kind}{suffix}")
-    with pytest.raises(services.AudioRejected) as excinfo:
+    with pytest.raises(services.RecordingRejected) as excinfo:
         services.attempt_create(
             assignment=assignment, uploaded_file=upload(bad), uploaded_by=cast.guardian
         )
@@ -252,7 +252,7 @@ def test_an_ended_assignment_takes_no_attempts(
 ) -> None:
     grant_consent(cast.child)
     services.assignment_end(assignment=assignment, actor=cast.therapist)
-    with pytest.raises(services.AudioRejected) as excinfo:
+    with pytest.raises(services.RecordingRejected) as excinfo:
         services.attempt_create(
             assignment=assignment,
             uploaded_file=upload(write_speechlike_wav(tmp_path / "a.wav")),

@@ -147,3 +147,51 @@ def test_therapist_trend_and_family_report_give_the_same_session_figures(cast: C
     assert family["talk_share"] == round(30.0 / (10.0 / 0.3 + 20.0 / 0.45), 4)
     # The period's figures of a one-session report are that session's.
     assert report["overall"] == family
+
+
+# --- one rejection type for every way audio comes in ------------------------------------------
+
+
+def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_path: Path) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from analysis import services as analysis_services
+    from analysis.services import RecordingRejected
+    from sessions.exercises import services as exercise_services
+    from sessions.exercises.models import Attempt
+    from sessions.workspace import services as workspace_services
+    from sessions.workspace.models import ChunkedUpload
+    from tests.analysis.audio_factory import write_bad_file
+    from tests.exercises.factories import make_assignment, make_exercise
+
+    grant_consent(cast.child)
+    text = write_bad_file("text_as_wav", tmp_path / "notes.wav").read_bytes()
+
+    def clip() -> SimpleUploadedFile:
+        return SimpleUploadedFile("notes.wav", text, content_type="audio/wav")
+
+    recordings = Recording.objects.count()
+    with pytest.raises(RecordingRejected) as session_upload:
+        analysis_services.recording_create(
+            session=cast.session, uploaded_file=clip(), uploaded_by=cast.therapist
+        )
+    assignment = make_assignment(cast.child, make_exercise(cast.clinic))
+    with pytest.raises(RecordingRejected) as practice:
+        exercise_services.attempt_create(
+            assignment=assignment, uploaded_file=clip(), uploaded_by=cast.guardian
+        )
+    with pytest.raises(RecordingRejected) as chunked:
+        workspace_services.upload_create(
+            session=cast.session,
+            filename="notes.txt",
+            size_bytes=len(text),
+            content_type="text/plain",
+            created_by=cast.therapist,
+        )
+    assert (session_upload.value.code, practice.value.code) == ("not_audio", "not_audio")
+    assert (chunked.value.code, chunked.value.status) == ("unsupported_format", 400)
+    for caught in (session_upload, practice, chunked):
+        assert caught.value.detail and "error" not in caught.value.detail.lower()
+    # Nothing is stored for a refused file.
+    assert Recording.objects.count() == recordings
+    assert not Attempt.objects.exists() and not ChunkedUpload.objects.exists()
