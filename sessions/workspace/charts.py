@@ -490,7 +490,41 @@ def _segment_hover(seg: Mapping[str, Any]) -> str:
 
 # --- child trends -----------------------------------------------------------------------------
 
-TREND_MARGIN = {"l": 70, "r": 24, "t": 40, "b": 40}
+# Top: two staggered rows of phase labels, above the panels (never over the bars); bottom:
+# the date ticks and the legend below them.
+TREND_MARGIN = {"l": 70, "r": 24, "t": 56, "b": 96}
+DAY_MS = 86_400_000
+
+
+def _phase_breaks(
+    xs: Sequence[str], columns: Sequence[Sequence[Any]], phases: Sequence[date]
+) -> tuple[list[str | None], list[list[Any]]]:
+    """The points of a line with a gap (``None``) wherever a phase line falls between two of
+    them, as on an ABA graph: the data path does not cross a phase change. A session on the
+    day of a phase change belongs to the new phase."""
+    out_x: list[str | None] = []
+    out_cols: list[list[Any]] = [[] for _ in columns]
+    previous: date | None = None
+    for i, x in enumerate(xs):
+        day = date.fromisoformat(x)
+        if previous is not None and any(previous < p <= day for p in phases):
+            out_x.append(None)
+            for col in out_cols:
+                col.append(None)
+        out_x.append(x)
+        for col, values in zip(out_cols, columns, strict=True):
+            col.append(values[i])
+        previous = day
+    return out_x, out_cols
+
+
+def _bar_width_ms(dates: Sequence[str]) -> int:
+    """Bars a little narrower than the closest two sessions (a week when there is one), so a
+    single session is a visible bar rather than a one-millisecond sliver of the date axis."""
+    days = sorted({date.fromisoformat(d) for d in dates})
+    gaps = [(b - a).days for a, b in itertools.pairwise(days)]
+    gap = min(gaps) if gaps else 7
+    return int(max(1, min(gap, 14)) * 0.7 * DAY_MS)
 
 
 def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
@@ -512,6 +546,8 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
     hover_date = [
         f"{p['date']:%Y-%m-%d}" + (" (corrected)" if p["corrected"] else "") for p in points
     ]
+    phases = sorted({m.date for m in markers if m.kind == "phase"})
+    bar_width = [_bar_width_ms(dates)] * len(dates)
     traces: list[dict[str, Any]] = []
     for label in CANONICAL_LABELS:
         values = [_r(p["emotion_shares"].get(label, 0.0)) for p in points]
@@ -523,6 +559,7 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
                 "name": label.capitalize(),
                 "x": dates,
                 "y": values,
+                "width": bar_width,
                 "xaxis": "x",
                 "yaxis": "y",
                 "legendgroup": label,
@@ -546,16 +583,26 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
         ("valence", "#2857a4", "circle"),
         ("arousal", "#b4451f", "diamond"),
     ):
+        line_x, (line_y, line_sd, line_hover) = _phase_breaks(
+            dates,
+            [
+                [_r(p[f"{measure}_mean"]) for p in points],
+                [_r(p[f"{measure}_sd"]) for p in points],
+                hover_date,
+            ],
+            phases,
+        )
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "name": f"Mean {measure} (± sd)",
-                "x": dates,
-                "y": [_r(p[f"{measure}_mean"]) for p in points],
+                "x": line_x,
+                "y": line_y,
+                "connectgaps": False,
                 "error_y": {
                     "type": "data",
-                    "array": [_r(p[f"{measure}_sd"]) for p in points],
+                    "array": line_sd,
                     "visible": True,
                     "thickness": 1,
                     "width": 3,
@@ -569,41 +616,55 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
                     "dash": "solid" if measure == "valence" else "dash",
                 },
                 "marker": {"symbol": symbol, "size": 7, "color": colour},
-                "customdata": hover_date,
+                "customdata": line_hover,
                 "hovertemplate": f"%{{customdata}} · {measure}: %{{y:+.2f}}<extra></extra>",
             }
         )
+    talk_x, (talk_y, talk_hover) = _phase_breaks(
+        dates, [[_r(p["talk_share"]) for p in points], hover_date], phases
+    )
     traces.append(
         {
             "type": "scatter",
             "mode": "lines+markers",
             "name": "Child talk-time share",
-            "x": dates,
-            "y": [_r(p["talk_share"]) for p in points],
+            "x": talk_x,
+            "y": talk_y,
+            "connectgaps": False,
             "xaxis": "x3",
             "yaxis": "y3",
             "line": {"color": "#1f6b3a", "width": 1.5},
             "marker": {"symbol": "square", "size": 7},
-            "customdata": hover_date,
+            "customdata": talk_hover,
             "hovertemplate": "%{customdata} · talk-time share: %{y:.0%}<extra></extra>",
         }
     )
     if practice:
+        week_x, (week_y, week_text, week_data) = _phase_breaks(
+            weeks,
+            [
+                [_r(w["conveyed_share"]) for w in practice],
+                [f"{w['attempts']}\u00d7" for w in practice],
+                [[_iso(w["week"]), w["attempts"]] for w in practice],
+            ],
+            phases,
+        )
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers+text",
                 "name": "Practice: target emotion conveyed",
-                "x": weeks,
-                "y": [_r(w["conveyed_share"]) for w in practice],
-                "text": [f"{w['attempts']}\u00d7" for w in practice],
+                "x": week_x,
+                "y": week_y,
+                "connectgaps": False,
+                "text": week_text,
                 "textposition": "top center",
                 "textfont": {"size": 10, "color": "#5b6475"},
                 "xaxis": "x4",
                 "yaxis": "y4",
                 "line": {"color": "#6a3d9a", "width": 1.5, "dash": "dot"},
                 "marker": {"symbol": "triangle-up", "size": 8, "color": "#6a3d9a"},
-                "customdata": [[_iso(w["week"]), w["attempts"]] for w in practice],
+                "customdata": week_data,
                 "hovertemplate": "week of %{customdata[0]} · %{customdata[1]} attempts · "
                 "conveyed in %{y:.0%}<extra></extra>",
             }
@@ -619,7 +680,14 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "hovermode": "closest",
-        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        # Below the date axis, so the phase labels above the panels have the top to themselves.
+        "legend": {
+            "orientation": "h",
+            "y": -36 / plot_px,
+            "yanchor": "top",
+            "x": 0,
+            "font": {"size": 11},
+        },
         "xaxis": {**x_common, "anchor": "y"},
         "xaxis2": {**x_common, "anchor": "y2", "matches": "x"},
         "xaxis3": {**x_common, "anchor": "y3", "matches": "x"},
@@ -659,6 +727,7 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
             "title": {"text": "Practice<br>conveyed"},
         }
     last = x_range[1]
+    phase_row = 0
     for marker in markers:
         day = _iso(marker.date)
         if marker.kind == "phase":
@@ -686,9 +755,11 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
                     "xanchor": "left",
                     "font": {"size": 11},
                     "bgcolor": "rgba(255,255,255,0.85)",
-                    "yshift": -18,
+                    # In the top margin, above the bars; neighbours alternate between two rows.
+                    "yshift": 2 + 18 * (phase_row % 2),
                 }
             )
+            phase_row += 1
         else:
             axis = {"talk_share": "3", "valence": "2", "arousal": "2"}.get(marker.metric, "2")
             layout["shapes"].append(

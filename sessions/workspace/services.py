@@ -782,6 +782,10 @@ def _store_corrected_summary(
 # --- trend markers ----------------------------------------------------------------------------
 
 
+class MarkerDuplicate(ValueError):
+    """A marker the chart already has (same kind, day and measure); the message says which."""
+
+
 @transaction.atomic
 def marker_create(
     *,
@@ -794,7 +798,9 @@ def marker_create(
     created_by: Any,
     request: HttpRequest | None = None,
 ) -> TrendMarker:
-    """Add a phase line or a goal to ``child``'s trend charts. Each call adds one marker."""
+    """Add a phase line or a goal to ``child``'s trend charts. Refuses (``MarkerDuplicate``) a
+    second phase line on the same day or a second goal for the same measure and day, so running
+    it twice adds one marker."""
     label = label.strip()
     if not label:
         raise ValueError("Give the marker a short label, e.g. “Phase B: emotion cards”.")
@@ -808,6 +814,15 @@ def marker_create(
         metric, target = "", None
     else:
         raise ValueError("Unknown marker kind.")
+    # One phase line per day, one goal per measure and day: a second one would draw on top of
+    # the first (a double submit, or the same change entered twice).
+    twin = TrendMarker.objects.filter(child=child, kind=kind, date=day, metric=metric).first()
+    if twin is not None:
+        what = "phase line" if kind == MarkerKind.PHASE else f"goal for {twin.get_metric_display()}"
+        raise MarkerDuplicate(
+            f"There is already a {what} on {day:%Y-%m-%d} (“{twin.label}”). "
+            "Choose another date, or remove that one first."
+        )
     marker = TrendMarker.objects.create(
         child=child,
         kind=kind,

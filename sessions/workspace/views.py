@@ -21,6 +21,7 @@ from sessions import access, audit
 from sessions.models import Child, SessionKind, TherapySession
 from sessions.models.audit import AuditAction
 from sessions.workspace import charts, selectors, services
+from sessions.workspace.forms import TrendMarkerForm
 from sessions.workspace.models import MarkerKind, TrendMetric
 
 # --- the session dashboard (rendered by sessions.views.pages.session_detail) ------------------
@@ -126,6 +127,7 @@ def child_trends_context(request: HttpRequest, child: Child) -> dict[str, Any]:
         "marker_kinds": MarkerKind.choices,
         "trend_metrics": TrendMetric.choices,
         "can_edit_trends": access.is_therapist_of(request.user, child),
+        "marker_form": _marker_form_state(request, child),
     }
 
 
@@ -157,38 +159,59 @@ def _trend_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+_MARKER_FORM_KEY = "workspace:marker-form"
+
+
 @login_required
 @require_POST
 def marker_create(request: HttpRequest, child_id: str) -> HttpResponse:
+    """Add a phase line or goal. When it cannot be added, the child page opens again with the
+    form open, the input kept and each error beside its field (kept in the session for that
+    one page view: post, redirect, get)."""
     child = access.get_child_for_user(request.user, child_id, write=True)
-    day = _parse_date(request.POST.get("date"))
-    target_raw = (request.POST.get("target") or "").strip()
-    target: float | None = None
-    try:
-        if target_raw:
-            target = float(target_raw)
-            if request.POST.get("metric") == TrendMetric.TALK_SHARE and target > 1:
-                target = target / 100.0  # typed as a percentage
-        if day is None:
-            raise ValueError("Choose the date the phase or goal starts.")
-        services.marker_create(
-            child=child,
-            kind=request.POST.get("kind", ""),
-            day=day,
-            label=request.POST.get("label", ""),
-            metric=request.POST.get("metric", ""),
-            target=target,
-            created_by=request.user,
-            request=request,
-        )
-    except ValueError as exc:
-        message = str(exc)
-        if message.startswith("could not convert"):
-            message = "The target must be a number."
-        messages.error(request, f"The marker was not added: {message}")
-    else:
-        messages.success(request, "Marker added to the trend charts.")
+    form = TrendMarkerForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.marker_create(
+                child=child,
+                kind=data["kind"],
+                day=data["date"],
+                label=data["label"],
+                metric=data["metric"],
+                target=data["target"],
+                created_by=request.user,
+                request=request,
+            )
+        except services.MarkerDuplicate as exc:
+            form.add_error("date", str(exc))
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+    if form.errors:
+        request.session[_MARKER_FORM_KEY] = {
+            "child": str(child.pk),
+            "values": {
+                name: str(request.POST.get(name, ""))[:200] for name in TrendMarkerForm.base_fields
+            },
+            "errors": {name: [str(e) for e in errs] for name, errs in form.errors.items()},
+        }
+        messages.error(request, "The marker was not added: see the form below.")
+        return redirect(f"{_child_url(child)}#marker-form")
+    messages.success(request, "Marker added to the trend charts.")
     return redirect(f"{_child_url(child)}#trends")
+
+
+def _marker_form_state(request: HttpRequest, child: Child) -> dict[str, Any] | None:
+    """The refused marker form to show again (once), if it was for this child."""
+    state = request.session.pop(_MARKER_FORM_KEY, None)
+    if not isinstance(state, dict) or state.get("child") != str(child.pk):
+        return None
+    errors = state.get("errors") or {}
+    return {
+        "values": state.get("values") or {},
+        "errors": errors,
+        "general": errors.get("__all__", []),
+    }
 
 
 @login_required
