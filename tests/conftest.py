@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +49,16 @@ class Cast:
     def user(self, persona: str) -> User | None:
         return None if persona == "anonymous" else getattr(self, persona)
 
+    def fresh_copy(self) -> Cast:
+        """Copies of the same rows' instances with an empty ``extra``, for one test of a module
+        that shares the cast (``module_cast``): nothing one test sets on an instance reaches
+        the next."""
+        other = copy.deepcopy(self)
+        other.extra = {}
+        return other
 
-@pytest.fixture
-def cast(db: Any) -> Cast:
+
+def build_cast() -> Cast:
     clinic = ClinicFactory.create(name="Sunny Clinic")
     other_clinic = ClinicFactory.create(name="Far Clinic")
     therapist = member(clinic, Role.THERAPIST, email="alice@sunny.test")
@@ -80,6 +89,39 @@ def cast(db: Any) -> Cast:
         session,
         recording,
     )
+
+
+@pytest.fixture
+def cast(db: Any) -> Cast:
+    return build_cast()
+
+
+@pytest.fixture(scope="module")
+def module_cast(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Cast]:
+    """The cast built once per test module, in a transaction rolled back after the module.
+
+    A test that uses it requests ``db`` as well, whose transaction then nests as a savepoint
+    of this one and is rolled back after the test, so every test starts from the same rows
+    and a write by one test never reaches the next (``tests/authz/conftest.py``). Only for
+    modules without ``transactional_db`` or ``live_server`` tests (those need commits).
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        # As Django's TestCase marks its own: durable=True blocks inside still work.
+        outer._from_testcase = True  # type: ignore[attr-defined]
+        outer.__enter__()
+        try:
+            built = build_cast()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)
