@@ -47,6 +47,36 @@ class RecordingUploadView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="session, count, recordings (each as GET /api/v1/recordings/{id}/ "
+                "answers), oldest first",
+            ),
+            404: _DETAIL,
+        },
+        summary="The recordings of a session, with their analysis status",
+    )
+    def get(self, request: Request, session_id: str) -> Response:
+        session = access.get_session_for_user(request.user, session_id)
+        recordings = list(session.recordings.order_by("created_at", "id"))
+        audit.record(
+            actor=request.user,
+            action=AuditAction.LIST,
+            object_type="recording",
+            child=session.child,
+            request=request._request,
+            detail={"count": len(recordings)},
+        )
+        return Response(
+            {
+                "session": str(session.pk),
+                "count": len(recordings),
+                "recordings": [selectors.recording_status(r) for r in recordings],
+            }
+        )
+
+    @extend_schema(
         request=inline_serializer("RecordingUpload", {"file": serializers.FileField()}),
         responses={201: _RECORDING, 400: _DETAIL, 403: _DETAIL, 404: _DETAIL},
         summary="Upload a recording to a session and queue its analysis",

@@ -38,6 +38,8 @@ NO_CHILD_DATA = {
     "exercise_create": "an empty exercise form",
     "exercise_edit": "an exercise of the library",
     "exercise_audio": "the model recording a therapist made for an exercise",
+    "api-exercises": "the clinic's exercise library",
+    "api-exercise": "an exercise of the library",
     "voice_enrollment": "the therapist's own voice profile",
     "invitation": "an invitation to join a clinic",
 }
