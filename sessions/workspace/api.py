@@ -39,6 +39,7 @@ from rest_framework.views import APIView
 from analysis import selectors as analysis_selectors
 from analysis.api import audit_timeline_read
 from analysis.services import RecordingRejected
+from analysis.voices import selectors as voice_selectors
 from sessions import access, audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
@@ -272,6 +273,8 @@ SEGMENT_KEYS = (
     "start_s",
     "end_s",
     "speaker",
+    "speaker_confidence",
+    "cluster",
     "emotion",
     "confidence",
     "model_confidence",
@@ -317,6 +320,12 @@ def workspace_json(
         "earlier_run_edits": workspace["earlier_run_edits"],
         "can_edit": can_edit,
         "segments": rows,
+        # The voices: "Speaker A" until matched to a print or named (analysis.voices).
+        "lanes": (
+            voice_selectors.run_lanes(workspace["run_object"], recording.session)
+            if workspace["run_object"] is not None
+            else []
+        ),
     }
     figure = "null"
     run = workspace["run_object"]

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from analysis.engine.audio.quality import REASONS
-from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS, SPEAKER_ROLE_LABELS
 from sessions.workspace.corrections import SPEAKERS
 
 # Okabe-Ito colour-blind-safe palette (neutral in grey), each with its own fill pattern.
@@ -32,7 +32,7 @@ EMOTION_STYLE: dict[str, tuple[str, str]] = {
     "disgust": ("#009e73", "\\"),
     "surprised": ("#e69f00", "/"),
 }
-SPEAKER_LABEL = {"child": "Child", "therapist": "Therapist", "other": "Other"}
+SPEAKER_LABEL = SPEAKER_ROLE_LABELS
 UNCERTAIN_PATTERN = {
     "shape": "x",
     "fgcolor": "#1d2330",
@@ -257,9 +257,9 @@ def timeline_layout(
             "type": "category",
             "fixedrange": True,
             "categoryorder": "array",
-            "categoryarray": ["other", "therapist", "child"],
-            "tickvals": ["child", "therapist", "other"],
-            "ticktext": ["Child", "Therapist", "Other"],
+            "categoryarray": list(reversed(SPEAKERS)),
+            "tickvals": list(SPEAKERS),
+            "ticktext": [SPEAKER_LABEL[role] for role in SPEAKERS],
             "title": {"text": "Speaker"},
         },
         "annotations": [],

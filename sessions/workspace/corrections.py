@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.engine.labels import CANONICAL_LABELS, VALENCE_AROUSAL
+from analysis.engine.labels import CANONICAL_LABELS, SPEAKER_ROLES, VALENCE_AROUSAL
 
-SPEAKERS: tuple[str, ...] = ("child", "therapist", "other")
+# The engine's roles (analysis.engine.labels), "unknown" included: a lane nobody named yet.
+SPEAKERS: tuple[str, ...] = SPEAKER_ROLES
 MIN_SEGMENT_S = 0.2
 MODEL_PREFIX = "m:"
 EDIT_PREFIX = "e:"
@@ -93,6 +94,8 @@ def effective_segments(
                 "start_s": edit.start_s,
                 "end_s": edit.end_s,
                 "speaker": edit.speaker,
+                # The voice (lane "A", "B", ...) of the source segment it came from.
+                "cluster": main.get("cluster", "") if main else "",
                 "emotion": edit.emotion,
                 # A label the therapist set is not a model estimate: no confidence, not uncertain.
                 "confidence": main["confidence"] if model_confident and main else None,
@@ -133,6 +136,7 @@ def effective_segments(
                 "start_s": seg["start_s"],
                 "end_s": seg["end_s"],
                 "speaker": seg["speaker"],
+                "cluster": seg.get("cluster", ""),
                 "emotion": seg["emotion"],
                 "confidence": seg["confidence"],
                 "model_confidence": seg["confidence"],

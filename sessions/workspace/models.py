@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.labels import CANONICAL_LABELS, SPEAKER_ROLE_LABELS, SPEAKER_ROLES
 from analysis.models import AnalysisRun
 from sessions.models import Child, Recording, TherapySession
 from sessions.models.base import TimestampedModel
@@ -22,10 +22,8 @@ from sessions.models.base import TimestampedModel
 EMOTION_CHOICES = [(label, label.capitalize()) for label in CANONICAL_LABELS]
 
 
-class Speaker(models.TextChoices):
-    CHILD = "child", "Child"
-    THERAPIST = "therapist", "Therapist"
-    OTHER = "other", "Other"
+# The engine's speaker roles (analysis.engine.labels.SPEAKER_ROLES), "unknown" included.
+SPEAKER_CHOICES = [(role, SPEAKER_ROLE_LABELS[role]) for role in SPEAKER_ROLES]
 
 
 class UploadStatus(models.TextChoices):
@@ -102,7 +100,7 @@ class SegmentEdit(TimestampedModel):
     operation = models.CharField(max_length=20, choices=EditOperation.choices)
     start_s = models.FloatField()
     end_s = models.FloatField()
-    speaker = models.CharField(max_length=20, choices=Speaker.choices)
+    speaker = models.CharField(max_length=20, choices=SPEAKER_CHOICES)
     emotion = models.CharField(max_length=20, choices=EMOTION_CHOICES)
     speaker_by_therapist = models.BooleanField(default=False)
     emotion_by_therapist = models.BooleanField(default=False)

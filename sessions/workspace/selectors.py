@@ -105,6 +105,7 @@ _SEGMENT_FIELDS = (
     "end_s",
     "speaker",
     "speaker_confidence",
+    "cluster",
     "emotion",
     "confidence",
     "uncertain",

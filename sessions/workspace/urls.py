@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions.workspace import api, views
+from sessions.workspace import api, lane_views, views
 
 urlpatterns = [
     path(
@@ -56,6 +56,16 @@ urlpatterns = [
         "api/v1/recordings/<uuid:recording_id>/corrections/",
         api.RecordingCorrectionsView.as_view(),
         name="api-workspace-corrections",
+    ),
+    path(
+        "recordings/<uuid:recording_id>/speakers/name/",
+        lane_views.lane_name_form,
+        name="workspace_lane_name",
+    ),
+    path(
+        "api/v1/recordings/<uuid:recording_id>/speakers/",
+        lane_views.RecordingSpeakerNameView.as_view(),
+        name="api-workspace-speaker-name",
     ),
     path(
         "api/v1/recordings/<uuid:recording_id>/waveform/",

@@ -7,8 +7,9 @@
 
 import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
 import { ApiError, clock, clockPrecise, parseClock, requestJson } from "./api.js";
+import { ROLE, speakerCell } from "./speakers.js";
 
-const SPEAKER = { child: "Child", therapist: "Therapist", other: "Other" };
+const SPEAKER = ROLE;
 // Why an estimate is uncertain (analysis/engine/audio/quality.py REASONS; keep the two in step).
 const UNCERTAIN_REASON = {
   too_short: "too short to judge",
@@ -422,9 +423,7 @@ export class Timeline {
       play.setAttribute("aria-label", `Play ${SPEAKER[seg.speaker] || seg.speaker}, ${seg.emotion}, from ${clock(seg.start_s)} to ${clock(seg.end_s)}`);
       play.tabIndex = -1;
       time.append(play);
-      const speaker = document.createElement("td");
-      speaker.textContent = SPEAKER[seg.speaker] || seg.speaker;
-      if (seg.speaker_corrected) speaker.title = `Model said: ${seg.model_speaker}`;
+      const speaker = speakerCell(seg, this.data?.lanes);
       const emotion = document.createElement("td");
       const swatch = document.createElement("span");
       swatch.className = `ws-swatch pat-${seg.emotion}`;

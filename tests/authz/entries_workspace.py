@@ -17,6 +17,15 @@ def _analysed(c: Cast) -> Any:
     return c.extra["run"]
 
 
+def _voiced(c: Cast) -> Any:
+    """The cast's recording analysed into two voices nobody has named yet."""
+    if "voiced" not in c.extra:
+        from tests.workspace.voices import voiced_run
+
+        c.extra["voiced"] = voiced_run(c.recording, segments=4)
+    return c.extra["voiced"]
+
+
 def _upload(c: Cast) -> Any:
     if "upload" not in c.extra:
         from sessions.workspace.models import ChunkedUpload
@@ -140,6 +149,21 @@ ENTRIES = [
         fmt="json",
         kwargs=lambda c: {"recording_id": _analysed(c).recording_id},
         data=_label,
+    ),
+    Endpoint(
+        "api-workspace-speaker-name",
+        each(404, therapist=200, admin=403, anonymous=401),
+        method="post",
+        fmt="json",
+        kwargs=lambda c: {"recording_id": _voiced(c).recording_id},
+        data=lambda c: {"lane": "A", "person": f"child:{c.child.pk}"},
+    ),
+    Endpoint(
+        "workspace_lane_name",
+        each(404, therapist=302, admin=403, anonymous=LOGIN),
+        method="post",
+        kwargs=lambda c: {"recording_id": _voiced(c).recording_id},
+        data=lambda c: {"lane": "A", "person": f"child:{c.child.pk}"},
     ),
     Endpoint(
         "api-workspace-waveform",

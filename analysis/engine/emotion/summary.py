@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from analysis.engine.labels import CANONICAL_LABELS
-from analysis.engine.speakers.diarization import ROLES
+from analysis.engine.labels import SPEAKER_ROLES as ROLES
 
 # Importing this module costs no torch (tests/sessions/test_one_copy.py checks it): web
 # processes summarise corrected timelines with it.

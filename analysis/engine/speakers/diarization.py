@@ -38,13 +38,14 @@ from typing import Any
 
 import numpy as np
 
+from analysis.engine.labels import SPEAKER_ROLES
 from analysis.engine.speech.segmentation import SAMPLE_RATE, Segment, detect_speech, torch_threads
 
 # Roles a turn may carry. The engine names a voice "therapist" or "child" only from a known
 # voice print (or, for a two-person session, by elimination next to a matched print); any other
 # voice is "unknown" and shown as "Speaker A/B/...". "other" is never produced here: it is what a
 # therapist may call a voice by correction (a visiting parent, a second adult).
-ROLES = ("child", "therapist", "unknown", "other")
+ROLES = SPEAKER_ROLES  # the one list (analysis.engine.labels), shared with the portal
 UNKNOWN = "unknown"
 CHILD_F0_HZ = 250.0
 _PARTIAL_FRAMES = 160  # resemblyzer's 1.6 s partial utterance, in 10 ms mel frames

@@ -1,0 +1,31 @@
+"""The "Who is Speaker A?" panel of the session page (``{% speaker_names %}``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from analysis.voices import selectors as voices
+from sessions.workspace import selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("workspace/_speaker_names.html", takes_context=True)
+def speaker_names(context: Any) -> dict[str, Any]:
+    """The voices of the shown recording's analysis: the ones nobody named yet with a small
+    form each (only for those who may correct), the named and matched ones with who they are."""
+    selected = context.get("selected")
+    session = context.get("session")
+    recording = getattr(selected, "recording", None)
+    run = selectors.shown_run(recording) if recording is not None else None
+    lanes = voices.run_lanes(run, session) if run is not None and session is not None else []
+    return {
+        "recording": recording,
+        "lanes": lanes,
+        "unnamed": [lane for lane in lanes if lane["needs_name"]],
+        "choices": voices.participant_choices(session) if lanes else [],
+        "can_edit": bool(context.get("can_edit")),
+        "csrf_token": context.get("csrf_token"),
+    }

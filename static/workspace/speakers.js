@@ -1,0 +1,43 @@
+// Who speaks in a segment of the list: the voice's name ("Speaker A" until a voice print
+// matched it or a therapist named it; never "child" from a guess) and how sure the analysis is
+// of that role. The lanes come with the workspace data (analysis/voices/selectors.py run_lanes).
+
+export const ROLE = { child: "Child", therapist: "Therapist", other: "Other", unknown: "Unknown speaker" };
+
+function laneOf(seg, lanes) {
+  return (lanes || []).find((lane) => lane.label && lane.label === seg.cluster) || null;
+}
+
+export function speakerName(seg, lanes) {
+  const lane = laneOf(seg, lanes);
+  if (lane && lane.role === seg.speaker && lane.person) return lane.person;
+  if (seg.speaker === "unknown") return lane ? `Speaker ${lane.label}` : ROLE.unknown;
+  return ROLE[seg.speaker] || seg.speaker;
+}
+
+// The confidence of the segment's role: a percentage from the analysis, or "named" when a
+// therapist set it (a therapist's answer is not an estimate).
+export function speakerBadge(seg) {
+  const badge = document.createElement("span");
+  badge.className = "ws-badge ws-badge-speaker";
+  const value = seg.speaker_confidence;
+  if (value === null || value === undefined) {
+    badge.textContent = "named";
+    badge.title = "Set by a therapist";
+  } else {
+    const percent = Math.round(Number(value) * 100);
+    badge.textContent = `${percent}%`;
+    badge.title = seg.speaker === "unknown"
+      ? `Nobody has named this voice yet (${percent}% sure it is none of the known voices)`
+      : `${percent}% sure of this speaker`;
+    if (percent < 60) badge.classList.add("ws-badge-uncertain");
+  }
+  return badge;
+}
+
+export function speakerCell(seg, lanes) {
+  const cell = document.createElement("td");
+  cell.append(speakerName(seg, lanes), " ", speakerBadge(seg));
+  if (seg.speaker_corrected) cell.title = `Model said: ${ROLE[seg.model_speaker] || seg.model_speaker}`;
+  return cell;
+}
