@@ -40,6 +40,11 @@ class Difficulty(models.IntegerChoices):
     HARD = 3, "Hard"
 
 
+# Where the library's generated model recordings are stored (one copy shared by every clinic;
+# see sessions.exercises.library_audio). A name under it marks the recording as generated.
+LIBRARY_AUDIO_PREFIX = "exercises/library/"
+
+
 def exercise_audio_upload_to(instance: Exercise, filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()[:10]
     return f"exercises/{instance.clinic_id}/{instance.id}{suffix}"
@@ -88,6 +93,20 @@ class Exercise(TimestampedModel):
     @property
     def emotion_word(self) -> str:
         return EMOTION_WORDS.get(self.target_emotion, self.target_emotion)
+
+    @property
+    def model_voice_generated(self) -> bool:
+        """The model recording is the library's generated speech, not a person's voice."""
+        return bool(self.model_audio) and str(self.model_audio.name).startswith(
+            LIBRARY_AUDIO_PREFIX
+        )
+
+    @property
+    def model_voice(self) -> str:
+        """How the model recording was made: "generated voice", "recorded" or "" (none)."""
+        if not self.model_audio:
+            return ""
+        return "generated voice" if self.model_voice_generated else "recorded"
 
 
 class Assignment(TimestampedModel):

@@ -39,9 +39,11 @@ from analysis.engine.practice.assess import (
 from analysis.registry.active import NoActiveModel, active_version, load_version
 from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
+from sessions.exercises import library_audio
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import (
     EVERY_DAY,
+    LIBRARY_AUDIO_PREFIX,
     Assignment,
     Attempt,
     AttemptStatus,
@@ -146,10 +148,42 @@ def _check_clip(path: Path, size: int) -> audio.ProbeResult:
 # --- the exercise library -----------------------------------------------------------------------
 
 
+def _library_audio_name(key: str, sha256: str) -> str:
+    # One stored copy per recording for every clinic; the checksum in the name means a rebuilt
+    # recording is a new file, never a changed one under a name pages have cached.
+    return f"{LIBRARY_AUDIO_PREFIX}{key}-generated-{sha256[:12]}.ogg"
+
+
+def _attach_library_audio(exercise: Exercise) -> bool:
+    """Give a library exercise its shipped model recording (generated speech), if it has no
+    model recording and still says the library phrase (the recording says exactly that)."""
+    entry = library_audio.manifest().get(exercise.library_key)
+    source = library_audio.path_for(exercise.library_key)
+    if entry is None or source is None or exercise.model_audio:
+        return False
+    if exercise.phrase != entry["phrase"]:
+        return False
+    storage = Exercise._meta.get_field("model_audio").storage
+    name = _library_audio_name(exercise.library_key, str(entry["sha256"]))
+    if not storage.exists(name):
+        with source.open("rb") as handle:
+            stored = storage.save(name, File(handle))
+        if stored != name:  # another process saved it first: keep one copy
+            storage.delete(stored)
+    exercise.model_audio.name = name
+    exercise.model_audio_content_type = library_audio.CONTENT_TYPE
+    exercise.model_audio_duration_s = float(entry["duration_s"])
+    exercise.model_prosody = dict(entry["prosody"])
+    return True
+
+
 def library_install(*, clinic: Clinic) -> int:
     """Add the ready-made exercises the clinic does not have yet; returns how many were added.
 
-    Running it again adds nothing and never overwrites a therapist's edits to library exercises.
+    Each comes with its model recording, generated speech labelled as such
+    (``library_audio``); library exercises already there that still say the library phrase
+    and have no model recording get it too. Running it again adds nothing and never
+    overwrites a therapist's edits or recordings.
     """
     existing = set(
         Exercise.objects.filter(clinic=clinic)
@@ -170,6 +204,18 @@ def library_install(*, clinic: Clinic) -> int:
                 "instructions": item["instructions"],
             },
         )
+    silent = Exercise.objects.filter(clinic=clinic, model_audio="").exclude(library_key="")
+    for exercise in silent:
+        if _attach_library_audio(exercise):
+            exercise.save(
+                update_fields=[
+                    "model_audio",
+                    "model_audio_content_type",
+                    "model_audio_duration_s",
+                    "model_prosody",
+                    "updated_at",
+                ]
+            )
     return len(missing)
 
 
@@ -192,8 +238,8 @@ def _set_model_audio(exercise: Exercise, uploaded: UploadedFile | File[Any]) -> 
                 "No voice could be heard in that recording. Please record the phrase again.",
                 "no_speech",
             )
-        if exercise.model_audio:
-            exercise.model_audio.delete(save=False)
+        if exercise.model_audio and not exercise.model_voice_generated:
+            exercise.model_audio.delete(save=False)  # the shared generated copy stays
         with path.open("rb") as handle:
             exercise.model_audio.save(_storage_name(uploaded, "model"), File(handle), save=False)
     exercise.model_audio_content_type = _clean_content_type(uploaded) or "application/octet-stream"
@@ -260,11 +306,17 @@ def exercise_update(
     )  # fmt: skip
     for name in changed:
         setattr(exercise, name, fields[name])
+    if "phrase" in changed and exercise.model_voice_generated and model_audio is None:
+        # The generated example says the old words: it goes with them.
+        remove_model_audio = True
     if model_audio is not None:
         _set_model_audio(exercise, model_audio)
         changed.append("model_audio")
     elif remove_model_audio and exercise.model_audio:
-        exercise.model_audio.delete(save=False)
+        if exercise.model_voice_generated:
+            exercise.model_audio.name = ""  # the shared generated copy stays for other clinics
+        else:
+            exercise.model_audio.delete(save=False)
         exercise.model_audio_content_type = ""
         exercise.model_audio_duration_s = None
         exercise.model_prosody = {}
