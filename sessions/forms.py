@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from sessions.models import Child, Role, SessionKind, TherapySession, User
 from sessions.models.therapy import SESSION_NOTES_MAX_LENGTH
@@ -41,6 +42,9 @@ class TherapySessionForm(forms.ModelForm[TherapySession]):
 
     def __init__(self, *args: Any, child: Child, therapist: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            # Most sessions are entered the day they happen (UUID keys: pk is set already).
+            self.initial.setdefault("date", timezone.localdate())
         children, therapists = participant_candidates(child=child, therapist=therapist)
         self.fields["other_children"].queryset = children  # type: ignore[attr-defined]
         self.fields["other_therapists"].queryset = therapists  # type: ignore[attr-defined]

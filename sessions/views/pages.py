@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +18,10 @@ from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
 from sessions.models import Child
 from sessions.models.audit import AuditAction
+from sessions.workspace import selectors as workspace_selectors  # workspace
+from sessions.workspace import services as workspace_services  # workspace
 from sessions.workspace import views as workspace_views  # workspace
+from sessions.workspace.forms import SessionGoalForm  # workspace
 
 PAGE_SIZE = 25
 
@@ -40,6 +44,10 @@ def child_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     children = access.children_visible_to(request.user).annotate(
         session_count=Count("sessions", distinct=True)
+    )
+    # workspace: last session, practice tries to review, failed analyses
+    children = workspace_selectors.children_overview(
+        children, sessions=access.sessions_visible_to(request.user)
     )
     if query:
         children = children.filter(
@@ -112,11 +120,20 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
 def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id, write=True)
     form = TherapySessionForm(request.POST or None, child=child, therapist=request.user)
-    if request.method == "POST" and form.is_valid():
+    # workspace: an optional goal, drawn on the child's trends from the session's date
+    goal_form = SessionGoalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and goal_form.is_valid():
         try:
-            session = services.session_create(
-                child=child, therapist=request.user, request=request, **form.cleaned_data
-            )
+            with transaction.atomic():
+                session = services.session_create(
+                    child=child, therapist=request.user, request=request, **form.cleaned_data
+                )
+                workspace_services.session_goal_record(
+                    session=session,
+                    goal=goal_form.cleaned_data["goal"],
+                    created_by=request.user,
+                    request=request,
+                )
         except services.ParticipantError as exc:
             form.add_error(None, str(exc))
         else:
@@ -124,7 +141,11 @@ def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
             return redirect("session_detail", session_id=session.pk)
     # The form names the child: a read of the child's record.
     audit.record_child_view(request, child, detail={"form": "session_create"})
-    return render(request, "portal/session_form.html", {"form": form, "child": child})
+    return render(
+        request,
+        "portal/session_form.html",
+        {"form": form, "goal_form": goal_form, "child": child},
+    )
 
 
 @login_required

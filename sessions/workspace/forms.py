@@ -57,3 +57,55 @@ class TrendMarkerForm(forms.Form):
             return data
         data["target"] = target
         return data
+
+
+class SessionGoalForm(forms.Form):
+    """An optional goal set when a session is created: drawn on the child's trends as a goal
+    line from the session's date (a ``TrendMarker``), like the goals added on the child page."""
+
+    prefix = "goal"
+
+    label = forms.CharField(
+        max_length=80,
+        required=False,
+        label="Goal (optional)",
+        help_text="What the child works towards, e.g. “Talks for a third of the session”.",
+    )
+    metric = forms.ChoiceField(
+        choices=[("", "—"), *TrendMetric.choices], required=False, label="Measured by"
+    )
+    target = forms.CharField(
+        required=False,
+        max_length=20,
+        label="Target",
+        help_text="Talk-time share as a percentage (e.g. 35); valence and arousal from -1 to +1.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        label = str(data.get("label") or "").strip()
+        if not label and not data.get("metric") and not str(data.get("target") or "").strip():
+            data["goal"] = None  # no goal: nothing to check
+            return data
+        if not label:
+            self.add_error("label", "Name the goal, or leave all three goal fields empty.")
+        marker = TrendMarkerForm(
+            {
+                "kind": MarkerKind.GOAL,
+                "date": "2000-01-01",  # the session's date is used; only the rest is checked
+                "label": label or "goal",
+                "metric": data.get("metric") or "",
+                "target": data.get("target") or "",
+            }
+        )
+        if not marker.is_valid():
+            for name in ("metric", "target"):
+                for message in marker.errors.get(name, []):
+                    self.add_error(name, message)
+            return data
+        data["goal"] = {
+            "label": label,
+            "metric": marker.cleaned_data["metric"],
+            "target": marker.cleaned_data["target"],
+        }
+        return data

@@ -402,6 +402,47 @@ def session_dashboard(
     }
 
 
+# --- the children list ------------------------------------------------------------------------
+
+
+def children_overview(children: QuerySet[Child], *, sessions: QuerySet[TherapySession]) -> Any:
+    """``children`` with what a therapist looks at first: ``last_session`` (date of the newest
+    session the user may see), ``attempts_to_review`` (analysed practice tries nobody reviewed
+    yet) and ``failed_analyses`` (recordings whose analysis failed or was stopped). Subqueries,
+    so the page stays one query whatever the number of children."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from sessions.exercises.models import Attempt, AttemptStatus
+
+    last = sessions.filter(child=OuterRef("pk")).order_by("-date", "-created_at").values("date")[:1]
+    waiting = (
+        Attempt.objects.filter(
+            child=OuterRef("pk"), status=AttemptStatus.DONE, reviewed_at__isnull=True
+        )
+        .order_by()
+        .values("child")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    failed = (
+        Recording.objects.filter(
+            session__in=sessions,
+            session__child=OuterRef("pk"),
+            status__in=[RecordingStatus.FAILED, RecordingStatus.QUARANTINED],
+        )
+        .order_by()
+        .values("session__child")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return children.annotate(
+        last_session=Subquery(last),
+        attempts_to_review=Coalesce(Subquery(waiting, output_field=IntegerField()), 0),
+        failed_analyses=Coalesce(Subquery(failed, output_field=IntegerField()), 0),
+    )
+
+
 # --- trends -----------------------------------------------------------------------------------
 
 

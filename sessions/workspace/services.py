@@ -843,6 +843,29 @@ def marker_create(
     return marker
 
 
+def session_goal_record(
+    *,
+    session: TherapySession,
+    goal: dict[str, Any] | None,
+    created_by: Any,
+    request: HttpRequest | None = None,
+) -> TrendMarker | None:
+    """The goal set with a new session, as a goal line on the child's trends from the session's
+    date. Nothing when ``goal`` is None; a second identical call is refused as a duplicate."""
+    if not goal:
+        return None
+    return marker_create(
+        child=session.child,
+        kind=MarkerKind.GOAL,
+        day=session.date,
+        label=goal["label"],
+        metric=goal["metric"],
+        target=goal["target"],
+        created_by=created_by,
+        request=request,
+    )
+
+
 @transaction.atomic
 def marker_delete(*, marker: TrendMarker, actor: Any, request: HttpRequest | None = None) -> None:
     """Remove a marker. Deleting one that is already gone does nothing."""

@@ -129,3 +129,103 @@ def test_waveform_peaks_are_scaled_so_a_quiet_room_is_visible(cast: Cast) -> Non
     )
     assert response.status_code == 200
     assert response.json()["peaks"][:4] == pytest.approx([1.0, 0.8, 0.0, 1.0])
+
+
+def test_children_list_shows_last_session_practice_to_review_and_failed_analyses(
+    cast: Cast,
+) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sessions.models import Recording, RecordingStatus
+    from tests.exercises.factories import make_assignment, make_attempt, make_exercise
+    from tests.workspace.factories import new_session
+
+    later = new_session(child=cast.child, therapist=cast.therapist, date=dt.date(2026, 10, 5))
+    failed = recording_for(later, name="broken.wav")
+    Recording.objects.filter(pk=failed.pk).update(status=RecordingStatus.FAILED)
+    assignment = make_assignment(cast.child, make_exercise(cast.clinic))
+    for reviewed in (False, False, True):
+        make_attempt(assignment, status="done", reviewed_at=timezone.now() if reviewed else None)
+    make_attempt(assignment, status="queued")
+    page = _client(cast.therapist).get(reverse("children"))
+    html = page.content.decode()
+    row = next(c for c in page.context["page"].object_list if c.pk == cast.child.pk)
+    assert row.last_session == dt.date(2026, 10, 5)
+    assert row.attempts_to_review == 2
+    assert row.failed_analyses == 1
+    assert "Last session" in html and "2026-10-05" in html
+    assert "<strong>2</strong> waiting" in html and "<strong>1</strong> failed" in html
+    assert reverse("child_exercises", args=[cast.child.pk]) in html
+    # Another therapist's failed recording of another child does not count here.
+    assert len(page.context["page"].object_list) == 1
+
+
+def test_every_page_links_the_favicon_and_the_browsers_probe_finds_it(cast: Cast) -> None:
+    from django.conf import settings
+
+    html = _client(cast.therapist).get(reverse("children")).content.decode()
+    assert 'rel="icon"' in html and "favicon" in html and 'type="image/svg+xml"' in html
+    assert (settings.BASE_DIR / "static" / "img" / "favicon.svg").read_text().startswith("<svg")
+    probe = Client().get("/favicon.ico")
+    assert probe.status_code == 302 and "favicon" in probe["Location"]
+
+
+def test_new_session_form_defaults_to_today_and_records_a_goal(cast: Cast) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from sessions.models import TherapySession
+    from sessions.workspace.models import TrendMarker
+
+    client = _client(cast.therapist)
+    url = reverse("session_create", args=[cast.child.pk])
+    form = client.get(url)
+    assert f'value="{timezone.localdate():%Y-%m-%d}"' in form.content.decode()
+    assert "Goal for the child\u2019s trends" in form.content.decode()
+    response = client.post(
+        url,
+        {
+            "date": "2026-11-03",
+            "kind": "individual",
+            "title": "Emotion cards",
+            "goal-label": "Talks for a third of the session",
+            "goal-metric": "talk_share",
+            "goal-target": "35",
+        },
+    )
+    assert response.status_code == 302
+    session = TherapySession.objects.get(title="Emotion cards")
+    goal = TrendMarker.objects.get(child=cast.child)
+    assert (goal.kind, goal.date, goal.metric) == ("goal", dt.date(2026, 11, 3), "talk_share")
+    assert goal.target == pytest.approx(0.35) and goal.label.startswith("Talks for a third")
+    assert session.date == dt.date(2026, 11, 3)
+    # Without a goal, no marker.
+    client.post(url, {"date": "2026-11-10", "kind": "individual", "title": "No goal"})
+    assert TrendMarker.objects.count() == 1
+
+
+def test_a_bad_goal_keeps_the_new_session_form_with_its_input(cast: Cast) -> None:
+    from sessions.models import TherapySession
+    from sessions.workspace.models import TrendMarker
+
+    url = reverse("session_create", args=[cast.child.pk])
+    response = _client(cast.therapist).post(
+        url,
+        {
+            "date": "2026-11-03",
+            "kind": "individual",
+            "title": "Kept title",
+            "goal-label": "Happier",
+            "goal-metric": "valence",
+            "goal-target": "5",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The target must be between -1 and 1." in html
+    assert 'value="Kept title"' in html and 'value="Happier"' in html
+    assert not TherapySession.objects.filter(title="Kept title").exists()
+    assert not TrendMarker.objects.exists()
