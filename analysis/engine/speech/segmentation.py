@@ -9,6 +9,28 @@ Blocks are processed in groups, so memory stays bounded whatever the recording l
 
 The model is tiny and single-threaded at heart: with two threads it runs ~10x *slower* than
 with one (synchronisation dominates), so inference runs under ``torch_threads(1)``.
+
+Rooms (measured with ``python -m analysis.engine.benchmarks.diarization`` on 12 conversations
+of 2-4 speakers, children 0-6 dB quieter; frame F1 quiet room / RT60 0.5 s with 15 dB noise):
+
+- Level. Silero scores the same speech lower when it is quiet: a room recording's speech
+  often sits at -30 to -35 dBFS. ``level_gain_db`` raises the recording (never lowers it) so
+  that its loud frames sit at ``target_dbfs`` (-14 dBFS), by at most 24 dB, and only when
+  there is something above the noise floor (loud frames >= 6 dB over quiet ones), so a
+  noise-only file is not boosted into "speech". 0.813/0.576 -> 0.860/0.709 at the old
+  thresholds.
+- Thresholds. Soft speech (calm, sad, children) and reverberant tails score 0.1-0.4 in a
+  room: with 0.5 the noisy-room recall was 0.45. Threshold 0.15 to enter speech, 0.05 to leave
+  it (silero's own hysteresis, ``neg_threshold``), 200 ms minimum speech and silence, 100 ms
+  padding: 0.893/0.794 (precision 0.85/0.85, recall 0.94/0.78). More padding or a longer
+  minimum silence only moves frames between precision and recall; denoising first
+  (noisereduce spectral gating) lowered F1 (0.872/0.723) and is not used.
+- Batched vs stock streaming. Silero's ``get_speech_timestamps`` runs one stream over the
+  whole file with a 64-sample context carried between frames; the batched blocks here restart
+  the state every 10 s after a 2 s warm-up. On the same 12 conversations the two agree on
+  89-98 % of frames at 0.5 and give F1 within 0.01 of each other at the chosen thresholds
+  (a 6 s warm-up gained < 0.01 and costs 3x the compute), so the batching stays; the decision
+  step is silero's own (``get_speech_timestamps_from_probs``).
 """
 
 from __future__ import annotations
@@ -44,15 +66,20 @@ class Segment:
 class VadParams:
     """Decision parameters, chosen for conversational speech in a therapy room.
 
-    250 ms minimum speech drops clicks and chair noises but keeps a child's one-word answer;
-    300 ms minimum silence keeps a sentence with brief hesitations in one segment while still
-    separating turns; 60 ms padding keeps word onsets and offsets the VAD scores as silence.
+    Low thresholds with hysteresis keep soft and reverberant speech (see the module
+    docstring for the measurements); 200 ms minimum speech drops clicks but keeps a child's
+    one-word answer; 200 ms minimum silence separates quick turns (a speaker change inside
+    a segment is found later, by the speaker stage); 100 ms padding keeps word onsets and
+    offsets the VAD scores as silence.
     """
 
-    threshold: float = 0.5
-    min_speech_ms: int = 250
-    min_silence_ms: int = 300
-    speech_pad_ms: int = 60
+    threshold: float = 0.15
+    neg_threshold: float = 0.05
+    min_speech_ms: int = 200
+    min_silence_ms: int = 200
+    speech_pad_ms: int = 100
+    target_dbfs: float = -14.0
+    max_gain_db: float = 24.0
 
 
 @contextmanager
@@ -121,6 +148,12 @@ def speech_probabilities(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray
                 offset = (warm - (start - lo)) * FRAME_SAMPLES
                 piece = padded[lo * FRAME_SAMPLES : hi * FRAME_SAMPLES]
                 rows[i, offset : offset + piece.size] = piece
+                if offset:
+                    # The recording's first block: warm up on its own opening, reversed.
+                    # A fresh state (or one warmed on digital silence) scores the onset of
+                    # any room noise as speech for ~0.3 s (up to 0.47 on faint white noise).
+                    head = padded[: min(offset, padded.size)][::-1]
+                    rows[i, offset - head.size : offset] = head
             model.reset_states()
             probs = model.audio_forward(torch.from_numpy(rows), SAMPLE_RATE).numpy()
             for i, start in enumerate(group):
@@ -129,13 +162,41 @@ def speech_probabilities(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray
     return out
 
 
+def level_gain_db(
+    audio: np.ndarray, target_dbfs: float = -14.0, max_gain_db: float = 24.0
+) -> float:
+    """Gain (dB, >= 0) that puts the recording's loud frames at ``target_dbfs``.
+
+    "Loud" is the 95th percentile of 32 ms frame levels, so a single shout or click does not
+    set it. No gain when the 95th percentile is less than 6 dB over the 20th (nothing stands
+    out of the noise floor: silence, steady noise or a tone).
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    n = x.size // FRAME_SAMPLES
+    if n < 4:
+        return 0.0
+    power = (x[: n * FRAME_SAMPLES].reshape(n, FRAME_SAMPLES) ** 2).mean(axis=1)
+    db = 10 * np.log10(power + 1e-12)
+    loud, floor = np.percentile(db, 95), np.percentile(db, 20)
+    if loud - floor < 6.0 or loud < -100.0:
+        return 0.0
+    return float(np.clip(target_dbfs - loud, 0.0, max_gain_db))
+
+
 def detect_speech(
     audio: np.ndarray, sr: int = SAMPLE_RATE, params: VadParams | None = None
 ) -> list[Segment]:
-    """Speech segments of a 16 kHz mono recording, sorted and non-overlapping."""
+    """Speech segments of a 16 kHz mono recording, sorted and non-overlapping.
+
+    The audio is level-normalised for the VAD only (``level_gain_db``); callers keep theirs.
+    """
     from silero_vad import get_speech_timestamps_from_probs
 
     params = params or VadParams()
+    audio = np.asarray(audio, dtype=np.float32)
+    gain = level_gain_db(audio, params.target_dbfs, params.max_gain_db)
+    if gain > 0:
+        audio = np.clip(audio * np.float32(10 ** (gain / 20)), -1.0, 1.0)
     probs = speech_probabilities(audio, sr)
     if probs.size == 0:
         return []
@@ -143,6 +204,7 @@ def detect_speech(
         probs.tolist(),
         sampling_rate=SAMPLE_RATE,
         threshold=params.threshold,
+        neg_threshold=params.neg_threshold,
         min_speech_duration_ms=params.min_speech_ms,
         min_silence_duration_ms=params.min_silence_ms,
         speech_pad_ms=params.speech_pad_ms,
