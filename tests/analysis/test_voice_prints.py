@@ -135,3 +135,69 @@ def test_session_voices_hold_the_prints_of_participants_and_audit_the_childs(
     # After revocation the print is neither used nor kept.
     family_services.consent_revoke(child=cast.child, purpose="recording", actor=cast.therapist)
     assert f"child:{cast.child.pk}" not in {v.key for v in voices.session_voices(cast.session)}
+
+
+def test_the_analysis_task_stores_voices_and_calls_no_voice_the_child_without_a_print(
+    cast: Cast, tmp_path: Path, active_model: Any
+) -> None:
+    """The worker path with no print at all: voices are kept (label, centroid) and every lane
+    is "unknown" until a therapist names it."""
+    from django.core.files import File
+
+    from analysis.models import AnalysisRun, Segment, SpeakerLane
+    from analysis.services import recording_create
+    from analysis.tasks import analyze_recording
+    from tests.analysis.audio_factory import write_wav
+
+    grant_consent(cast.child)
+    talk = np.concatenate(
+        [speechlike(5.0, f0=120.0, seed=1), speechlike(5.0, f0=280.0, seed=2)] * 2
+    )
+    path = write_wav(tmp_path / "talk.wav", talk, 16000)
+    with path.open("rb") as handle:
+        recording = recording_create(
+            session=cast.session, uploaded_file=File(handle), uploaded_by=cast.therapist
+        )
+    run = AnalysisRun.objects.get(recording=recording)
+    assert analyze_recording.apply(args=[str(run.pk)]).get() == "done"
+    lanes = list(SpeakerLane.objects.filter(run=run))
+    assert lanes and {lane.role for lane in lanes} == {"unknown"}
+    assert all(len(lane.centroid) == 256 and lane.speech_s > 0 for lane in lanes)
+    segments = Segment.objects.filter(run=run)
+    assert segments.exists() and "child" not in {s.speaker for s in segments}
+    assert {s.cluster for s in segments} <= {lane.label for lane in lanes}
+    run.refresh_from_db()
+    assert run.summary["speakers"]["child"]["speech_s"] == 0.0
+
+
+def test_the_analysis_task_names_the_child_from_the_practice_print(
+    cast: Cast, tmp_path: Path, active_model: Any
+) -> None:
+    """The worker path end to end: a print learnt from home practice names the child's lane."""
+    from django.core.files import File
+
+    from analysis.models import AnalysisRun, SpeakerLane
+    from analysis.services import recording_create
+    from analysis.tasks import analyze_recording
+    from tests.analysis.audio_factory import write_wav
+
+    grant_consent(cast.child)
+    for seed in (11, 12):
+        child_print_add(
+            child=cast.child, samples=speechlike(5.0, f0=280.0, seed=seed), attempt_id=seed
+        )
+    talk = np.concatenate(
+        [speechlike(5.0, f0=120.0, seed=1), speechlike(5.0, f0=280.0, seed=2)] * 2
+    )
+    path = write_wav(tmp_path / "talk.wav", talk, 16000)
+    with path.open("rb") as handle:
+        recording = recording_create(
+            session=cast.session, uploaded_file=File(handle), uploaded_by=cast.therapist
+        )
+    run = AnalysisRun.objects.get(recording=recording)
+    assert analyze_recording.apply(args=[str(run.pk)]).get() == "done"
+    lanes = {lane.voice_key: lane for lane in SpeakerLane.objects.filter(run=run)}
+    assert lanes[f"child:{cast.child.pk}"].role == "child"
+    assert AuditEvent.objects.filter(
+        object_type="childvoiceprint", action="view", child_id=cast.child.pk
+    ).exists()
