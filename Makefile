@@ -48,25 +48,43 @@ lint: $(STAMP)
 # The shared RAVDESS clips give real speech to the benchmark; without them it uses generated speech.
 RAVDESS ?= ../shared/data/ravdess
 
-bench: $(STAMP)
-	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo nice $(BIN)/python -m analysis.engine.benchmarks.throughput \
-		--minutes 5 --full-minutes 45 --model analysis/shipped/ser-default-v1 \
-		$(if $(wildcard $(RAVDESS)),--data $(RAVDESS))
-
-eval-segmentation: $(STAMP)
-	$(BIN)/python -m analysis.engine.benchmarks.synthetic --data $(RAVDESS)
-
+# One entry point for the benchmarks (README, "Benchmarks"): `make bench` is the throughput
+# benchmark; `make bench WHAT=segmentation|robustness|sessions|speakers|feedback` the others,
+# each with its usual arguments below (ARGS="..." replaces them). All but feedback run through
+# `python -m analysis.engine.benchmarks WHAT`; feedback needs the portal (manage.py bench_feedback).
+WHAT ?= throughput
+BENCH_ARGS_throughput = --minutes 5 --full-minutes 45 --model analysis/shipped/ser-default-v1 \
+	$(if $(wildcard $(RAVDESS)),--data $(RAVDESS))
+BENCH_ARGS_segmentation = --data $(RAVDESS)
 # Emotion accuracy per recording condition (noise, level, codecs, rooms, bands, child-like voice)
 # by 5-fold actor cross-validation of the shipped recipe, calibrated; features cached in
 # ~/.cache/ser-portal (SER_FEATURE_CACHE). About 25 min on 2 cores the first time.
-eval-robustness: $(STAMP)
-	nice $(BIN)/python -m analysis.engine.training.robustness --data $(RAVDESS) --copies 4 --condition-every 3 \
-		--json var/robustness.json
-
+BENCH_ARGS_robustness = --data $(RAVDESS) --copies 4 --condition-every 3 --json var/robustness.json
 # Per-segment emotion accuracy of whole conversations in simulated rooms, run through
-# analyze_file with fold models that never heard the speakers (needs eval-robustness's cache).
-eval-sessions: $(STAMP)
-	nice $(BIN)/python -m analysis.engine.benchmarks.sessions --data $(RAVDESS) --json var/sessions.json
+# analyze_file with fold models that never heard the speakers (needs robustness's cache).
+BENCH_ARGS_sessions = --data $(RAVDESS) --json var/sessions.json
+BENCH_ARGS_speakers = --data $(RAVDESS) --json var/speakers.json
+BENCH_ARGS_feedback =
+BENCHMARKS := throughput segmentation robustness sessions speakers feedback
+ARGS ?= $(BENCH_ARGS_$(WHAT))
+
+bench: $(STAMP)
+	@$(if $(filter $(WHAT),$(BENCHMARKS)),true,echo "WHAT must be one of: $(BENCHMARKS)" >&2; false)
+	mkdir -p var
+ifeq ($(WHAT),feedback)
+	nice $(BIN)/python manage.py bench_feedback $(ARGS)
+else
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.demo nice $(BIN)/python -m analysis.engine.benchmarks \
+		$(WHAT) $(ARGS)
+endif
+
+# The names the benchmarks had before `make bench WHAT=...`.
+eval-segmentation:
+	$(MAKE) --no-print-directory bench WHAT=segmentation
+eval-robustness:
+	$(MAKE) --no-print-directory bench WHAT=robustness
+eval-sessions:
+	$(MAKE) --no-print-directory bench WHAT=sessions
 
 # Retrain the shipped default (ser-default-v2) and its model card from the shared clips.
 train-default: $(STAMP)
