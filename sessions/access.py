@@ -10,7 +10,9 @@ Rules:
 
 ``*_visible_to`` return querysets that every list, search, count and export filters through;
 ``get_*_for_user`` fetch one object: 404 (``Http404``) when the user may not know it exists,
-403 (``PermissionDenied``) when they may see it but not perform the action.
+403 (``PermissionDenied``) when they may see it but not perform the action. This holds for every
+app's objects (children, sessions, recordings, exercises, assignments, attempts, uploads, trend
+markers, reports, model versions): the apps' selectors and views call these, and define none.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from analysis.models import EmotionModelVersion
+from sessions.exercises.models import Assignment, Attempt, Exercise
+from sessions.families.models import ConsentPurpose, ConsentRecord, ProgressReport, ReportStatus
 from sessions.models import (
     Child,
     Clinic,
@@ -33,6 +38,7 @@ from sessions.models import (
     TherapySession,
     User,
 )
+from sessions.workspace.models import ChunkedUpload, TrendMarker
 
 
 def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership, Any]:
@@ -232,3 +238,190 @@ def get_invitation_for_user(user: Any, key: str) -> Invitation:
     if invitation is None:
         raise Http404("Not found.")
     return invitation
+
+
+# --- practice: exercises, assignments, attempts -----------------------------------------------
+# Exercises are clinic teaching material: therapists and admins of the clinic see them,
+# therapists create and edit them, admins read. Families see an exercise only through an
+# assignment to their child (and may play its model recording). Assignments and attempts are
+# the child's data: whoever may see the child sees them; the child's guardians and therapists
+# may practise (record attempts); only the child's therapists assign, end assignments and
+# review attempts.
+
+
+def _staff_clinic_ids(user: Any) -> QuerySet[Membership, Any]:
+    return Membership.objects.filter(
+        user=user, role__in=[Role.THERAPIST, Role.CLINIC_ADMIN]
+    ).values_list("clinic_id", flat=True)
+
+
+def exercises_visible_to(user: Any) -> QuerySet[Exercise]:
+    """The exercise library of the user's clinics (staff only; families see assignments)."""
+    if not getattr(user, "is_authenticated", False):
+        return Exercise.objects.none()
+    return Exercise.objects.filter(clinic_id__in=_staff_clinic_ids(user))
+
+
+def can_edit_exercises(user: Any, clinic_id: Any) -> bool:
+    return Membership.objects.filter(user=user, clinic_id=clinic_id, role=Role.THERAPIST).exists()
+
+
+def get_exercise_for_user(user: Any, exercise_id: Any, *, write: bool = False) -> Exercise:
+    exercise: Exercise = _get_or_404(
+        exercises_visible_to(user).select_related("clinic"), exercise_id
+    )
+    if write and not can_edit_exercises(user, exercise.clinic_id):
+        raise PermissionDenied("Only therapists can change exercises.")
+    return exercise
+
+
+def get_exercise_audio_for_user(user: Any, exercise_id: Any) -> Exercise:
+    """An exercise whose model recording the user may hear: staff of its clinic, or a guardian
+    (or therapist) of a child it was assigned to."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("Not found.")
+    assigned = Assignment.objects.filter(child__in=children_visible_to(user))
+    visible = Exercise.objects.filter(
+        Q(clinic_id__in=_staff_clinic_ids(user)) | Q(id__in=assigned.values("exercise_id"))
+    )
+    exercise: Exercise = _get_or_404(visible, exercise_id)
+    return exercise
+
+
+def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(child__in=children_visible_to(user))
+
+
+def may_practise(user: Any, child: Child) -> bool:
+    return is_guardian_of(user, child) or is_therapist_of(user, child)
+
+
+def get_assignment_for_user(
+    user: Any, assignment_id: Any, *, practise: bool = False, write: bool = False
+) -> Assignment:
+    """``practise``: record attempts (guardian or therapist of the child); ``write``: change
+    the assignment (therapist of the child). 404 when the child is not visible, else 403."""
+    assignment: Assignment = _get_or_404(
+        assignments_visible_to(user).select_related("exercise", "child", "child__clinic"),
+        assignment_id,
+    )
+    if practise and not may_practise(user, assignment.child):
+        raise PermissionDenied("Only the child's family and therapists can record practice.")
+    if write and not is_therapist_of(user, assignment.child):
+        raise PermissionDenied("Only the child's therapists can change exercises.")
+    return assignment
+
+
+def attempts_visible_to(user: Any) -> QuerySet[Attempt]:
+    return Attempt.objects.filter(child__in=children_visible_to(user))
+
+
+def get_attempt_for_user(user: Any, attempt_id: Any, *, review: bool = False) -> Attempt:
+    attempt: Attempt = _get_or_404(
+        attempts_visible_to(user).select_related(
+            "assignment",
+            "assignment__exercise",
+            "child",
+            "child__clinic",
+            "model_version",
+            "reviewed_by",
+        ),
+        attempt_id,
+    )
+    if review and not is_therapist_of(user, attempt.child):
+        raise PermissionDenied("Only the child's therapists can review attempts.")
+    return attempt
+
+
+# --- the workspace's own rows: chunked uploads and trend markers -------------------------------
+
+
+def get_upload_for_user(user: Any, upload_id: Any) -> ChunkedUpload:
+    """An upload of a session the user may see (404 otherwise); only the child's therapists may
+    touch it (403 for others who can see the session, such as the clinic admin)."""
+    upload: ChunkedUpload = _get_or_404(
+        ChunkedUpload.objects.filter(session__in=sessions_visible_to(user)).select_related(
+            "session__child"
+        ),
+        upload_id,
+    )
+    if not is_therapist_of(user, upload.session.child):
+        raise PermissionDenied("Only the child's therapist can upload recordings.")
+    return upload
+
+
+def get_marker_for_user(user: Any, child: Child, marker_id: Any) -> TrendMarker:
+    """A trend marker of ``child`` (which the caller fetched through ``get_child_for_user``)."""
+    marker: TrendMarker = _get_or_404(TrendMarker.objects.filter(child=child), marker_id)
+    return marker
+
+
+# --- progress reports ---------------------------------------------------------------------------
+# A therapist of the child and the clinic's admin see every version; a guardian sees only
+# released reports, and only while the sharing consent holds.
+
+
+def _sharing_live() -> Exists:
+    return Exists(
+        ConsentRecord.objects.filter(
+            child=OuterRef("child"), purpose=ConsentPurpose.SHARING, revoked_at__isnull=True
+        )
+    )
+
+
+def reports_visible_to(user: Any) -> QuerySet[ProgressReport]:
+    if not getattr(user, "is_authenticated", False):
+        return ProgressReport.objects.none()
+    admin_children = Child.objects.filter(clinic__in=admin_clinics(user)).values("pk")
+    guardian_children = children_visible_to(user).filter(guardians=user).values("pk")
+    return ProgressReport.objects.filter(
+        Q(child_id__in=admin_children)
+        | Q(child_id__in=children_editable_by(user).values("pk"))
+        | (Q(child_id__in=guardian_children, status=ReportStatus.RELEASED) & Q(_sharing_live()))
+    ).distinct()
+
+
+def get_report_for_user(user: Any, report_id: Any, *, write: bool = False) -> ProgressReport:
+    report: ProgressReport = _get_or_404(
+        reports_visible_to(user).select_related(
+            "child", "child__clinic", "released_by", "created_by"
+        ),
+        report_id,
+    )
+    if write and not is_therapist_of(user, report.child):
+        raise PermissionDenied("You can read this report but not change it.")
+    return report
+
+
+def is_staff_reader(user: Any, child: Child) -> bool:
+    """A therapist of the child or an admin of its clinic (not a guardian)."""
+    return is_therapist_of(user, child) or is_admin_of_clinic(user, child.clinic_id)
+
+
+# --- emotion models (the registry) ----------------------------------------------------------------
+# Models belong to a clinic and only its admins see them; anyone else gets a 404 (the console
+# is not theirs to know about).
+
+
+def versions_visible_to(user: Any) -> QuerySet[EmotionModelVersion]:
+    return EmotionModelVersion.objects.filter(clinic__in=admin_clinics(user))
+
+
+def get_version_for_admin(user: Any, version_id: Any) -> EmotionModelVersion:
+    """The version if ``user`` administers its clinic; 404 otherwise (also for bad ids)."""
+    version: EmotionModelVersion = _get_or_404(
+        versions_visible_to(user).select_related(
+            "clinic", "created_by", "activated_by", "retired_by", "base_version"
+        ),
+        version_id,
+    )
+    return version
+
+
+def get_trial_recording(user: Any, clinic: Clinic, recording_id: Any) -> Recording:
+    """A recording of the admin's clinic to try a model on, fetched through the access rules
+    (404 otherwise)."""
+    recording = get_recording_for_user(user, recording_id)
+    if recording.session.child.clinic_id != clinic.pk:
+        raise Http404("Not found.")
+    return recording

@@ -2,8 +2,9 @@
 figures, which recordings a model can be tried on, and therapist-corrected segments usable for
 training (only children whose guardian consented to training).
 
-Access follows ``sessions.access``: models belong to a clinic and only its admins see them;
-anyone else gets a 404 (the console is not theirs to know about).
+Access is stated in ``sessions.access`` (``versions_visible_to``, ``get_version_for_admin``,
+``get_trial_recording``): models belong to a clinic and only its admins see them; anyone else
+gets a 404 (the console is not theirs to know about).
 """
 
 from __future__ import annotations
@@ -14,16 +15,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import Http404
-
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.training.datasets import LabelledClip
 from analysis.models import EmotionModelVersion, ModelStatus
 from analysis.registry import active as registry
 from analysis.services import local_file_path
-from sessions import access
 from sessions.models import AuditEvent, Clinic, Recording, RecordingStatus
 
 logger = logging.getLogger(__name__)
@@ -43,23 +39,6 @@ def versions_for_clinic(clinic: Clinic) -> list[EmotionModelVersion]:
         key=lambda v: (_STATUS_ORDER.get(ModelStatus(v.status), 9), -v.created_at.timestamp())
     )
     return versions
-
-
-def versions_visible_to(user: Any) -> QuerySet[EmotionModelVersion]:
-    return EmotionModelVersion.objects.filter(clinic__in=access.admin_clinics(user))
-
-
-def get_version_for_admin(user: Any, version_id: Any) -> EmotionModelVersion:
-    """The version if ``user`` administers its clinic; 404 otherwise (also for bad ids)."""
-    try:
-        return (
-            versions_visible_to(user)
-            .select_related("clinic", "created_by", "activated_by", "retired_by", "base_version")
-            .get(pk=version_id)
-        )
-    except (EmotionModelVersion.DoesNotExist, ValidationError, ValueError) as exc:
-        # A malformed (forged) id is as unknown as a missing one.
-        raise Http404("Not found.") from exc
 
 
 def active_version_or_none(clinic: Clinic) -> EmotionModelVersion | None:
@@ -189,14 +168,6 @@ def recordings_for_trial(clinic: Clinic, limit: int = 200) -> list[Recording]:
         .select_related("session", "session__child")
         .order_by("-created_at")[:limit]
     )
-
-
-def get_trial_recording(user: Any, clinic: Clinic, recording_id: Any) -> Recording:
-    """A recording of the admin's clinic, fetched through the access rules (404 otherwise)."""
-    recording = access.get_recording_for_user(user, recording_id)
-    if recording.session.child.clinic_id != clinic.pk:
-        raise Http404("Not found.")
-    return recording
 
 
 # --- labelled data from therapist corrections ------------------------------------------------

@@ -60,7 +60,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def model_detail(request: HttpRequest, version_id: str) -> HttpResponse:
-    version = registry_selectors.get_version_for_admin(request.user, version_id)
+    version = access.get_version_for_admin(request.user, version_id)
     summary = registry_selectors.evaluation_summary(version)
     return render(
         request,
@@ -80,7 +80,7 @@ def model_detail(request: HttpRequest, version_id: str) -> HttpResponse:
 def _status_action(
     request: HttpRequest, version_id: str, *, action: str, template_action: str
 ) -> HttpResponse:
-    version = registry_selectors.get_version_for_admin(request.user, version_id)
+    version = access.get_version_for_admin(request.user, version_id)
     if request.method == "POST":
         try:
             if action == "activate":
@@ -250,7 +250,7 @@ def model_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def model_try(request: HttpRequest, version_id: str) -> HttpResponse:
-    version = registry_selectors.get_version_for_admin(request.user, version_id)
+    version = access.get_version_for_admin(request.user, version_id)
     clinic = version.clinic
     active = registry_selectors.active_version_or_none(clinic)
     recordings = registry_selectors.recordings_for_trial(clinic)
@@ -271,9 +271,7 @@ def model_try(request: HttpRequest, version_id: str) -> HttpResponse:
         "has_recordings": bool(recordings),
     }
     if request.method == "POST" and form.is_valid():
-        recording = registry_selectors.get_trial_recording(
-            request.user, clinic, form.cleaned_data["recording"]
-        )
+        recording = access.get_trial_recording(request.user, clinic, form.cleaned_data["recording"])
         models = [version] if active is None or active.pk == version.pk else [active, version]
         context.update(_compare(request, recording, models, form.cleaned_data))
     return render(request, "console/models_try.html", context)

@@ -150,7 +150,7 @@ class AttemptCreateView(APIView):
 
     @extend_schema(request=AttemptUploadSerializer, responses={201: FEEDBACK, 200: FEEDBACK})
     def post(self, request: Request, assignment_id: str) -> Response:
-        assignment = selectors.get_assignment_for_user(request.user, assignment_id, practise=True)
+        assignment = access.get_assignment_for_user(request.user, assignment_id, practise=True)
         serializer = AttemptUploadSerializer(data=request.data)
         if not serializer.is_valid():
             return Response(
@@ -188,7 +188,7 @@ class AttemptDetailView(APIView):
 
     @extend_schema(responses={200: FEEDBACK})
     def get(self, request: Request, attempt_id: str) -> Response:
-        attempt = selectors.get_attempt_for_user(request.user, attempt_id)
+        attempt = access.get_attempt_for_user(request.user, attempt_id)
         if attempt.is_final:
             # One entry when the feedback is read, not one per poll while waiting.
             audit.record(

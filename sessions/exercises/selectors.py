@@ -1,14 +1,8 @@
-"""Reads of practice exercises, and the fetch-if-allowed helpers for their objects.
+"""Reads of practice exercises: a child's board, streak, attempts and progress.
 
-Who may do what is decided by the predicates in ``sessions.access`` (children_visible_to,
-is_therapist_of, is_guardian_of, ...); this module only applies them to exercise objects:
-
-* Exercises are clinic teaching material: therapists and admins of the clinic see them,
-  therapists create and edit them, admins read. Families see an exercise only through an
-  assignment to their child (and may play its model recording).
-* Assignments and attempts are the child's data: whoever may see the child sees them; the
-  child's guardians and therapists may practise (record attempts); only the child's therapists
-  assign, end assignments and review attempts. Everyone else gets a 404.
+Who may see or change an exercise, assignment or attempt, and the fetch-if-allowed helpers
+(``get_exercise_for_user``, ``get_assignment_for_user``, ``get_attempt_for_user``, ...), live in
+``sessions.access``; every function here takes objects the caller already fetched through it.
 """
 
 from __future__ import annotations
@@ -16,96 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from analysis.engine.prosody import Baseline, Prosody, baseline_from
-from sessions import access
 from sessions.exercises.models import (
     Assignment,
     Attempt,
     AttemptStatus,
-    Exercise,
 )
 from sessions.exercises.progress import streak
-from sessions.models import Child, Membership, Role
-
-
-def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("Not found.") from exc  # a forged id is as unknown as a missing one
-
-
-def _staff_clinic_ids(user: Any) -> QuerySet[Membership, Any]:
-    return Membership.objects.filter(
-        user=user, role__in=[Role.THERAPIST, Role.CLINIC_ADMIN]
-    ).values_list("clinic_id", flat=True)
-
-
-def exercises_visible_to(user: Any) -> QuerySet[Exercise]:
-    """The exercise library of the user's clinics (staff only; families see assignments)."""
-    if not getattr(user, "is_authenticated", False):
-        return Exercise.objects.none()
-    return Exercise.objects.filter(clinic_id__in=_staff_clinic_ids(user))
-
-
-def can_edit_exercises(user: Any, clinic_id: Any) -> bool:
-    return Membership.objects.filter(user=user, clinic_id=clinic_id, role=Role.THERAPIST).exists()
-
-
-def get_exercise_for_user(user: Any, exercise_id: Any, *, write: bool = False) -> Exercise:
-    exercise: Exercise = _get_or_404(
-        exercises_visible_to(user).select_related("clinic"), exercise_id
-    )
-    if write and not can_edit_exercises(user, exercise.clinic_id):
-        raise PermissionDenied("Only therapists can change exercises.")
-    return exercise
-
-
-def get_exercise_audio_for_user(user: Any, exercise_id: Any) -> Exercise:
-    """An exercise whose model recording the user may hear: staff of its clinic, or a guardian
-    (or therapist) of a child it was assigned to."""
-    assigned = Assignment.objects.filter(child__in=access.children_visible_to(user))
-    visible = (
-        Exercise.objects.filter(
-            Q(clinic_id__in=_staff_clinic_ids(user)) | Q(id__in=assigned.values("exercise_id"))
-        )
-        if getattr(user, "is_authenticated", False)
-        else Exercise.objects.none()
-    )
-    exercise: Exercise = _get_or_404(visible, exercise_id)
-    return exercise
-
-
-# --- assignments --------------------------------------------------------------------------------
-
-
-def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
-    return Assignment.objects.filter(child__in=access.children_visible_to(user))
-
-
-def may_practise(user: Any, child: Child) -> bool:
-    return access.is_guardian_of(user, child) or access.is_therapist_of(user, child)
-
-
-def get_assignment_for_user(
-    user: Any, assignment_id: Any, *, practise: bool = False, write: bool = False
-) -> Assignment:
-    """``practise``: record attempts (guardian or therapist of the child); ``write``: change
-    the assignment (therapist of the child). 404 when the child is not visible, else 403."""
-    assignment: Assignment = _get_or_404(
-        assignments_visible_to(user).select_related("exercise", "child", "child__clinic"),
-        assignment_id,
-    )
-    if practise and not may_practise(user, assignment.child):
-        raise PermissionDenied("Only the child's family and therapists can record practice.")
-    if write and not access.is_therapist_of(user, assignment.child):
-        raise PermissionDenied("Only the child's therapists can change exercises.")
-    return assignment
+from sessions.models import Child
 
 
 def child_assignments(*, child: Child, include_ended: bool = False) -> QuerySet[Assignment]:
@@ -166,27 +81,6 @@ def child_streak(*, child: Child, day: dt.date | None = None) -> int:
 
 
 # --- attempts -----------------------------------------------------------------------------------
-
-
-def attempts_visible_to(user: Any) -> QuerySet[Attempt]:
-    return Attempt.objects.filter(child__in=access.children_visible_to(user))
-
-
-def get_attempt_for_user(user: Any, attempt_id: Any, *, review: bool = False) -> Attempt:
-    attempt: Attempt = _get_or_404(
-        attempts_visible_to(user).select_related(
-            "assignment",
-            "assignment__exercise",
-            "child",
-            "child__clinic",
-            "model_version",
-            "reviewed_by",
-        ),
-        attempt_id,
-    )
-    if review and not access.is_therapist_of(user, attempt.child):
-        raise PermissionDenied("Only the child's therapists can review attempts.")
-    return attempt
 
 
 def attempt_history(*, assignment: Assignment, limit: int = 50) -> list[Attempt]:

@@ -93,7 +93,7 @@ def family_progress(request: HttpRequest, child_id: str) -> HttpResponse:
 @login_required
 def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
     """One exercise: the phrase, the model recording, the recorder and the feedback."""
-    assignment = selectors.get_assignment_for_user(request.user, assignment_id)
+    assignment = access.get_assignment_for_user(request.user, assignment_id)
     child = assignment.child
     exercise = assignment.exercise
     history = selectors.attempt_history(assignment=assignment, limit=30)
@@ -101,7 +101,7 @@ def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
     audit.record(
         actor=request.user, action=AuditAction.VIEW, obj=assignment, child=child, request=request
     )
-    can_practise = selectors.may_practise(request.user, child) and assignment.is_active_on(
+    can_practise = access.may_practise(request.user, child) and assignment.is_active_on(
         selectors.today()
     )
     context = {
@@ -132,7 +132,7 @@ def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
 @require_POST
 def attempt_upload(request: HttpRequest, assignment_id: str) -> HttpResponse:
     """The no-JavaScript path: a recording chosen from the device, then the result page."""
-    assignment = selectors.get_assignment_for_user(request.user, assignment_id, practise=True)
+    assignment = access.get_assignment_for_user(request.user, assignment_id, practise=True)
     form = AttemptUploadForm(request.POST, request.FILES)
     back = redirect("exercise_practice", assignment_id=assignment.pk)
     if not form.is_valid():
@@ -156,7 +156,7 @@ def attempt_upload(request: HttpRequest, assignment_id: str) -> HttpResponse:
 @login_required
 def attempt_result(request: HttpRequest, attempt_id: str) -> HttpResponse:
     """Feedback on one attempt; refreshes itself while the analysis runs (no JavaScript)."""
-    attempt = selectors.get_attempt_for_user(request.user, attempt_id)
+    attempt = access.get_attempt_for_user(request.user, attempt_id)
     if not attempt.is_final:
         services.attempt_nudge(attempt=attempt)
     else:
@@ -190,7 +190,7 @@ def attempt_result(request: HttpRequest, attempt_id: str) -> HttpResponse:
 
 @login_required
 def attempt_audio(request: HttpRequest, attempt_id: str) -> HttpResponseBase:
-    attempt = selectors.get_attempt_for_user(request.user, attempt_id)
+    attempt = access.get_attempt_for_user(request.user, attempt_id)
     if not attempt.has_audio:
         raise Http404("The audio of this attempt is no longer kept.")
     return audited_audio_response(
@@ -205,7 +205,7 @@ def attempt_audio(request: HttpRequest, attempt_id: str) -> HttpResponseBase:
 @login_required
 def exercise_audio(request: HttpRequest, exercise_id: str) -> HttpResponseBase:
     """The therapist's model recording (clinic material, no child data)."""
-    exercise = selectors.get_exercise_audio_for_user(request.user, exercise_id)
+    exercise = access.get_exercise_audio_for_user(request.user, exercise_id)
     if not exercise.model_audio:
         raise Http404("This exercise has no model recording.")
     response = ranged_file_response(
@@ -235,7 +235,7 @@ def exercise_list(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     query = request.GET.get("q", "").strip()
     show_archived = request.GET.get("archived") == "1"
-    exercises = selectors.exercises_visible_to(request.user).annotate(
+    exercises = access.exercises_visible_to(request.user).annotate(
         open_assignments=Count("assignments", filter=Q(assignments__ended_at__isnull=True))
     )
     if not show_archived:
@@ -285,7 +285,7 @@ def exercise_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def exercise_edit(request: HttpRequest, exercise_id: str) -> HttpResponse:
-    exercise = selectors.get_exercise_for_user(request.user, exercise_id, write=True)
+    exercise = access.get_exercise_for_user(request.user, exercise_id, write=True)
     form = ExerciseForm(request.POST or None, request.FILES or None, instance=exercise)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -357,7 +357,7 @@ def exercise_assign(request: HttpRequest, child_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def assignment_end(request: HttpRequest, assignment_id: str) -> HttpResponse:
-    assignment = selectors.get_assignment_for_user(request.user, assignment_id, write=True)
+    assignment = access.get_assignment_for_user(request.user, assignment_id, write=True)
     services.assignment_end(assignment=assignment, actor=request.user, request=request)
     messages.success(request, f"“{assignment.exercise.title}” stopped. Its history is kept.")
     return redirect("child_exercises", child_id=assignment.child_id)
@@ -367,9 +367,7 @@ def assignment_end(request: HttpRequest, assignment_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def attempt_review(request: HttpRequest, attempt_id: str) -> HttpResponse:
     """Listen, see the model's verdict, override it, leave encouragement."""
-    attempt = selectors.get_attempt_for_user(
-        request.user, attempt_id, review=request.method == "POST"
-    )
+    attempt = access.get_attempt_for_user(request.user, attempt_id, review=request.method == "POST")
     if request.method == "GET" and not access.is_staff_in(request.user, attempt.child.clinic_id):
         return redirect("attempt_result", attempt_id=attempt.pk)
     initial = {

@@ -1,9 +1,8 @@
 """Reads of the families app: consent status, progress reports and their summaries.
 
-Who may see a report follows the rules stated in ``sessions.access`` (a therapist of the child
-and the clinic's admin see every version; a guardian sees only released reports, and only while
-the sharing consent holds); ``reports_visible_to`` and ``get_report_for_user`` apply them, built
-on the predicates of that module.
+Who may see a report is stated in ``sessions.access`` (``reports_visible_to``,
+``get_report_for_user``, ``is_staff_reader``); every function here takes objects the caller
+already fetched through it.
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from analysis.engine.labels import CANONICAL_LABELS, VALENCE_CLASS
-from sessions import access
 from sessions.families.models import (
     ConsentChannel,
     ConsentPurpose,
@@ -159,47 +155,7 @@ def erasure_preview(*, child: Child) -> dict[str, int]:
     }
 
 
-# --- report access ----------------------------------------------------------------------------
-
-
-def _sharing_live() -> Exists:
-    return Exists(
-        ConsentRecord.objects.filter(
-            child=OuterRef("child"), purpose=ConsentPurpose.SHARING, revoked_at__isnull=True
-        )
-    )
-
-
-def reports_visible_to(user: Any) -> QuerySet[ProgressReport]:
-    if not getattr(user, "is_authenticated", False):
-        return ProgressReport.objects.none()
-    admin_children = Child.objects.filter(clinic__in=access.admin_clinics(user)).values("pk")
-    guardian_children = access.children_visible_to(user).filter(guardians=user).values("pk")
-    return ProgressReport.objects.filter(
-        Q(child_id__in=admin_children)
-        | Q(child_id__in=access.children_editable_by(user).values("pk"))
-        | (Q(child_id__in=guardian_children, status=ReportStatus.RELEASED) & Q(_sharing_live()))
-    ).distinct()
-
-
-def get_report_for_user(user: Any, report_id: Any, *, write: bool = False) -> ProgressReport:
-    try:
-        report: ProgressReport = (
-            reports_visible_to(user)
-            .select_related("child", "child__clinic", "released_by", "created_by")
-            .get(pk=report_id)
-        )
-    except (ProgressReport.DoesNotExist, ValidationError, ValueError) as exc:
-        # A malformed (forged) id is as unknown as a missing one.
-        raise Http404("Not found.") from exc
-    if write and not access.is_therapist_of(user, report.child):
-        raise PermissionDenied("You can read this report but not change it.")
-    return report
-
-
-def is_staff_reader(user: Any, child: Child) -> bool:
-    """A therapist of the child or an admin of its clinic (not a guardian)."""
-    return access.is_therapist_of(user, child) or access.is_admin_of_clinic(user, child.clinic_id)
+# --- reports ----------------------------------------------------------------------------------
 
 
 def reports_for_family(*, child: Child) -> list[ProgressReport]:

@@ -136,7 +136,7 @@ class UploadDetailView(APIView):
         summary="An upload's offset and status (to resume or to follow checking)",
     )
     def get(self, request: Request, upload_id: str) -> Response:
-        upload = selectors.get_upload_for_user(request.user, upload_id)
+        upload = access.get_upload_for_user(request.user, upload_id)
         audit.record(
             actor=request.user,
             action=AuditAction.VIEW,
@@ -153,7 +153,7 @@ class UploadDetailView(APIView):
         "the upload is already complete, cancelled or expired.",
     )
     def delete(self, request: Request, upload_id: str) -> Response:
-        upload = selectors.get_upload_for_user(request.user, upload_id)
+        upload = access.get_upload_for_user(request.user, upload_id)
         if not services.upload_cancel(upload=upload, actor=request.user, request=request._request):
             detail = "This upload was already cancelled or expired."
             if upload.status == UploadStatus.FINALIZING:
@@ -185,7 +185,7 @@ class UploadChunkView(APIView):
         summary="Send the next chunk of an upload",
     )
     def put(self, request: Request, upload_id: str) -> Response:
-        upload = selectors.get_upload_for_user(request.user, upload_id)
+        upload = access.get_upload_for_user(request.user, upload_id)
         raw: HttpRequest = request._request
         try:
             offset = int(raw.headers.get("Upload-Offset", ""))
@@ -221,7 +221,7 @@ class UploadCompleteView(APIView):
         "and can be completed again).",
     )
     def post(self, request: Request, upload_id: str) -> Response:
-        upload = selectors.get_upload_for_user(request.user, upload_id)
+        upload = access.get_upload_for_user(request.user, upload_id)
         if upload.status == UploadStatus.COMPLETE:
             return Response(upload_payload(upload), status=status.HTTP_201_CREATED)
         if upload.status in (UploadStatus.FAILED, UploadStatus.CANCELLED, UploadStatus.EXPIRED):

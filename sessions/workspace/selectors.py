@@ -2,8 +2,8 @@
 summaries and trends (from stored summaries, never by recomputing timelines), exports and the
 corrected segments that count as labelled training data.
 
-Every function takes objects the caller already fetched through ``sessions.access``; the
-``get_*_for_user`` helpers here compose those same rules for the workspace's own rows.
+Every function takes objects the caller already fetched through ``sessions.access`` (which
+also fetches the workspace's own rows: ``get_upload_for_user``, ``get_marker_for_user``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
 from analysis import selectors as analysis_selectors
 from analysis.engine.emotion import summary as summary_rules
@@ -35,35 +33,6 @@ from sessions.workspace.models import (
 )
 
 ROLES = corrections.SPEAKERS
-
-# --- access to the workspace's own rows ---------------------------------------------------------
-
-
-def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("Not found.") from exc
-
-
-def get_upload_for_user(user: Any, upload_id: Any) -> ChunkedUpload:
-    """An upload of a session the user may see (404 otherwise); only the child's therapists may
-    touch it (403 for others who can see the session, such as the clinic admin)."""
-    upload: ChunkedUpload = _get_or_404(
-        ChunkedUpload.objects.filter(session__in=access.sessions_visible_to(user)).select_related(
-            "session__child"
-        ),
-        upload_id,
-    )
-    if not access.is_therapist_of(user, upload.session.child):
-        raise PermissionDenied("Only the child's therapist can upload recordings.")
-    return upload
-
-
-def get_marker_for_user(user: Any, child: Child, marker_id: Any) -> TrendMarker:
-    marker: TrendMarker = _get_or_404(TrendMarker.objects.filter(child=child), marker_id)
-    return marker
-
 
 # --- runs, edits, effective segments --------------------------------------------------------
 

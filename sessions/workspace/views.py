@@ -218,7 +218,7 @@ def _marker_form_state(request: HttpRequest, child: Child) -> dict[str, Any] | N
 @require_POST
 def marker_delete(request: HttpRequest, child_id: str, marker_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id, write=True)
-    marker = selectors.get_marker_for_user(request.user, child, marker_id)
+    marker = access.get_marker_for_user(request.user, child, marker_id)
     services.marker_delete(marker=marker, actor=request.user, request=request)
     messages.success(request, "Marker removed.")
     return redirect(f"{_child_url(child)}#trends")

@@ -195,3 +195,29 @@ def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_pa
     # Nothing is stored for a refused file.
     assert Recording.objects.count() == recordings
     assert not Attempt.objects.exists() and not ChunkedUpload.objects.exists()
+
+
+# --- one access module --------------------------------------------------------------------------
+
+
+def test_every_fetch_if_allowed_helper_lives_in_sessions_access() -> None:
+    """``get_*_for_user`` / ``get_*_for_admin`` and the 404-on-forged-id lookup are defined once,
+    in ``sessions.access``; the apps' selectors and views call them."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    helper = re.compile(r"^(get_\w+_for_(user|admin)|_get_or_404|\w+_visible_to)$")
+    found = []
+    for package in ("sessions", "analysis"):
+        for path in sorted((root / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef) and helper.match(node.name):
+                    found.append(f"{path.relative_to(root)}:{node.name}")
+    elsewhere = [f for f in found if not f.startswith("sessions/access.py:")]
+    assert elsewhere == []
+    assert "sessions/access.py:_get_or_404" in found
+    assert "sessions/access.py:get_report_for_user" in found

@@ -165,7 +165,7 @@ def console_consent_text(request: HttpRequest, purpose: str) -> HttpResponse:
 @require_GET
 def child_consent(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
-    if not selectors.is_staff_reader(request.user, child):
+    if not access.is_staff_reader(request.user, child):
         return redirect("family_child", child_id=child.pk)
     audit.record(
         actor=request.user,

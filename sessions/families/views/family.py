@@ -66,7 +66,7 @@ def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def family_report(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id)
+    report = access.get_report_for_user(request.user, report_id)
     audit.record(
         actor=request.user,
         action=AuditAction.VIEW,

@@ -26,7 +26,7 @@ from sessions.models.audit import AuditAction
 @require_GET
 def report_list(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
-    if not selectors.is_staff_reader(request.user, child):
+    if not access.is_staff_reader(request.user, child):
         return redirect("family_child", child_id=child.pk)
     reports = selectors.reports_for_staff(child=child)
     audit.record(
@@ -83,8 +83,8 @@ def report_create(request: HttpRequest, child_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def report_detail(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id)
-    if not selectors.is_staff_reader(request.user, report.child):
+    report = access.get_report_for_user(request.user, report_id)
+    if not access.is_staff_reader(request.user, report.child):
         return redirect("family_report", report_id=report.pk)
     audit.record(
         actor=request.user, action=AuditAction.VIEW, obj=report, child=report.child, request=request
@@ -103,7 +103,7 @@ def report_detail(request: HttpRequest, report_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id, write=True)
+    report = access.get_report_for_user(request.user, report_id, write=True)
     if report.is_released:
         messages.error(request, str(ReportLocked()))
         return redirect("report_detail", report_id=report.pk)
@@ -154,7 +154,7 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def report_release(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id, write=True)
+    report = access.get_report_for_user(request.user, report_id, write=True)
     try:
         services.report_release(report=report, actor=request.user, request=request)
     except ConsentMissing as exc:
@@ -169,7 +169,7 @@ def report_release(request: HttpRequest, report_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def report_revise(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id, write=True)
+    report = access.get_report_for_user(request.user, report_id, write=True)
     correction = services.report_revise(report=report, actor=request.user, request=request)
     if correction.pk != report.pk:
         messages.info(
@@ -183,7 +183,7 @@ def report_revise(request: HttpRequest, report_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def report_discard(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id, write=True)
+    report = access.get_report_for_user(request.user, report_id, write=True)
     try:
         services.report_discard(report=report, actor=request.user, request=request)
     except ReportLocked as exc:
@@ -196,7 +196,7 @@ def report_discard(request: HttpRequest, report_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def report_pdf_download(request: HttpRequest, report_id: str) -> HttpResponse:
-    report = selectors.get_report_for_user(request.user, report_id)
+    report = access.get_report_for_user(request.user, report_id)
     pdf = report_pdf(report)
     audit.record(
         actor=request.user,
