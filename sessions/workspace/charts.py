@@ -214,10 +214,29 @@ def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return traces
 
 
+def speaker_lane(seg: Mapping[str, Any]) -> str:
+    """The row-1 lane of a segment: its role, or "Speaker A", "Speaker B", ... for a voice
+    nobody has named yet (one lane per voice, never merged into one "unknown" row)."""
+    if seg.get("speaker") == "unknown" and seg.get("cluster"):
+        return f"Speaker {seg['cluster']}"
+    return str(seg.get("speaker"))
+
+
+def unnamed_voices(segments: Sequence[Mapping[str, Any]]) -> list[str]:
+    return sorted({speaker_lane(s) for s in segments} - set(SPEAKERS))
+
+
 def timeline_layout(
-    roles: Sequence[str], duration: float, *, has_segments: bool, no_speech: bool = False
+    roles: Sequence[str],
+    duration: float,
+    *,
+    has_segments: bool,
+    no_speech: bool = False,
+    voices: Sequence[str] = (),
 ) -> dict[str, Any]:
     heights = [LANE_PX] + [PROB_PX] * len(roles) + [VA_PX]
+    # Lane rows, top first: the child, the therapist, each unnamed voice, then the rest.
+    lane_rows = [*SPEAKERS[:2], *voices, *SPEAKERS[2:]]
     domains, total_height = _domains(heights)
     va_index = len(heights)
     ticks = time_ticks(0, duration)
@@ -257,9 +276,9 @@ def timeline_layout(
             "type": "category",
             "fixedrange": True,
             "categoryorder": "array",
-            "categoryarray": list(reversed(SPEAKERS)),
-            "tickvals": list(SPEAKERS),
-            "ticktext": [SPEAKER_LABEL[role] for role in SPEAKERS],
+            "categoryarray": list(reversed(lane_rows)),
+            "tickvals": lane_rows,
+            "ticktext": [SPEAKER_LABEL.get(row, row) for row in lane_rows],
             "title": {"text": "Speaker"},
         },
         "annotations": [],
@@ -324,7 +343,7 @@ def segment_traces(
                 "legendgroup": label,
                 "xaxis": "x",
                 "yaxis": "y",
-                "y": [s["speaker"] for s in mine],
+                "y": [speaker_lane(s) for s in mine],
                 "base": [_r(s["start_s"]) for s in mine],
                 "x": [_r(s["end_s"] - s["start_s"]) for s in mine],
                 "customdata": [s["key"] for s in mine],
@@ -389,6 +408,7 @@ def timeline_figure(workspace: Mapping[str, Any]) -> dict[str, Any]:
         duration,
         has_segments=bool(workspace["segments"]),
         no_speech=bool(workspace.get("no_speech")),
+        voices=unnamed_voices(workspace["segments"]),
     )
     return {"data": [*lanes, *frame_traces(frames), *overlays], "layout": layout}
 
@@ -405,6 +425,7 @@ def timeline_figure_json(
         duration,
         has_segments=bool(workspace["segments"]),
         no_speech=bool(workspace.get("no_speech")),
+        voices=unnamed_voices(workspace["segments"]),
     )
     parts = [
         json.dumps(lanes, separators=(",", ":"))[1:-1],
@@ -472,7 +493,7 @@ def _uncertain_trace(
 def _segment_hover(seg: Mapping[str, Any]) -> str:
     parts = [
         f"{clock(seg['start_s'])}{EN_DASH}{clock(seg['end_s'])} · "
-        f"{SPEAKER_LABEL.get(seg['speaker'], seg['speaker'])} · {seg['emotion']}"
+        f"{SPEAKER_LABEL.get(speaker_lane(seg), speaker_lane(seg))} · {seg['emotion']}"
     ]
     if seg.get("confidence") is not None:
         parts.append(f"confidence {seg['confidence']:.0%}")

@@ -243,3 +243,16 @@ def test_the_page_form_names_a_voice_and_comes_back(client: Any, cast: Cast) -> 
     assert "Who is <strong>Speaker B</strong>?" in page
     bad = client.post(url, {"lane": "A", "person": "child:nobody"}, follow=True)
     assert "The voice was not named" in bad.content.decode()
+
+
+def test_the_timeline_has_one_lane_per_unnamed_voice(therapist_api: APIClient, cast: Cast) -> None:
+    voiced_run(cast.recording)
+
+    def lanes(figure: dict[str, Any]) -> set[str]:
+        return {y for t in figure["data"] if t.get("orientation") == "h" for y in t["y"]}
+
+    figure = _workspace(therapist_api, cast)["figure"]
+    assert lanes(figure) == {"Speaker A", "Speaker B"}
+    assert {"Speaker A", "Speaker B"} <= set(figure["layout"]["yaxis"]["ticktext"])
+    named = _name(therapist_api, cast, lane="A", person=_child_key(cast)).json()["figure"]
+    assert lanes(named) == {"child", "Speaker B"}
