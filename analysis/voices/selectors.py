@@ -58,7 +58,7 @@ def active_namings(*, person_key: str | None = None, run: AnalysisRun | None = N
     """Namings whose correction batch still has an active segment correction (not undone)."""
     from sessions.workspace.models import SegmentEdit
 
-    namings = LaneNaming.objects.select_related("lane")
+    namings = LaneNaming.objects.select_related("lane__run")
     if person_key is not None:
         namings = namings.filter(person_key=person_key)
     if run is not None:
@@ -82,9 +82,7 @@ def improved_print(
     seen: set[Any] = set()
     for naming in active_namings(person_key=person_key):
         lane = naming.lane
-        recording_id = AnalysisRun.objects.filter(pk=lane.run_id).values_list(
-            "recording_id", flat=True
-        )[0]
+        recording_id = lane.run.recording_id
         if recording_id in seen or not lane.centroid:
             continue
         seen.add(recording_id)
