@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from analysis.enrollment import views as enrollment_views
+from analysis.registry import evaluation_views
 from analysis.registry import views as registry_views
 
 urlpatterns: list[URLPattern] = [
@@ -44,5 +45,10 @@ urlpatterns: list[URLPattern] = [
     ),
     path(
         "console/models/<uuid:version_id>/try/", registry_views.model_try, name="console_model_try"
+    ),
+    path(
+        "console/models/<uuid:version_id>/evaluate/",
+        evaluation_views.model_evaluate,
+        name="console_model_evaluate",
     ),
 ]

@@ -34,6 +34,7 @@ NO_CHILD_DATA = {
     "console_model_detail": "a model's labels and evaluation figures",
     "console_model_activate": "a confirmation page about a model",
     "console_model_retire": "a confirmation page about a model",
+    "console_model_evaluate": "a model's evaluation and its progress",
     "exercise_list": "the clinic's exercise library",
     "exercise_create": "an empty exercise form",
     "exercise_edit": "an exercise of the library",

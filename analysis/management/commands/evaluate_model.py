@@ -13,40 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.management.commands._registry_cli import model_from_option, pct
+from analysis.registry.evaluation import score
 
-
-def score(
-    classifier: Any, clips: list[Any], *, folds: int = 0, seed: int = 0, batch_size: int = 16
-) -> dict[str, Any]:
-    """The evaluation document stored on a version (see ``analysis.engine.training.evaluation``)."""
-    from analysis.engine.training.datasets import group_kfold, label_indices
-    from analysis.engine.training.evaluation import metrics_from_probabilities, summarise_folds
-
-    rows = []
-    for start in range(0, len(clips), batch_size):
-        batch = [clip.load(classifier.sample_rate) for clip in clips[start : start + batch_size]]
-        rows.append(np.asarray(classifier.predict_proba(batch)))
-    probabilities = np.concatenate(rows)
-    y = label_indices(clips)
-    result = metrics_from_probabilities(y, probabilities)
-    result["n_clips"] = len(clips)
-    result["speakers"] = len({clip.group for clip in clips})
-    if folds:
-        per_fold = [
-            metrics_from_probabilities(y[test], probabilities[test])
-            for _train, test in group_kfold(clips, folds, seed)
-        ]
-        result["folds"] = {"k": folds, "seed": seed, **summarise_folds(per_fold)}
-    result["model"] = {
-        "name": classifier.manifest.name,
-        "version": classifier.manifest.version,
-        "kind": classifier.manifest.kind,
-    }
-    return result
+__all__ = ["Command", "score"]  # train_head scores held-out speakers with the same function
 
 
 class Command(BaseCommand):
