@@ -58,10 +58,25 @@ def _real_ids(cast: Cast) -> dict[str, list[str]]:
     )
     assignment = make_assignment(cast.child, make_exercise(cast.clinic, with_audio=True))
     attempt = done_attempt(assignment)
+    from sessions.families import services as family_services
+
+    report = family_services.report_create(
+        child=cast.child,
+        actor=cast.therapist,
+        period_start=cast.session.date,
+        period_end=cast.session.date,
+        sessions=[cast.session],
+    )
     child, session = str(cast.child.pk), str(cast.session.pk)
     return {
         "id": [child, session],
         "child": [child],
+        "child_id": [child],
+        "report_id": [str(report.pk)],
+        "exercise_id": [str(assignment.exercise_id)],
+        # Not "recording": revoking it would erase the recording the other examples use.
+        "purpose": ["analysis", "training"],
+        "filename": ["segments.csv", "analysis.json"],
         "session_id": [session],
         "recording_id": [str(cast.recording.pk)],
         "upload_id": [str(upload.pk)],
