@@ -330,8 +330,8 @@ def workspace_json(
     figure = "null"
     run = workspace["run_object"]
     if run is not None:
-        stored = selectors.stored_timeline(run) or services.timeline_store(run=run)
-        figure = charts.timeline_figure_json(workspace, stored.roles, stored.traces)
+        roles, traces = selectors.timeline_traces(run)  # read only: a GET stores nothing
+        figure = charts.timeline_figure_json(workspace, roles, traces)
     body = json.dumps(head, cls=DjangoJSONEncoder, separators=(",", ":"))
     return HttpResponse(body[:-1] + ',"figure":' + figure + "}", content_type="application/json")
 

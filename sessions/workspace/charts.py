@@ -43,7 +43,8 @@ UNCERTAIN_PATTERN = {
 }
 MINUS = "\u2212"  # typographic minus sign, for axis labels
 EN_DASH = "\u2013"
-# Bump when frame_traces() changes: stored traces of the older format are rebuilt.
+# Bump when frame_traces() changes: stored traces of an older format are not used (a page view
+# computes them without storing; ``manage.py store_timelines`` stores them again).
 TIMELINE_FORMAT = 1
 # Left margin shared with the waveform above the chart, so both use one time axis.
 TIMELINE_MARGIN = {"l": 110, "r": 24, "t": 36, "b": 44}
@@ -126,6 +127,12 @@ def frame_roles(frames: Sequence[Mapping[str, Any]]) -> list[str]:
     """The speakers with per-window probabilities, in lane order: one chart row each."""
     present = {f.get("speaker") for f in frames}
     return [r for r in SPEAKERS if r in present]
+
+
+def timeline_traces(frames: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
+    """The roles and the model-output traces (as JSON text) of a timeline: what ``RunTimeline``
+    stores when a run's frames are written, and what a page computes when none is stored."""
+    return frame_roles(frames), json.dumps(frame_traces(frames), separators=(",", ":"))
 
 
 def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -145,6 +145,19 @@ def stored_timeline(run: AnalysisRun | Any) -> RunTimeline | None:
     return RunTimeline.objects.filter(run=run, format=TIMELINE_FORMAT).first()
 
 
+def timeline_traces(run: AnalysisRun | Any) -> tuple[list[str], str]:
+    """The run's timeline roles and model-output traces (JSON text): the stored ones, or,
+    where none are stored in the current format, computed from the frames without storing
+    (reading a timeline never writes; ``services.timeline_store`` stores them when the run's
+    frames are written)."""
+    stored = stored_timeline(run)
+    if stored is not None:
+        return list(stored.roles), stored.traces
+    from sessions.workspace import charts
+
+    return charts.timeline_traces(run_frames(run))
+
+
 def waveform(recording: Recording) -> RecordingWaveform | None:
     return RecordingWaveform.objects.filter(recording=recording).first()
 

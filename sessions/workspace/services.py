@@ -543,20 +543,15 @@ def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:
 
 def timeline_store(*, run: AnalysisRun) -> RunTimeline:
     """Build the model-output traces of ``run``'s timeline from its frames and store them as
-    JSON text. Running it twice overwrites the same row with the same content."""
-    import json
-
+    JSON text; called where the frames are written (``analysis.services.run_store_results``,
+    the synthetic demo runs), never by a page view. Running it twice overwrites the same row
+    with the same content."""
     from sessions.workspace import charts
 
-    frames = selectors.run_frames(run)
-    traces = json.dumps(charts.frame_traces(frames), separators=(",", ":"))
+    roles, traces = charts.timeline_traces(selectors.run_frames(run))
     timeline, _ = RunTimeline.objects.update_or_create(
         run=run,
-        defaults={
-            "format": charts.TIMELINE_FORMAT,
-            "roles": charts.frame_roles(frames),
-            "traces": traces,
-        },
+        defaults={"format": charts.TIMELINE_FORMAT, "roles": roles, "traces": traces},
     )
     return timeline
 
