@@ -5,9 +5,11 @@ Views, API endpoints and tasks call these; none of them touches the models direc
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -17,8 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import Error as DatabaseError
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
@@ -214,10 +217,25 @@ def _start_analysis(
     return run
 
 
-def _send(run_id: Any, queue: str) -> None:
+# The stage of a queued run whose task could not be handed to the broker (it was down): the
+# recording is stored and ``runs_recover`` sends the task again once the broker answers.
+STAGE_UNSENT = "unsent"
+
+
+def _send(run_id: Any, queue: str) -> bool:
+    """Hand the run's task to the broker. When the broker is unreachable the upload still
+    succeeds: the run stays queued, marked unsent, and ``runs_recover`` sends it later."""
     from analysis.tasks import analyze_recording
 
-    analyze_recording.apply_async(args=[str(run_id)], queue=queue)
+    try:
+        analyze_recording.apply_async(args=[str(run_id)], queue=queue)
+    except Exception:  # kombu, amqp and redis raise unrelated types when the broker is down
+        logger.warning("could not queue analysis run %s; it will be sent again", run_id)
+        AnalysisRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            stage=STAGE_UNSENT, updated_at=timezone.now()
+        )
+        return False
+    return True
 
 
 def _set_recording_status(recording: Recording, status: str, detail: str) -> None:
@@ -299,13 +317,67 @@ def recordings_release_awaiting_consent(*, child: Child) -> int:
 # --- used by the analysis task ------------------------------------------------------------
 
 
-def run_claim(run_id: Any) -> AnalysisRun | None:
-    """Claim a run for processing: count the attempt with a conditional UPDATE.
+def _lock_key(run_id: Any) -> int:
+    return int.from_bytes(uuid.UUID(str(run_id)).bytes[:8], "big", signed=True)
 
-    Returns None when the run is finished (done, failed, quarantined) or gone, so a duplicate
-    delivery does nothing. A redelivery after a crashed worker finds the run 'processing' and
-    claims it again; after too many attempts the recording is quarantined instead.
+
+# How long a claim waits for the lock of a run whose worker was just killed: the database ends
+# the dead worker's session (and frees its lock) a moment after the process is gone.
+CLAIM_WAIT_S = 5.0
+
+
+def _lock_run(run_id: Any, wait_s: float = 0.0) -> bool:
+    """Take the run's session-level advisory lock on PostgreSQL, waiting up to ``wait_s``.
+
+    The lock lives as long as the worker's database connection: a worker that dies (SIGKILL,
+    OOM killer, lost machine) loses it at once, one that is alive keeps it until the run ends.
+    So a second delivery of the same run can tell a dead owner from a live one. SQLite (the
+    demo, one worker) has no such locks: there a redelivered run is simply claimed again.
     """
+    if connection.vendor != "postgresql":
+        return True
+    key = _lock_key(run_id)
+    if wait_s <= 0:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            row = cursor.fetchone()
+        return bool(row and row[0])
+    try:
+        # A session lock taken inside a transaction outlives it; the timeout does not.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_s * 1000:.0f}"])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+            return False
+        raise
+    return True
+
+
+def run_release(run_id: Any) -> None:
+    """Give up the run's lock (taken by ``run_claim``); the task calls it when it ends."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(run_id)])
+    except DatabaseError:
+        # The connection broke (database restart): its locks went with it. Close it so that
+        # the next task opens a fresh one.
+        connection.close()
+
+
+def run_claim(run_id: Any) -> AnalysisRun | None:
+    """Claim a run for processing: take its lock, count the attempt with a conditional UPDATE.
+
+    Returns None when the run is finished (done, failed, quarantined) or gone, or while a live
+    worker holds it, so a duplicate delivery does nothing (the caller then releases nothing).
+    A redelivery after a crashed worker finds the run 'processing' with its lock free and
+    claims it again; after too many attempts the recording is quarantined instead. A returned
+    run is locked until ``run_release``.
+    """
+    if not _lock_run(run_id, wait_s=CLAIM_WAIT_S):
+        return None  # a live worker is analysing it right now
     updated = AnalysisRun.objects.filter(
         pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.PROCESSING]
     ).update(
@@ -317,6 +389,7 @@ def run_claim(run_id: Any) -> AnalysisRun | None:
         updated_at=timezone.now(),
     )
     if not updated:
+        run_release(run_id)
         return None
     run = AnalysisRun.objects.select_related(
         "recording", "model_version", "recording__session__child"
@@ -331,11 +404,69 @@ def run_claim(run_id: Any) -> AnalysisRun | None:
                 "was set aside to protect the other analyses. The file is kept; contact support."
             ),
         )
+        run_release(run_id)
         return None
     Recording.objects.filter(pk=run.recording_id).update(
         status=RecordingStatus.PROCESSING, status_detail=""
     )
     return run
+
+
+def _owner_gone(run: AnalysisRun) -> bool:
+    """Whether nobody is analysing this 'processing' run any more."""
+    if connection.vendor != "postgresql":
+        # No locks: a run is certainly abandoned once it is older than the task's hard limit.
+        limit = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+        return run.started_at is None or run.started_at < timezone.now() - limit
+    if not _lock_run(run.pk):
+        return False
+    run_release(run.pk)
+    return True
+
+
+def runs_recover() -> dict[str, int]:
+    """Send again every run whose task is missing (called every minute by Celery beat).
+
+    * queued runs whose task never reached the broker (it was down at upload: 'unsent');
+    * queued runs waiting longer than ``SER_RESEND_QUEUED_AFTER_S`` (a broker that lost its
+      messages, or a worker killed between receiving a task and claiming it);
+    * 'processing' runs whose worker died (their lock is free) and that have shown no progress
+      for ``SER_STALE_RUN_S``: the broker may keep the dead worker's message for an hour
+      (Redis' visibility timeout) or have already handed it to a worker that found it taken.
+
+    A duplicate task is harmless (the claim skips finished and locked runs), so this may send
+    a run twice but never loses one. Returns counts for the log.
+    """
+    now = timezone.now()
+    queued_after = dt.timedelta(seconds=settings.SER_RESEND_QUEUED_AFTER_S)
+    stale_after = dt.timedelta(seconds=settings.SER_STALE_RUN_S)
+    counts = {"unsent": 0, "queued": 0, "abandoned": 0, "not_sent": 0}
+    waiting = AnalysisRun.objects.filter(status=RunStatus.QUEUED).filter(
+        Q(stage=STAGE_UNSENT) | Q(updated_at__lt=now - queued_after)
+    )
+    abandoned = AnalysisRun.objects.filter(
+        status=RunStatus.PROCESSING, updated_at__lt=now - stale_after
+    )
+    for run in [*waiting.order_by("created_at")[:500], *abandoned.order_by("created_at")[:100]]:
+        if run.status == RunStatus.PROCESSING and not _owner_gone(run):
+            continue
+        # Touch the run first, so that a concurrent sweep does not send it too.
+        touched = AnalysisRun.objects.filter(
+            pk=run.pk, status=run.status, updated_at=run.updated_at
+        ).update(
+            stage="queued" if run.status == RunStatus.QUEUED else run.stage,
+            updated_at=timezone.now(),
+        )
+        if not touched:
+            continue
+        if not _send(run.pk, run.queue):
+            counts["not_sent"] += 1
+            continue
+        if run.status == RunStatus.PROCESSING:
+            counts["abandoned"] += 1
+        else:
+            counts["unsent" if run.stage == STAGE_UNSENT else "queued"] += 1
+    return counts
 
 
 def run_progress(*, run_id: Any, stage: str, percent: int) -> None:

@@ -1,10 +1,13 @@
 """Celery tasks of the analysis pipeline. They take ids only and call services.
 
-Reliability: late acknowledgement with reject-on-worker-lost (settings), so a worker killed
-mid-run gives the message back and another attempt starts; attempts are counted in the database
-and a recording is quarantined after SER_MAX_ANALYSIS_ATTEMPTS crashed attempts; results are
-written in one transaction and upserted on their natural key, so a repeated run leaves exactly
-one set of results.
+Reliability (docs/pipeline.md, "Reliability"): late acknowledgement with reject-on-worker-lost
+(settings), so a worker killed mid-run gives the message back and another attempt starts; a run
+is claimed under a PostgreSQL advisory lock held for the whole attempt, so a second delivery
+re-claims a run only when its worker is dead; attempts are counted in the database and a
+recording is quarantined after SER_MAX_ANALYSIS_ATTEMPTS crashed attempts; results are written
+in one transaction and upserted on their natural key, so a repeated run leaves exactly one set
+of results; ``recover_runs`` (beat) sends again the tasks the broker never got or a dead worker
+took with it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from analysis import services
 from analysis.engine.audio import decode as audio
@@ -50,7 +53,7 @@ class _Progress:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -68,6 +71,13 @@ def analyze_recording(self: Any, run_id: str) -> str:
     run = services.run_claim(run_id)
     if run is None:
         return "skipped"
+    try:
+        return _analyze(run, run_id)
+    finally:
+        services.run_release(run_id)
+
+
+def _analyze(run: Any, run_id: str) -> str:
     try:
         classifier = load_version(run.model_version)
         from analysis.engine.pipeline import analyze_file
@@ -102,11 +112,21 @@ def analyze_recording(self: Any, run_id: str) -> str:
     except SoftTimeLimitExceeded:
         services.run_fail(run=run, message=TIMEOUT_FAILURE, code="timeout")
         return "failed"
-    except OperationalError:
-        raise  # transient database trouble: Celery retries with backoff
+    except (OperationalError, InterfaceError):
+        raise  # transient database trouble (a restart): Celery retries with backoff
     except Exception:
         # Logged with ids only: no file names, no child data.
         logger.exception("analysis run %s failed", run_id)
         services.run_fail(run=run, message=GENERIC_FAILURE, code="error")
         return "failed"
     return "done"
+
+
+@shared_task(ignore_result=True, acks_late=True, soft_time_limit=120, time_limit=180)
+def recover_runs() -> dict[str, int]:
+    """Send again the runs whose task is missing (Celery beat, every SER_RECOVER_RUNS_EVERY_S):
+    tasks the broker never got (it was down at upload) and runs of workers that died."""
+    counts = services.runs_recover()
+    if any(counts.values()):
+        logger.info("analysis runs sent again: %s", counts)
+    return counts

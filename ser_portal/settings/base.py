@@ -291,6 +291,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker outage of any length: workers and beat keep reconnecting (Celery's default gives up
+# after 100 tries and the worker exits), also when the broker is down as they start.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Queue names; a prefix lets several deployments (or concurrent test runs) share one broker.
 SER_QUEUE_PREFIX = os.environ.get("SER_QUEUE_PREFIX", "")
 SER_QUEUE_DEFAULT = f"{SER_QUEUE_PREFIX}default"
@@ -333,10 +337,28 @@ SER_MIN_DURATION_S = float(os.environ.get("SER_MIN_DURATION_S", "0.5"))
 # Recordings up to this length go to the short queue (practice clips).
 SER_SHORT_CLIP_MAX_S = env_int("SER_SHORT_CLIP_MAX_S", 60)
 SER_MAX_ANALYSIS_ATTEMPTS = env_int("SER_MAX_ANALYSIS_ATTEMPTS", 3)
+# Lost analysis tasks (analysis.tasks.recover_runs, docs/pipeline.md "Reliability"): every this
+# many seconds beat sends again the runs the broker never got (it was down at upload), queued
+# runs older than SER_RESEND_QUEUED_AFTER_S, and runs of dead workers after SER_STALE_RUN_S
+# without progress.
+SER_RECOVER_RUNS_EVERY_S = env_int("SER_RECOVER_RUNS_EVERY_S", 60)
+SER_RESEND_QUEUED_AFTER_S = env_int("SER_RESEND_QUEUED_AFTER_S", 30 * 60)
+SER_STALE_RUN_S = env_int("SER_STALE_RUN_S", 60)
+CELERY_BEAT_SCHEDULE["analysis-recover-runs"] = {
+    "task": "analysis.tasks.recover_runs",
+    "schedule": timedelta(seconds=SER_RECOVER_RUNS_EVERY_S),
+    # A sweep that waited long (workers busy or down) is not worth running late: the next comes.
+    "options": {"expires": max(SER_RECOVER_RUNS_EVERY_S, 30)},
+}
 # Precision of Hugging Face checkpoints at inference: auto (chosen per worker from the CPU's
 # flags and a timed probe, analysis/engine/classifiers/precision.py), or int8, bf16 or fp32.
 SER_HF_INFERENCE_DTYPE = os.environ.get("SER_HF_INFERENCE_DTYPE", "auto")
 SER_MODELS_DIR = Path(os.environ.get("SER_MODELS_DIR", MEDIA_ROOT / "models"))
+# Labelled (RAVDESS-named) audio folders on this server that a clinic admin may evaluate a model
+# on from the console (comma-separated paths; only those that exist are offered).
+SER_EVALUATION_DATA_DIRS = env_list(
+    "SER_EVALUATION_DATA_DIRS", [str(BASE_DIR.parent / "shared" / "data" / "ravdess")]
+)
 SER_DEMO_MODE = env_bool("SER_DEMO_MODE", False)
 # Audio playback is audited once per person and recording (or practice attempt) per this many
 # seconds: a player's many range requests of one listen make one entry, a later listen another.
