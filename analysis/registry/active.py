@@ -18,7 +18,8 @@ from django.conf import settings
 from analysis.engine.classifiers import EmotionClassifier, load_classifier, read_manifest
 from analysis.models import EmotionModelVersion, ModelStatus
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+# analysis/shipped/ (this module moved into analysis/registry/ in the restructure).
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped"
 SHIPPED_PREFIX = "shipped:"
 # The default model trained on RAVDESS and shipped with the portal (analysis/shipped/<name>/).
 SHIPPED_DEFAULT = "ser-default-v2"
