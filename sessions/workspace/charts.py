@@ -557,13 +557,54 @@ def _bar_width_ms(dates: Sequence[str]) -> int:
 
 def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
     """Per-session points of the child's speech: emotion distribution (stacked bars), mean
-    valence and arousal with their spread (error bars), talk-time share, and the therapist's
-    phase lines and goals."""
+    valence and arousal with their spread (error bars), talk-time share, practice, and the
+    therapist's phase lines and goals; one panel each, on one date axis."""
     points: Sequence[Mapping[str, Any]] = trends["points"]
     markers = trends["markers"]
     practice: Sequence[Mapping[str, Any]] = trends.get("practice") or []
     dates = [_iso(p["date"]) for p in points]
     weeks = [_iso(w["week"]) for w in practice]
+    hover_date = [
+        f"{p['date']:%Y-%m-%d}" + (" (corrected)" if p["corrected"] else "") for p in points
+    ]
+    phases = sorted({m.date for m in markers if m.kind == "phase"})
+    traces = [
+        *_emotion_bars(points, dates, hover_date),
+        *_mean_lines(points, dates, hover_date, phases),
+        _talk_line(points, dates, hover_date, phases),
+    ]
+    if practice:
+        traces.append(_practice_line(practice, weeks, phases))
+    x_range = _date_range([*dates, *weeks], markers)
+    layout = _trend_layout(x_range, practice=bool(practice))
+    for marker in markers:
+        # Phase lines alternate between two label rows, so neighbours do not overlap.
+        if marker.kind == "phase":
+            row = sum(1 for shape in layout["shapes"] if shape["yref"] == "paper")
+            layout["shapes"].append(_phase_line(marker))
+            layout["annotations"].append(_phase_label(marker, row))
+        else:
+            shape, label = _goal_line(marker, x_range[1])
+            layout["shapes"].append(shape)
+            layout["annotations"].append(label)
+    if not points:
+        layout["annotations"].append(
+            {
+                "text": "No analysed sessions in this range yet.",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 14, "color": "#5b6475"},
+            }
+        )
+    return {"data": traces, "layout": layout}
+
+
+def _trend_panels(practice: bool) -> tuple[list[tuple[float, float]], int]:
+    """The vertical domain of each panel (emotions, valence/arousal, talk share, practice)
+    and the plot height in pixels, with 50 px between panels."""
     heights = [220, 200, 170] + ([150] if practice else [])
     plot_px = sum(heights) + (len(heights) - 1) * 50
     domains = []
@@ -571,10 +612,13 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
     for h in heights:
         domains.append((max(0.0, (top - h) / plot_px), top / plot_px))
         top -= h + 50
-    hover_date = [
-        f"{p['date']:%Y-%m-%d}" + (" (corrected)" if p["corrected"] else "") for p in points
-    ]
-    phases = sorted({m.date for m in markers if m.kind == "phase"})
+    return domains, plot_px
+
+
+def _emotion_bars(
+    points: Sequence[Mapping[str, Any]], dates: Sequence[str], hover_date: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Panel 1: the share of each emotion in the child's speech, stacked per session."""
     bar_width = [_bar_width_ms(dates)] * len(dates)
     traces: list[dict[str, Any]] = []
     for label in CANONICAL_LABELS:
@@ -607,6 +651,17 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
                 "hovertemplate": f"%{{customdata}} · {label}: %{{y:.0%}}<extra></extra>",
             }
         )
+    return traces
+
+
+def _mean_lines(
+    points: Sequence[Mapping[str, Any]],
+    dates: Sequence[str],
+    hover_date: Sequence[str],
+    phases: Sequence[date],
+) -> list[dict[str, Any]]:
+    """Panel 2: mean valence and arousal per session with their spread as error bars."""
+    traces: list[dict[str, Any]] = []
     for measure, colour, symbol in (
         ("valence", "#2857a4", "circle"),
         ("arousal", "#b4451f", "diamond"),
@@ -648,56 +703,73 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
                 "hovertemplate": f"%{{customdata}} · {measure}: %{{y:+.2f}}<extra></extra>",
             }
         )
+    return traces
+
+
+def _talk_line(
+    points: Sequence[Mapping[str, Any]],
+    dates: Sequence[str],
+    hover_date: Sequence[str],
+    phases: Sequence[date],
+) -> dict[str, Any]:
+    """Panel 3: the child's share of the talk time per session."""
     talk_x, (talk_y, talk_hover) = _phase_breaks(
         dates, [[_r(p["talk_share"]) for p in points], hover_date], phases
     )
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Child talk-time share",
-            "x": talk_x,
-            "y": talk_y,
-            "connectgaps": False,
-            "xaxis": "x3",
-            "yaxis": "y3",
-            "line": {"color": "#1f6b3a", "width": 1.5},
-            "marker": {"symbol": "square", "size": 7},
-            "customdata": talk_hover,
-            "hovertemplate": "%{customdata} · talk-time share: %{y:.0%}<extra></extra>",
-        }
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "Child talk-time share",
+        "x": talk_x,
+        "y": talk_y,
+        "connectgaps": False,
+        "xaxis": "x3",
+        "yaxis": "y3",
+        "line": {"color": "#1f6b3a", "width": 1.5},
+        "marker": {"symbol": "square", "size": 7},
+        "customdata": talk_hover,
+        "hovertemplate": "%{customdata} · talk-time share: %{y:.0%}<extra></extra>",
+    }
+
+
+def _practice_line(
+    practice: Sequence[Mapping[str, Any]], weeks: Sequence[str], phases: Sequence[date]
+) -> dict[str, Any]:
+    """Panel 4 (when the child practised): per week, the share of attempts in which the
+    target emotion came across, with the number of attempts as text."""
+    week_x, (week_y, week_text, week_data) = _phase_breaks(
+        weeks,
+        [
+            [_r(w["conveyed_share"]) for w in practice],
+            [f"{w['attempts']}\u00d7" for w in practice],
+            [[_iso(w["week"]), w["attempts"]] for w in practice],
+        ],
+        phases,
     )
-    if practice:
-        week_x, (week_y, week_text, week_data) = _phase_breaks(
-            weeks,
-            [
-                [_r(w["conveyed_share"]) for w in practice],
-                [f"{w['attempts']}\u00d7" for w in practice],
-                [[_iso(w["week"]), w["attempts"]] for w in practice],
-            ],
-            phases,
-        )
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers+text",
-                "name": "Practice: target emotion conveyed",
-                "x": week_x,
-                "y": week_y,
-                "connectgaps": False,
-                "text": week_text,
-                "textposition": "top center",
-                "textfont": {"size": 10, "color": "#5b6475"},
-                "xaxis": "x4",
-                "yaxis": "y4",
-                "line": {"color": "#6a3d9a", "width": 1.5, "dash": "dot"},
-                "marker": {"symbol": "triangle-up", "size": 8, "color": "#6a3d9a"},
-                "customdata": week_data,
-                "hovertemplate": "week of %{customdata[0]} · %{customdata[1]} attempts · "
-                "conveyed in %{y:.0%}<extra></extra>",
-            }
-        )
-    x_range = _date_range([*dates, *weeks], markers)
+    return {
+        "type": "scatter",
+        "mode": "lines+markers+text",
+        "name": "Practice: target emotion conveyed",
+        "x": week_x,
+        "y": week_y,
+        "connectgaps": False,
+        "text": week_text,
+        "textposition": "top center",
+        "textfont": {"size": 10, "color": "#5b6475"},
+        "xaxis": "x4",
+        "yaxis": "y4",
+        "line": {"color": "#6a3d9a", "width": 1.5, "dash": "dot"},
+        "marker": {"symbol": "triangle-up", "size": 8, "color": "#6a3d9a"},
+        "customdata": week_data,
+        "hovertemplate": "week of %{customdata[0]} · %{customdata[1]} attempts · "
+        "conveyed in %{y:.0%}<extra></extra>",
+    }
+
+
+def _trend_layout(x_range: list[str], *, practice: bool) -> dict[str, Any]:
+    """The panels' axes on one shared date axis, with empty shapes and annotations for the
+    markers."""
+    domains, plot_px = _trend_panels(practice)
     x_common = {"type": "date", "showgrid": True, "gridcolor": "#eef0f4", "range": x_range}
     layout: dict[str, Any] = {
         "height": plot_px + TREND_MARGIN["t"] + TREND_MARGIN["b"],
@@ -754,81 +826,68 @@ def trends_figure(trends: Mapping[str, Any]) -> dict[str, Any]:
             "fixedrange": True,
             "title": {"text": "Practice<br>conveyed"},
         }
-    last = x_range[1]
-    phase_row = 0
-    for marker in markers:
-        day = _iso(marker.date)
-        if marker.kind == "phase":
-            layout["shapes"].append(
-                {
-                    "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": day,
-                    "x1": day,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "#1d2330", "width": 1.5, "dash": "dash"},
-                }
-            )
-            layout["annotations"].append(
-                {
-                    "x": day,
-                    "xref": "x",
-                    "y": 1.0,
-                    "yref": "paper",
-                    "yanchor": "bottom",
-                    "text": f"▏{marker.label}",
-                    "showarrow": False,
-                    "xanchor": "left",
-                    "font": {"size": 11},
-                    "bgcolor": "rgba(255,255,255,0.85)",
-                    # In the top margin, above the bars; neighbours alternate between two rows.
-                    "yshift": 2 + 18 * (phase_row % 2),
-                }
-            )
-            phase_row += 1
-        else:
-            axis = {"talk_share": "3", "valence": "2", "arousal": "2"}.get(marker.metric, "2")
-            layout["shapes"].append(
-                {
-                    "type": "line",
-                    "xref": f"x{axis}",
-                    "yref": f"y{axis}",
-                    "x0": day,
-                    "x1": last,
-                    "y0": marker.target,
-                    "y1": marker.target,
-                    "line": {"color": "#6a3d9a", "width": 2, "dash": "dot"},
-                }
-            )
-            layout["annotations"].append(
-                {
-                    "x": day,
-                    "xref": f"x{axis}",
-                    "y": marker.target,
-                    "yref": f"y{axis}",
-                    "text": f"Goal: {marker.label} ({_target_text(marker.metric, marker.target)})",
-                    "showarrow": False,
-                    "xanchor": "left",
-                    "yanchor": "bottom",
-                    "font": {"size": 11, "color": "#6a3d9a"},
-                    "bgcolor": "rgba(255,255,255,0.85)",
-                }
-            )
-    if not points:
-        layout["annotations"].append(
-            {
-                "text": "No analysed sessions in this range yet.",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "showarrow": False,
-                "font": {"size": 14, "color": "#5b6475"},
-            }
-        )
-    return {"data": traces, "layout": layout}
+    return layout
+
+
+def _phase_line(marker: Any) -> dict[str, Any]:
+    """A phase change: a dashed line through every panel (as on an ABA graph)."""
+    day = _iso(marker.date)
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": day,
+        "x1": day,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": "#1d2330", "width": 1.5, "dash": "dash"},
+    }
+
+
+def _phase_label(marker: Any, row: int) -> dict[str, Any]:
+    return {
+        "x": _iso(marker.date),
+        "xref": "x",
+        "y": 1.0,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "text": f"▏{marker.label}",
+        "showarrow": False,
+        "xanchor": "left",
+        "font": {"size": 11},
+        "bgcolor": "rgba(255,255,255,0.85)",
+        # In the top margin, above the bars; neighbours alternate between two rows.
+        "yshift": 2 + 18 * (row % 2),
+    }
+
+
+def _goal_line(marker: Any, last: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A goal: a dotted target line in its measure's panel from its day on, and its label."""
+    day = _iso(marker.date)
+    axis = {"talk_share": "3", "valence": "2", "arousal": "2"}.get(marker.metric, "2")
+    shape = {
+        "type": "line",
+        "xref": f"x{axis}",
+        "yref": f"y{axis}",
+        "x0": day,
+        "x1": last,
+        "y0": marker.target,
+        "y1": marker.target,
+        "line": {"color": "#6a3d9a", "width": 2, "dash": "dot"},
+    }
+    label = {
+        "x": day,
+        "xref": f"x{axis}",
+        "y": marker.target,
+        "yref": f"y{axis}",
+        "text": f"Goal: {marker.label} ({_target_text(marker.metric, marker.target)})",
+        "showarrow": False,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "font": {"size": 11, "color": "#6a3d9a"},
+        "bgcolor": "rgba(255,255,255,0.85)",
+    }
+    return shape, label
 
 
 def _iso(day: date) -> str:
