@@ -263,6 +263,10 @@ def export(request: HttpRequest, recording_id: str, filename: str) -> HttpRespon
         "start_s",
         "end_s",
         "speaker",
+        # How sure the analysis is of the speaker's role (empty where a therapist set it), and
+        # the voice ("A", "B", ...) the segment belongs to.
+        "speaker_confidence",
+        "cluster",
         "emotion",
         "confidence",
         "model_confidence",

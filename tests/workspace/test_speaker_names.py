@@ -256,3 +256,20 @@ def test_the_timeline_has_one_lane_per_unnamed_voice(therapist_api: APIClient, c
     assert {"Speaker A", "Speaker B"} <= set(figure["layout"]["yaxis"]["ticktext"])
     named = _name(therapist_api, cast, lane="A", person=_child_key(cast)).json()["figure"]
     assert lanes(named) == {"child", "Speaker B"}
+
+
+def test_the_segments_export_carries_each_voice_and_role_confidence(cast: Cast) -> None:
+    import csv
+    import io
+
+    from django.test import Client
+
+    voiced_run(cast.recording, segments=4)
+    client = Client()
+    client.force_login(cast.therapist)
+    url = reverse("workspace_export", args=[cast.recording.pk, "segments.csv"])
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [r["cluster"] for r in rows] == ["A", "B", "A", "B"]
+    assert all(float(r["speaker_confidence"]) == 0.8 for r in rows)
