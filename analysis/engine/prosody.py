@@ -104,6 +104,58 @@ def _pitch_track(audio: np.ndarray) -> np.ndarray:
     return grid
 
 
+@dataclass(frozen=True)
+class Contour:
+    """What a clip sounded like over time, for drawing: the level envelope (0-1, the loudest
+    step is 1) and the pitch in semitones from the clip's own median pitch (``None`` where
+    unvoiced), every ``step_s``. Semitones from the speaker's own median let a child's
+    melody be laid over an adult's model recording: the shapes compare, the voice heights
+    do not."""
+
+    step_s: float
+    times: list[float]
+    level: list[float]
+    pitch_st: list[float | None]
+    median_hz: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def contour(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, step_s: float = 0.02) -> Contour:
+    """The level and pitch contour of a 16 kHz mono clip (see ``Contour``)."""
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"contour() expects {SAMPLE_RATE} Hz audio, got {sample_rate}")
+    audio = np.asarray(audio, dtype=np.float32)
+    every = max(1, round(step_s / _HOP_S))
+    levels = _frame_levels(audio)
+    f0 = _pitch_track(audio)
+    n = levels.size if f0.size == 0 else min(levels.size, f0.size)
+    if n == 0 or audio.size == 0:
+        return Contour(step_s=every * _HOP_S, times=[], level=[], pitch_st=[], median_hz=None)
+    amplitude = 10.0 ** (levels[:n] / 20.0)
+    steps = n // every or 1
+    env = amplitude[: steps * every].reshape(steps, -1).max(axis=1) if n >= every else amplitude
+    top = float(env.max()) or 1.0
+    voiced = f0[:n][f0[:n] > 0] if f0.size else np.zeros(0)
+    median = float(np.median(voiced)) if voiced.size >= 3 else None
+    pitch: list[float | None] = []
+    for i in range(env.size):
+        chunk = f0[i * every : (i + 1) * every] if f0.size else np.zeros(0)
+        hz = chunk[chunk > 0]
+        if median is None or hz.size == 0:
+            pitch.append(None)
+        else:
+            pitch.append(round(semitones(float(np.median(hz)), median), 2))
+    return Contour(
+        step_s=round(every * _HOP_S, 4),
+        times=[round((i + 0.5) * every * _HOP_S, 3) for i in range(env.size)],
+        level=[round(float(v) / top, 3) for v in env],
+        pitch_st=pitch,
+        median_hz=round(median, 1) if median is not None else None,
+    )
+
+
 def _bridge_pauses(active: np.ndarray, max_gap: int) -> np.ndarray:
     """Treat inactive stretches shorter than ``max_gap`` frames between speech as speech."""
     out = active.copy()

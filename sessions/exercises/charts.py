@@ -87,3 +87,77 @@ def exercise_figure(attempts: Sequence[Attempt], target_word: str) -> dict[str, 
     fig.update_xaxes(range=[-0.5, max(4.5, len(series) - 0.5)])
     fig.update_yaxes(range=[0, 110], title_text=f"How {target_word} (%)")
     return dict(json.loads(fig.to_json()))
+
+
+def voice_figure(contours: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The try and the model recording over time: the waveform (level envelope, top) and the
+    melody (pitch in semitones from each voice's own median, bottom), target and attempt laid
+    over each other on one time axis. None when neither clip can be drawn."""
+    styles = {
+        "attempt": ("This try", "#2857a4", "solid", "circle"),
+        "model": ("Model recording", "#b5651d", "dash", "diamond"),
+    }
+    data: list[dict[str, Any]] = []
+    for key, (name, colour, dash, _symbol) in styles.items():
+        shape = contours.get(key)
+        if not shape or not shape.get("times"):
+            continue
+        times = shape["times"]
+        level = shape["level"]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{name}: waveform",
+                "legendgroup": key,
+                "x": times + times[::-1],
+                "y": level + [-v for v in level[::-1]],
+                "fill": "toself",
+                "fillcolor": colour + ("55" if key == "attempt" else "22"),
+                "line": {"color": colour, "width": 0.5 if key == "attempt" else 1, "dash": dash},
+                "hoverinfo": "skip",
+                "xaxis": "x",
+                "yaxis": "y",
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{name}: melody",
+                "legendgroup": key,
+                "x": times,
+                "y": shape["pitch_st"],
+                "connectgaps": False,
+                "line": {"color": colour, "width": 2.5 if key == "attempt" else 2, "dash": dash},
+                "hovertemplate": f"{name} %{{x:.1f}} s: %{{y:+.1f}} semitones<extra></extra>",
+                "xaxis": "x",
+                "yaxis": "y2",
+            }
+        )
+    if not data:
+        return None
+    layout = {
+        **_LAYOUT,
+        "height": 360,
+        "margin": {"l": 64, "r": 16, "t": 16, "b": 48},
+        "legend": {"orientation": "h", "y": -0.2},
+        "hovermode": "closest",
+        "xaxis": {"title": {"text": "Seconds"}, "anchor": "y2", "rangemode": "tozero"},
+        "yaxis": {
+            "domain": [0.62, 1.0],
+            "range": [-1.05, 1.05],
+            "showticklabels": False,
+            "fixedrange": True,
+            "title": {"text": "Waveform"},
+            "zeroline": False,
+        },
+        "yaxis2": {
+            "domain": [0.0, 0.52],
+            "fixedrange": True,
+            "title": {"text": "Melody<br>(semitones)"},
+            "zeroline": True,
+            "zerolinecolor": "#b8bfcc",
+        },
+    }
+    return {"data": data, "layout": layout}

@@ -152,3 +152,46 @@ def attempt_feedback(attempt: Attempt) -> dict[str, Any]:
             else None
         ),
     }
+
+
+# --- the therapist's review: what the try and the model recording sounded like ----------------
+
+CONTOUR_CACHE_S = 24 * 3600
+
+
+def _file_contour(field_file: Any, key: str) -> dict[str, Any] | None:
+    """The level and pitch contour of a stored clip (``analysis.engine.prosody.contour``),
+    cached by file name: decoding and tracking pitch once per clip, not on every visit."""
+    from django.core.cache import cache
+
+    from analysis.engine import prosody
+    from analysis.engine.audio import decode as audio
+    from analysis.services import local_file_path
+
+    if not field_file:
+        return None
+    cache_key = f"exercises:contour:{key}:{field_file.name}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return dict(cached) if cached else None
+    try:
+        with local_file_path(field_file) as path:
+            samples = audio.decode(path, audio.AudioLimits(max_duration_s=120.0))
+        shape: dict[str, Any] | None = prosody.contour(samples).to_dict()
+    except (audio.AudioError, FileNotFoundError, OSError):
+        shape = None
+    cache.set(cache_key, shape or {}, CONTOUR_CACHE_S)
+    return shape
+
+
+def voice_contours(attempt: Attempt) -> dict[str, dict[str, Any] | None]:
+    """Contours of an attempt and of its exercise's model recording, for the review page."""
+    exercise = attempt.assignment.exercise
+    return {
+        "attempt": _file_contour(attempt.audio, f"attempt:{attempt.pk}")
+        if attempt.has_audio
+        else None,
+        "model": _file_contour(exercise.model_audio, f"exercise:{exercise.pk}")
+        if exercise.model_audio
+        else None,
+    }

@@ -7,12 +7,14 @@ Views, the API, tasks and commands call these; none of them touches the models d
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from uuid import UUID
 import numpy as np
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -29,6 +32,7 @@ from django.utils import timezone
 
 from analysis.engine import prosody
 from analysis.engine.audio import decode as audio
+from analysis.engine.audio import remux
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.practice.assess import (
     ATTEMPT_TORCH_THREADS,
@@ -48,6 +52,7 @@ from sessions.exercises.models import (
     Attempt,
     AttemptStatus,
     Exercise,
+    attempt_upload_to,
 )
 from sessions.families.consent import has_consent, require_consent
 from sessions.models import Child, Clinic
@@ -240,11 +245,49 @@ def _set_model_audio(exercise: Exercise, uploaded: UploadedFile | File[Any]) -> 
             )
         if exercise.model_audio and not exercise.model_voice_generated:
             exercise.model_audio.delete(save=False)  # the shared generated copy stays
-        with path.open("rb") as handle:
+        with _with_seek_index(path) as stored, stored.open("rb") as handle:
             exercise.model_audio.save(_storage_name(uploaded, "model"), File(handle), save=False)
     exercise.model_audio_content_type = _clean_content_type(uploaded) or "application/octet-stream"
     exercise.model_audio_duration_s = probe.duration_s or samples.size / audio.TARGET_SR
     exercise.model_prosody = measured.to_dict()
+
+
+@contextmanager
+def _with_seek_index(path: Path) -> Iterator[Path]:
+    """``path``, or a copy of it with a duration and seek index when it is a browser WebM
+    without them (``analysis.engine.audio.remux``: the same packets, so the same sound)."""
+    if not remux.needs_index(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        fixed = Path(folder) / "indexed.webm"
+        yield fixed if remux.remux_with_index(path, fixed) else path
+
+
+def _index_attempt_audio(attempt: Attempt) -> None:
+    """Give an attempt recorded in the browser a duration and seek index, so the review page's
+    player shows its length and can jump. The new file is stored and the row updated before
+    the old file is deleted, so a crash never leaves the attempt without its audio. Never fails
+    the analysis (the file plays as it is, without seeking). Twice: the second finds the
+    index and does nothing."""
+    try:
+        with local_file_path(attempt.audio) as path:
+            if not remux.needs_index(path):
+                return
+            with _with_seek_index(path) as fixed:
+                if fixed == path:
+                    return
+                old_name = str(attempt.audio.name)
+                data = fixed.read_bytes()
+        storage = attempt.audio.storage
+        new_name = storage.save(attempt_upload_to(attempt, "indexed.webm"), ContentFile(data))
+        Attempt.objects.filter(pk=attempt.pk).update(
+            audio=new_name, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+        )
+        attempt.audio.name, attempt.size_bytes = new_name, len(data)
+        storage.delete(old_name)
+    except Exception:
+        logger.exception("could not index the audio of attempt %s", attempt.pk)
 
 
 @transaction.atomic
@@ -728,6 +771,7 @@ def attempt_process(attempt_id: Any) -> str:
         return "failed"
     timings["decode_s"] = round(time.monotonic() - started, 3)
     duration_s = samples.size / audio.TARGET_SR
+    _index_attempt_audio(attempt)
 
     from sessions.exercises.selectors import child_baseline
 

@@ -401,5 +401,7 @@ def attempt_review(request: HttpRequest, attempt_id: str) -> HttpResponse:
             "fb": selectors.attempt_feedback(attempt),
             "form": form,
             "can_review": access.is_therapist_of(request.user, attempt.child),
+            # The waveform and melody of the try and the model recording, overlaid.
+            "voice_figure": charts.voice_figure(selectors.voice_contours(attempt)),
         },
     )
