@@ -121,6 +121,16 @@ def child_print(*, child: Child, purpose: str) -> np.ndarray | None:
     return embedding
 
 
+def child_print_status(child: Child) -> dict[str, Any] | None:
+    """How the child's print was learnt (attempt count, last update), for the child's page;
+    None without one. Reads no embedding."""
+    return (
+        ChildVoicePrint.objects.filter(child=child)
+        .values("attempt_count", "speech_s", "updated_at")
+        .first()
+    )
+
+
 def therapist_print(user_id: Any) -> np.ndarray | None:
     stored = VoiceEnrollment.objects.filter(user_id=user_id).first()
     return improved_print(

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from analysis.voices.selectors import child_print_status
 from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
 from sessions.models import Child
@@ -109,6 +110,7 @@ def child_detail(request: HttpRequest, child_id: str) -> HttpResponse:
             "page": page,
             "can_edit": access.is_therapist_of(request.user, child),
             "voice_baseline": _voice_baseline_context(child),
+            "voice_print": child_print_status(child),
             # workspace: the child's trend charts (sessions/workspace/views.py)
             **workspace_views.child_trends_context(request, child),
         },

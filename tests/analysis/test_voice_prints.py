@@ -201,3 +201,15 @@ def test_the_analysis_task_names_the_child_from_the_practice_print(
     assert AuditEvent.objects.filter(
         object_type="childvoiceprint", action="view", child_id=cast.child.pk
     ).exists()
+
+
+def test_the_childs_page_says_how_the_print_was_learnt(client: Any, cast: Cast) -> None:
+    from django.urls import reverse
+
+    client.force_login(cast.therapist)
+    url = reverse("child_detail", args=[cast.child.pk])
+    assert "No voice print yet" in client.get(url).content.decode()
+    grant_consent(cast.child, "recording")
+    for seed in (1, 2):
+        child_print_add(child=cast.child, samples=speechlike(3.0, seed=seed), attempt_id=seed)
+    assert "Learnt from 2 finished practice tries" in client.get(url).content.decode()
