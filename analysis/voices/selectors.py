@@ -124,11 +124,12 @@ def child_print(*, child: Child, purpose: str) -> np.ndarray | None:
 def child_print_status(child: Child) -> dict[str, Any] | None:
     """How the child's print was learnt (attempt count, last update), for the child's page;
     None without one. Reads no embedding."""
-    return (
+    row = (
         ChildVoicePrint.objects.filter(child=child)
         .values("attempt_count", "speech_s", "updated_at")
         .first()
     )
+    return dict(row) if row is not None else None
 
 
 def therapist_print(user_id: Any) -> np.ndarray | None:
