@@ -291,11 +291,15 @@ class Condition:
     headline: bool = False  # one of the conditions the targets name
 
 
-def _noise(exponent: float, snr: float):
+# What a condition does to a clip: (audio, rng, the other clips of the set) -> audio.
+Apply = Callable[[np.ndarray, np.random.Generator, Sequence[np.ndarray]], np.ndarray]
+
+
+def _noise(exponent: float, snr: float) -> Apply:
     return lambda a, rng, _t: mix_at_snr(a, coloured_noise(a.size, rng, exponent), snr)
 
 
-def _reverb(rt60: float):
+def _reverb(rt60: float) -> Apply:
     return lambda a, rng, _t: reverberate(a, room_impulse_response(rt60, rng))
 
 

@@ -282,7 +282,9 @@ def evaluate_segmentation(
     return result
 
 
-def _pairs(clips: Sequence[RavdessClip], mixed: bool, count: int, rng) -> list[tuple[int, int]]:
+def _pairs(
+    clips: Sequence[RavdessClip], mixed: bool, count: int, rng: np.random.Generator
+) -> list[tuple[int, int]]:
     actors = sorted({c.actor for c in clips})
     pairs = [
         (a, b)

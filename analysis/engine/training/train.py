@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from analysis.engine.training.datasets import (
     scan_ravdess,
 )
 from analysis.engine.training.evaluation import metrics_from_probabilities, summarise_folds
+
+if TYPE_CHECKING:
+    import torch  # imported where it is used: importing training costs no torch
 
 Extractor = Callable[[np.ndarray], np.ndarray]
 
@@ -76,7 +79,9 @@ def _balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return weights
 
 
-def _full_linear(coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, k: int):
+def _full_linear(
+    coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Expand a classifier's rows for the classes it saw to all k outputs (others at -inf-ish)."""
     weight = np.zeros((k, coef.shape[1]))
     bias = np.full(k, -30.0)  # an unseen class gets ~zero probability
@@ -161,7 +166,7 @@ def _train_mlp_epochs(
     seed: int,
     input_noise: float,
     monitor: Callable[[Any], float] | None = None,
-):
+) -> tuple[torch.nn.Sequential, list[float]]:
     """Train a 1-hidden-layer MLP; returns (model, per-epoch monitor scores)."""
     import torch
 
@@ -199,7 +204,7 @@ def _mlp_loop(
     seed: int,
     input_noise: float,
     monitor: Callable[[Any], float] | None,
-):
+) -> tuple[torch.nn.Sequential, list[float]]:
     import torch
 
     torch.manual_seed(seed)
@@ -216,7 +221,7 @@ def _mlp_loop(
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     xt = torch.tensor(z, dtype=torch.float32)
     yt = torch.tensor(y, dtype=torch.int64)
-    scores = []
+    scores: list[float] = []
     for _ in range(epochs):
         model.train()
         order = torch.randperm(len(xt), generator=gen)
@@ -301,7 +306,8 @@ def fit_mlp(
         seed=seed,
         input_noise=input_noise,
     )
-    first, last = model[1], model[4]
+    # The two Linear layers of the Sequential built in _mlp_loop.
+    first, last = cast("torch.nn.Linear", model[1]), cast("torch.nn.Linear", model[4])
     unseen = np.bincount(y, minlength=n_classes) == 0
     w2 = last.weight.detach().numpy().astype(np.float64)
     b2 = last.bias.detach().numpy().astype(np.float64)
