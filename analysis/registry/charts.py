@@ -1,16 +1,13 @@
 """Plotly figures of the model registry screens, built from selector output (never in
-templates). Each function returns a plain dict (plotly's JSON figure), which the template
-embeds with ``json_script`` and ``static/js/models_console.js`` draws with the vendored
-plotly.js. Every figure has a text twin on the page (a table), so nothing is conveyed by
-colour alone.
+templates). Each function returns a plain dict in plotly.js's figure format (the one way the
+portal builds interactive charts; ``docs/architecture.md`` says why), which the template embeds
+with ``json_script`` and ``static/js/models_console.js`` draws with the vendored plotly.js.
+Every figure has a text twin on the page (a table), so nothing is conveyed by colour alone.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import plotly.graph_objects as go
 
 
 def confusion_figure(confusion: dict[str, Any], *, title: str) -> dict[str, Any] | None:
@@ -26,29 +23,27 @@ def confusion_figure(confusion: dict[str, Any], *, title: str) -> dict[str, Any]
         total = sum(row)
         shares.append([count / total if total else 0.0 for count in row])
         text.append([f"{count}<br>{(count / total if total else 0.0):.0%}" for count in row])
-    figure = go.Figure(
-        go.Heatmap(
-            z=shares,
-            x=labels,
-            y=labels,
-            text=text,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            colorbar={"title": {"text": "share of true class"}, "tickformat": ".0%"},
-            hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        title={"text": title},
-        xaxis={"title": {"text": "predicted"}, "side": "bottom"},
-        yaxis={"title": {"text": "true"}, "autorange": "reversed"},
-        margin={"l": 90, "r": 20, "t": 50, "b": 80},
-        height=max(320, 60 * len(labels) + 140),
-    )
-    result: dict[str, Any] = json.loads(figure.to_json())
-    return result
+    heatmap = {
+        "type": "heatmap",
+        "z": shares,
+        "x": labels,
+        "y": labels,
+        "text": text,
+        "texttemplate": "%{text}",
+        "colorscale": "Blues",
+        "zmin": 0,
+        "zmax": 1,
+        "colorbar": {"title": {"text": "share of true class"}, "tickformat": ".0%"},
+        "hovertemplate": "true %{y}, predicted %{x}: %{text}<extra></extra>",
+    }
+    layout = {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "predicted"}, "side": "bottom"},
+        "yaxis": {"title": {"text": "true"}, "autorange": "reversed"},
+        "margin": {"l": 90, "r": 20, "t": 50, "b": 80},
+        "height": max(320, 60 * len(labels) + 140),
+    }
+    return {"data": [heatmap], "layout": layout}
 
 
 def evaluation_figures(summary: dict[str, Any] | None) -> list[dict[str, Any]]:

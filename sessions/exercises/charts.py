@@ -1,19 +1,17 @@
 """Plotly figures of the practice screens, built from selector output (never in templates).
 
-Each function returns the figure as a JSON-ready dict for ``plotly.newPlot`` (served from
-static/vendor/plotly). Every chart on a page has a table or text next to it that says the
-same, for screen readers and for people who do not read charts; markers differ in shape as
-well as colour.
+Each function returns the figure as a JSON-ready dict in plotly.js's figure format for
+``Plotly.newPlot`` (served from static/vendor/plotly): the one way the portal builds interactive
+charts (``docs/architecture.md`` says why not ``plotly.graph_objects``). Every chart on a page
+has a table or text next to it that says the same, for screen readers and for people who do
+not read charts; markers differ in shape as well as colour.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
-
-import plotly.graph_objects as go
 
 from sessions.exercises.models import Attempt
 
@@ -38,34 +36,42 @@ def progress_figure(attempts: Sequence[Attempt]) -> dict[str, Any]:
     by_exercise: dict[str, list[Attempt]] = {}
     for attempt in sorted(_finished(attempts), key=lambda a: a.created_at):
         by_exercise.setdefault(attempt.assignment.exercise.title, []).append(attempt)
-    fig = go.Figure()
-    for i, (title, series) in enumerate(sorted(by_exercise.items())):
-        fig.add_trace(go.Scatter(
-            x=[a.created_at.isoformat() for a in series],
-            y=[a.final_stars for a in series],
-            mode="lines+markers",
-            name=title,
-            marker={"symbol": _SYMBOLS[i % len(_SYMBOLS)], "size": 12,
-                    "color": _COLOURS[i % len(_COLOURS)]},
-            line={"color": _COLOURS[i % len(_COLOURS)], "width": 2},
-            hovertemplate="%{x|%d %b %H:%M}: %{y} stars<extra>" + title + "</extra>",
-        ))  # fmt: skip
-    fig.update_layout(**_LAYOUT)
-    fig.update_yaxes(
-        range=[0.5, 3.5],
-        tickvals=[1, 2, 3],
-        ticktext=["1 star", "2 stars", "3 stars"],
-        title_text="Stars",
-    )
+    data = [
+        {
+            "type": "scatter",
+            "x": [a.created_at.isoformat() for a in series],
+            "y": [a.final_stars for a in series],
+            "mode": "lines+markers",
+            "name": title,
+            "marker": {
+                "symbol": _SYMBOLS[i % len(_SYMBOLS)],
+                "size": 12,
+                "color": _COLOURS[i % len(_COLOURS)],
+            },
+            "line": {"color": _COLOURS[i % len(_COLOURS)], "width": 2},
+            "hovertemplate": "%{x|%d %b %H:%M}: %{y} stars<extra>" + title + "</extra>",
+        }
+        for i, (title, series) in enumerate(sorted(by_exercise.items()))
+    ]
+    xaxis: dict[str, Any] = {"title": {"text": "Date"}, "type": "date", "tickformat": "%d %b"}
     times = [a.created_at for a in _finished(attempts)]
     if times:
         # At least a week on the axis, so a first try is not drawn against a seconds scale.
         start, end = min(times), max(times)
         pad = max(dt.timedelta(days=7) - (end - start), dt.timedelta(0)) / 2
         pad = max(pad, dt.timedelta(hours=12))
-        fig.update_xaxes(range=[(start - pad).isoformat(), (end + pad).isoformat()])
-    fig.update_xaxes(title_text="Date", type="date", tickformat="%d %b")
-    return dict(json.loads(fig.to_json()))
+        xaxis["range"] = [(start - pad).isoformat(), (end + pad).isoformat()]
+    layout = {
+        **_LAYOUT,
+        "xaxis": xaxis,
+        "yaxis": {
+            "range": [0.5, 3.5],
+            "tickvals": [1, 2, 3],
+            "ticktext": ["1 star", "2 stars", "3 stars"],
+            "title": {"text": "Stars"},
+        },
+    }
+    return {"data": data, "layout": layout}
 
 
 def exercise_figure(attempts: Sequence[Attempt], target_word: str) -> dict[str, Any]:
@@ -74,19 +80,24 @@ def exercise_figure(attempts: Sequence[Attempt], target_word: str) -> dict[str, 
         (a for a in _finished(attempts) if a.target_probability is not None),
         key=lambda a: a.created_at,
     )
-    fig = go.Figure(go.Bar(
-        x=[f"Try {i + 1}" for i in range(len(series))],
-        y=[round(100 * (a.target_probability or 0.0)) for a in series],
-        text=[f"{'★' * (a.final_stars or 0)}" for a in series],
-        textposition="outside",
-        marker={"color": "#f0b400", "line": {"color": "#7a5b00", "width": 1}},
-        hovertemplate="%{x}: %{y} % " + target_word + "<extra></extra>",
-    ))  # fmt: skip
-    fig.update_layout(**{**_LAYOUT, "height": 260, "showlegend": False})
-    # Room for at least five bars, so one or two tries do not stretch across the chart.
-    fig.update_xaxes(range=[-0.5, max(4.5, len(series) - 0.5)])
-    fig.update_yaxes(range=[0, 110], title_text=f"How {target_word} (%)")
-    return dict(json.loads(fig.to_json()))
+    bars = {
+        "type": "bar",
+        "x": [f"Try {i + 1}" for i in range(len(series))],
+        "y": [round(100 * (a.target_probability or 0.0)) for a in series],
+        "text": [f"{'★' * (a.final_stars or 0)}" for a in series],
+        "textposition": "outside",
+        "marker": {"color": "#f0b400", "line": {"color": "#7a5b00", "width": 1}},
+        "hovertemplate": "%{x}: %{y} % " + target_word + "<extra></extra>",
+    }
+    layout = {
+        **_LAYOUT,
+        "height": 260,
+        "showlegend": False,
+        # Room for at least five bars, so one or two tries do not stretch across the chart.
+        "xaxis": {"range": [-0.5, max(4.5, len(series) - 0.5)]},
+        "yaxis": {"range": [0, 110], "title": {"text": f"How {target_word} (%)"}},
+    }
+    return {"data": [bars], "layout": layout}
 
 
 def voice_figure(contours: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:

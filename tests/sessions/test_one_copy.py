@@ -221,3 +221,113 @@ def test_every_fetch_if_allowed_helper_lives_in_sessions_access() -> None:
     assert elsewhere == []
     assert "sessions/access.py:_get_or_404" in found
     assert "sessions/access.py:get_report_for_user" in found
+
+
+# --- one chart technique per output --------------------------------------------------------------
+
+
+def _chart_modules() -> dict[str, str]:
+    root = Path(__file__).resolve().parents[2]
+    return {
+        str(path.relative_to(root)): path.read_text(encoding="utf-8")
+        for package in ("sessions", "analysis")
+        for path in sorted((root / package).rglob("charts.py"))
+    }
+
+
+def test_interactive_charts_are_plotly_json_dicts_and_print_charts_one_svg_renderer() -> None:
+    modules = _chart_modules()
+    assert set(modules) >= {
+        "analysis/registry/charts.py",
+        "sessions/exercises/charts.py",
+        "sessions/families/charts.py",
+        "sessions/workspace/charts.py",
+    }
+    for name, text in modules.items():
+        assert "import plotly" not in text, name  # built as dicts, validated here instead
+        svg = "<svg" in text or "mark_safe" in text
+        assert svg == (name == "sessions/families/charts.py"), name
+
+
+def test_every_interactive_figure_is_valid_plotly() -> None:
+    """What graph_objects would check at run time (too slow for the timeline), checked here:
+    unknown or mistyped properties raise."""
+    from types import SimpleNamespace
+
+    import plotly.graph_objects as go
+
+    from analysis.engine.labels import CANONICAL_LABELS
+    from analysis.registry.charts import confusion_figure
+    from sessions.exercises.charts import exercise_figure, progress_figure
+    from sessions.workspace.charts import timeline_figure, trends_figure
+
+    start = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    attempts: Any = [
+        SimpleNamespace(
+            final_stars=stars,
+            finished_at=start,
+            created_at=start + dt.timedelta(hours=20 * i),
+            target_probability=share,
+            assignment=SimpleNamespace(exercise=SimpleNamespace(title=title)),
+        )
+        for i, (stars, share, title) in enumerate([(1, 0.3, "Hello"), (3, 0.9, "Bye")])
+    ]
+    probabilities = dict.fromkeys(CANONICAL_LABELS, 1 / len(CANONICAL_LABELS))
+    segment = {
+        "key": "m:1",
+        "index": 0,
+        "start_s": 0.0,
+        "end_s": 2.0,
+        "speaker": "child",
+        "emotion": "happy",
+        "confidence": 0.4,
+        "uncertain": True,
+        "uncertain_reason": "low_confidence",
+        "valence": 0.5,
+        "arousal": 0.3,
+        "corrected": False,
+        "note": "",
+        "speaker_confidence": 0.8,
+        "model_speaker": "child",
+        "model_emotion": "happy",
+    }
+    frame = {"speaker": "child", "valence": 0.5, "arousal": 0.3, "probabilities": probabilities}
+    workspace = {
+        "segments": [segment],
+        "frames": [
+            {**frame, "start_s": 0.0, "end_s": 1.0},
+            {**frame, "start_s": 1.0, "end_s": 2.0},
+        ],
+        "duration_s": 4.0,
+        "no_speech": False,
+    }
+    point = {
+        "date": dt.date(2026, 3, 2),
+        "corrected": True,
+        "talk_share": 0.4,
+        "valence_mean": 0.1,
+        "valence_sd": 0.2,
+        "arousal_mean": 0.3,
+        "arousal_sd": 0.1,
+        "emotion_shares": {"happy": 0.6, "calm": 0.4},
+    }
+    markers = [
+        SimpleNamespace(kind="phase", date=dt.date(2026, 3, 1), label="B", metric="", target=None),
+        SimpleNamespace(
+            kind="goal", date=dt.date(2026, 3, 1), label="more", metric="talk_share", target=0.5
+        ),
+    ]
+    practice = [{"week": dt.date(2026, 3, 2), "attempts": 3, "conveyed_share": 0.66}]
+    figures = {
+        "confusion": confusion_figure(
+            {"labels": ["a", "b"], "matrix": [[3, 1], [0, 4]]}, title="T"
+        ),
+        "progress": progress_figure(attempts),
+        "exercise": exercise_figure(attempts, "happy"),
+        "timeline": timeline_figure(workspace),
+        "trends": trends_figure({"points": [point], "markers": markers, "practice": practice}),
+        "trends, empty": trends_figure({"points": [], "markers": [], "practice": []}),
+    }
+    for name, figure in figures.items():
+        assert (figure is not None and figure["data"]) or name == "trends, empty", name
+        go.Figure(figure)  # raises ValueError on anything plotly.js does not know
