@@ -56,6 +56,8 @@ segments.csv                    The analysed speech segments: who spoke (child, 
                                 probabilities.
 consents.json / consents.csv    Each consent given or revoked, with the exact text agreed to.
 reports.json / reports.csv      Progress reports, every version, released or draft.
+voice_print.json / .csv         The voice print learnt from the child's practice tries (a list of
+                                numbers describing the voice, never audio), if there is one.
 other/                          Other rows kept about the child (practice exercises, their
                                 attempts, therapist corrections of the analysis, chart markers).
 audio/                          Audio recordings that are still kept (older audio may have been
@@ -258,6 +260,13 @@ _PATHS: dict[str, str] = {
 }
 
 
+def _voice_print_rows(child: Child) -> list[dict[str, Any]]:
+    """The child's voice print learnt from practice (analysis.voices), the print included."""
+    from analysis.models import ChildVoicePrint
+
+    return [_row(p) for p in ChildVoicePrint.objects.filter(child=child)]
+
+
 def _other_rows(child: Child) -> dict[str, tuple[type[models.Model], list[models.Model]]]:
     """Rows of other apps that point (directly or through a session, recording or analysis) at
     the child, per model label."""
@@ -339,6 +348,8 @@ def child_export_archive(
     writer.table("consents", consents)
     reports = _report_rows(child)
     writer.table("reports", reports)
+    voice_print = _voice_print_rows(child)
+    writer.table("voice_print", voice_print)
     other_count = 0
     for label, (model, rows) in _other_rows(child).items():
         name = label.replace(".", "_")
@@ -361,6 +372,7 @@ def child_export_archive(
         "segments": len(segments),
         "consents": len(consents),
         "reports": len(reports),
+        "voice_prints": len(voice_print),
         "other_rows": other_count,
     }
     audit.record(

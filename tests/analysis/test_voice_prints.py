@@ -213,3 +213,19 @@ def test_the_childs_page_says_how_the_print_was_learnt(client: Any, cast: Cast) 
     for seed in (1, 2):
         child_print_add(child=cast.child, samples=speechlike(3.0, seed=seed), attempt_id=seed)
     assert "Learnt from 2 finished practice tries" in client.get(url).content.decode()
+
+
+def test_the_right_of_access_archive_holds_the_print(cast: Cast) -> None:
+    import json
+    import zipfile
+
+    from sessions.families.export import child_export_archive
+
+    grant_consent(cast.child, "recording")
+    child_print_add(child=cast.child, samples=speechlike(3.0, seed=1), attempt_id="a1")
+    archive = child_export_archive(child=cast.child, actor=cast.guardian)
+    with zipfile.ZipFile(archive.file) as bundle:
+        rows = json.loads(bundle.read("voice_print.json"))
+        assert "voice_print.json" in bundle.read("README.txt").decode()
+    assert len(rows) == 1 and rows[0]["attempt_count"] == 1 and len(rows[0]["embedding"]) == 256
+    assert archive.counts["voice_prints"] == 1
