@@ -273,3 +273,18 @@ def test_the_segments_export_carries_each_voice_and_role_confidence(cast: Cast) 
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [r["cluster"] for r in rows] == ["A", "B", "A", "B"]
     assert all(float(r["speaker_confidence"]) == 0.8 for r in rows)
+
+
+def test_a_voice_named_only_by_elimination_is_still_asked_for(client: Any, cast: Cast) -> None:
+    """Therapist print matched, the other voice taken for the child as the only one left: the
+    therapist is asked to confirm it, and told why the analysis thinks so."""
+    voiced_run(
+        cast.recording,
+        roles=("therapist", "child"),
+        voice_keys=(f"therapist:{cast.therapist.pk}", ""),
+    )
+    client.force_login(cast.therapist)
+    page = client.get(reverse("session_detail", args=[cast.session.pk])).content.decode()
+    assert "Who is <strong>Speaker A</strong>?" not in page
+    assert "Who is <strong>Speaker B</strong>?" in page
+    assert "takes it for the child as the only other voice, 90% sure" in page
