@@ -100,6 +100,8 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
     _seed_consent(other, [dana])
     _seed_exercises(therapist, [alex, bea])
     _seed_recordings([(alex, therapist), (bea, therapist), (charlie, therapist2)])
+    for child in (alex, bea):  # the two families of the demo
+        _seed_family_screens(child, therapist, today)
     return {"clinics": [demo, other], "admin_other": other_admin}
 
 
@@ -168,3 +170,131 @@ def _seed_recordings(pairs: list[tuple[Child, User]]) -> None:
                     uploaded_file=File(handle, name=path.name),
                     uploaded_by=therapist,
                 )
+
+
+# What the two demo families' guardians and their therapist find on first login: an analysed
+# recording with a few therapist corrections, practice tries (analysed, some reviewed) and a
+# released progress report. The analyses and the practice feedback are real runs of the shipped
+# default model, made here rather than by the workers so the report released below has figures.
+DEMO_CORRECTIONS = ("happy", "neutral")  # the emotions the therapist corrects, in order
+DEMO_REVIEWS = ("What a bright, friendly voice!", "Lovely and calm. Well done!")
+
+
+def _analyse_now(child: Child) -> object | None:
+    """Run the analysis of the child's newest recording in this process (the worker's task,
+    called eagerly; a worker that gets the same message later skips the finished run)."""
+    from analysis.models import AnalysisRun, RunStatus
+    from analysis.tasks import analyze_recording
+
+    run = (
+        AnalysisRun.objects.filter(recording__session__child=child).order_by("-created_at").first()
+    )
+    if run is None:
+        return None
+    if run.status != RunStatus.DONE:
+        analyze_recording.apply(args=[str(run.pk)])
+        run.refresh_from_db()
+    return run if run.status == RunStatus.DONE else None
+
+
+def _seed_corrections(run: object, therapist: User) -> None:
+    """The therapist names the speakers (the analysis leaves voices it does not know as
+    "unknown": the demo has no enrolled voices) and corrects two emotions."""
+    from analysis.models import AnalysisRun
+    from sessions.workspace import selectors as workspace_selectors
+    from sessions.workspace import services as workspace_services
+    from sessions.workspace.models import SegmentEdit
+
+    assert isinstance(run, AnalysisRun)
+    if SegmentEdit.objects.filter(run=run).exists():
+        return
+    segments = workspace_selectors.effective_segments_for_run(run)
+    first_voice = segments[0].get("cluster") if segments else None
+    emotions = iter(DEMO_CORRECTIONS)
+    for segment in segments:
+        role = "therapist" if segment.get("cluster") == first_voice else "child"
+        emotion = None
+        if role == "child":
+            wanted = next(emotions, None)
+            if wanted is not None and segment.get("emotion") != wanted:
+                emotion = wanted
+        if segment.get("speaker") == role and emotion is None:
+            continue
+        workspace_services.correction_apply(
+            recording=run.recording,
+            author=therapist,
+            action="label",
+            segment=str(segment["key"]),
+            speaker=role,
+            emotion=emotion,
+        )
+
+
+def _seed_practice(child: Child, therapist: User) -> None:
+    """Two tries per assigned exercise, analysed by the model; the latest of each reviewed.
+
+    The tries are the exercise's own generated model recording (the demo has no child's
+    voice), so the stars say how the model hears that example."""
+    from django.core.files import File
+
+    from sessions.exercises import services as exercise_services
+    from sessions.exercises.library_audio import path_for
+    from sessions.exercises.models import Assignment, Attempt
+
+    for assignment in Assignment.objects.filter(child=child, ended_at__isnull=True):
+        if Attempt.objects.filter(assignment=assignment).exists():
+            continue
+        source = path_for(assignment.exercise.library_key)
+        if source is None:
+            continue
+        attempts = []
+        for _ in range(2):
+            with source.open("rb") as handle:
+                attempt, _created = exercise_services.attempt_create(
+                    assignment=assignment,
+                    uploaded_file=File(handle, name=source.name),
+                    uploaded_by=child.guardians.first(),
+                )
+            exercise_services.attempt_process(attempt.pk)
+            attempts.append(attempt)
+        latest = Attempt.objects.get(pk=attempts[-1].pk)
+        exercise_services.attempt_review(
+            attempt=latest,
+            reviewer=therapist,
+            stars=None,  # the model's stars stand; the therapist adds a word for the family
+            conveyed=None,
+            encouragement=DEMO_REVIEWS[len(attempts) % len(DEMO_REVIEWS)],
+        )
+
+
+def _seed_report(child: Child, therapist: User, today: dt.date) -> None:
+    from sessions.families import services as family_services
+    from sessions.families.models import ProgressReport, ReportStatus
+
+    if ProgressReport.objects.filter(child=child, status=ReportStatus.RELEASED).exists():
+        return
+    sessions = list(child.sessions.order_by("date"))
+    if not sessions:
+        return
+    report = family_services.report_create(
+        child=child,
+        actor=therapist,
+        period_start=sessions[0].date,
+        period_end=today,
+        sessions=sessions,
+        title="Autumn progress report",
+        comments=(
+            f"{child.given_name} has been practising greetings and taking turns in "
+            "conversation. At home, try the 'Happy hello' exercise a few times a week.\n\n"
+            "(Demo report: the figures come from generated recordings.)"
+        ),
+    )
+    family_services.report_release(report=report, actor=therapist)
+
+
+def _seed_family_screens(child: Child, therapist: User, today: dt.date) -> None:
+    run = _analyse_now(child)
+    if run is not None:
+        _seed_corrections(run, therapist)
+    _seed_practice(child, therapist)
+    _seed_report(child, therapist, today)
