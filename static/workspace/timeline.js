@@ -21,6 +21,10 @@ const UNCERTAIN_REASON = {
 };
 const uncertainReason = (seg) => UNCERTAIN_REASON[seg.uncertain_reason] || UNCERTAIN_REASON.low_confidence;
 const MIN_SPAN_S = 2;
+// Lists longer than this are drawn as a window of rows (rows are ROW_PX high there).
+const VIRTUAL_MIN_ROWS = 300;
+const ROW_PX = 34;
+const OVERSCAN_ROWS = 25;
 
 function isTyping(target) {
   if (!target || !(target instanceof Element)) return false;
@@ -403,54 +407,18 @@ export class Timeline {
   renderList() {
     const filter = this.filterEl.value;
     this.visible = this.segments.map((s, i) => i).filter((i) => !filter || this.segments[i].speaker === filter);
-    const fragment = document.createDocumentFragment();
-    for (const index of this.visible) {
-      const seg = this.segments[index];
-      const row = document.createElement("tr");
-      row.dataset.index = String(index);
-      row.dataset.key = seg.key;
-      row.tabIndex = -1;
-      row.className = "ws-segrow";
-      if (index === this.selected) {
-        row.classList.add("is-selected");
-        row.setAttribute("aria-selected", "true");
-      }
-      const time = document.createElement("td");
-      const play = document.createElement("button");
-      play.type = "button";
-      play.className = "link ws-seg-play";
-      play.textContent = `${clock(seg.start_s)}–${clock(seg.end_s)}`;
-      play.setAttribute("aria-label", `Play ${SPEAKER[seg.speaker] || seg.speaker}, ${seg.emotion}, from ${clock(seg.start_s)} to ${clock(seg.end_s)}`);
-      play.tabIndex = -1;
-      time.append(play);
-      const speaker = speakerCell(seg, this.data?.lanes);
-      const emotion = document.createElement("td");
-      const swatch = document.createElement("span");
-      swatch.className = `ws-swatch pat-${seg.emotion}`;
-      swatch.setAttribute("aria-hidden", "true");
-      emotion.append(swatch, document.createTextNode(seg.emotion));
-      if (seg.uncertain) emotion.append(" ", badge(`uncertain: ${uncertainReason(seg)}`, "ws-badge-uncertain", "Not a reliable estimate"));
-      if (seg.corrected) emotion.append(" ", badge("✎ corrected", "ws-badge-corrected", `Model said: ${seg.model_speaker}, ${seg.model_emotion}`));
-      if (seg.note) emotion.append(" ", badge("note", "ws-badge-note", seg.note));
-      const confidence = document.createElement("td");
-      if (seg.confidence === null || seg.confidence === undefined) {
-        // A therapist's label has no confidence; the model's, for its own label, stays visible.
-        confidence.textContent = "—";
-        confidence.title = "Set by a therapist";
-        if (percent(seg.model_confidence)) {
-          const model = document.createElement("span");
-          model.className = "ws-muted ws-model-conf";
-          model.textContent = ` model ${percent(seg.model_confidence)}`;
-          model.title = `The model said ${seg.model_emotion} with ${percent(seg.model_confidence)} confidence`;
-          confidence.append(model);
-        }
-      } else {
-        confidence.textContent = percent(seg.confidence);
-      }
-      row.append(time, speaker, emotion, confidence);
-      fragment.append(row);
+    // A long session is drawn in a window of rows around what is in view (fixed row height,
+    // spacers for the rest), so the list holds the whole session and still scrolls smoothly.
+    this.virtual = this.visible.length > VIRTUAL_MIN_ROWS;
+    this.scrollEl.classList.toggle("is-virtual", this.virtual);
+    this.rowsEl.closest("table")?.setAttribute("aria-rowcount", String(this.visible.length + 1));
+    if (this.virtual) {
+      this.renderWindow(true);
+    } else {
+      const fragment = document.createDocumentFragment();
+      this.visible.forEach((index, position) => fragment.append(this.buildRow(index, position)));
+      this.rowsEl.replaceChildren(fragment);
     }
-    this.rowsEl.replaceChildren(fragment);
     if (!this.visible.length) {
       const row = document.createElement("tr");
       const cell = document.createElement("td");
@@ -465,10 +433,100 @@ export class Timeline {
     this.countEl.textContent = `(${this.visible.length}${filter ? ` of ${this.segments.length}` : ""})`;
   }
 
+  buildRow(index, position) {
+    const seg = this.segments[index];
+    const row = document.createElement("tr");
+    row.dataset.index = String(index);
+    row.dataset.key = seg.key;
+    row.tabIndex = -1;
+    row.className = "ws-segrow";
+    if (index === this.selected) {
+      row.classList.add("is-selected");
+      row.setAttribute("aria-selected", "true");
+    }
+    const time = document.createElement("td");
+    const play = document.createElement("button");
+    play.type = "button";
+    play.className = "link ws-seg-play";
+    play.textContent = `${clock(seg.start_s)}–${clock(seg.end_s)}`;
+    play.setAttribute("aria-label", `Play ${SPEAKER[seg.speaker] || seg.speaker}, ${seg.emotion}, from ${clock(seg.start_s)} to ${clock(seg.end_s)}`);
+    play.tabIndex = -1;
+    time.append(play);
+    const speaker = speakerCell(seg, this.data?.lanes);
+    const emotion = document.createElement("td");
+    const swatch = document.createElement("span");
+    swatch.className = `ws-swatch pat-${seg.emotion}`;
+    swatch.setAttribute("aria-hidden", "true");
+    emotion.append(swatch, document.createTextNode(seg.emotion));
+    if (seg.uncertain) emotion.append(" ", badge(`uncertain: ${uncertainReason(seg)}`, "ws-badge-uncertain", "Not a reliable estimate"));
+    if (seg.corrected) emotion.append(" ", badge("✎ corrected", "ws-badge-corrected", `Model said: ${seg.model_speaker}, ${seg.model_emotion}`));
+    if (seg.note) emotion.append(" ", badge("note", "ws-badge-note", seg.note));
+    const confidence = document.createElement("td");
+    if (seg.confidence === null || seg.confidence === undefined) {
+      // A therapist's label has no confidence; the model's, for its own label, stays visible.
+      confidence.textContent = "—";
+      confidence.title = "Set by a therapist";
+      if (percent(seg.model_confidence)) {
+        const model = document.createElement("span");
+        model.className = "ws-muted ws-model-conf";
+        model.textContent = ` model ${percent(seg.model_confidence)}`;
+        model.title = `The model said ${seg.model_emotion} with ${percent(seg.model_confidence)} confidence`;
+        confidence.append(model);
+      }
+    } else {
+      confidence.textContent = percent(seg.confidence);
+    }
+    row.append(time, speaker, emotion, confidence);
+    row.setAttribute("aria-rowindex", String(position + 2));
+    return row;
+  }
+
+  renderWindow(force = false) {
+    const height = this.scrollEl.clientHeight || 600;
+    const top = this.scrollEl.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN_ROWS);
+    const last = Math.min(this.visible.length, Math.ceil((top + height) / ROW_PX) + OVERSCAN_ROWS);
+    if (!force && this.window && this.window.first === first && this.window.last === last) return;
+    this.window = { first, last };
+    const spacer = (rows) => {
+      const tr = document.createElement("tr");
+      tr.className = "ws-spacer";
+      tr.setAttribute("aria-hidden", "true");
+      const td = document.createElement("td");
+      td.colSpan = 4;
+      td.style.height = `${rows * ROW_PX}px`;
+      tr.append(td);
+      return tr;
+    };
+    const fragment = document.createDocumentFragment();
+    if (first > 0) fragment.append(spacer(first));
+    for (let position = first; position < last; position += 1) {
+      fragment.append(this.buildRow(this.visible[position], position));
+    }
+    if (last < this.visible.length) fragment.append(spacer(this.visible.length - last));
+    this.rowsEl.replaceChildren(fragment);
+    const selected = this.rowsEl.querySelector(".is-selected") || this.rowsEl.querySelector("tr[data-index]");
+    if (selected) selected.tabIndex = 0;
+  }
+
+  scrollToRow(index) {
+    // In a windowed list the row may not be drawn yet: scroll to where it is, then draw.
+    if (!this.virtual) return;
+    const position = this.visible.indexOf(index);
+    if (position < 0) return;
+    const height = this.scrollEl.clientHeight || 600;
+    const top = position * ROW_PX;
+    if (top < this.scrollEl.scrollTop || top + ROW_PX > this.scrollEl.scrollTop + height) {
+      this.scrollEl.scrollTop = Math.max(0, top - height / 3);
+    }
+    this.renderWindow();
+  }
+
   select(index, { seek = true, play = false, focus = false } = {}) {
     if (index < 0 || index >= this.segments.length) return;
     this.selected = index;
     const seg = this.segments[index];
+    this.scrollToRow(index);
     for (const row of this.rowsEl.querySelectorAll("tr[data-index]")) {
       const on = Number(row.dataset.index) === index;
       row.classList.toggle("is-selected", on);
@@ -699,6 +757,10 @@ export class Timeline {
       this.ws?.setPlaybackRate(Number(event.target.value), true);
     });
     this.filterEl.addEventListener("change", () => this.renderList());
+    this.scrollEl.addEventListener("scroll", () => {
+      if (!this.virtual || this.scrollFrame) return;
+      this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.renderWindow(); });
+    }, { passive: true });
     this.rowsEl.addEventListener("click", (event) => {
       const row = event.target.closest("tr[data-index]");
       if (!row) return;

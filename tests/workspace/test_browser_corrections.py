@@ -14,7 +14,7 @@ import pytest
 from analysis.models import AnalysisRun
 from sessions.models import Recording
 from sessions.workspace import selectors, services
-from sessions.workspace.models import SegmentEdit
+from sessions.workspace.models import RecordingWaveform, SegmentEdit
 from tests.analysis.audio_factory import speechlike, write_wav
 from tests.conftest import Cast
 from tests.factories import recording_for
@@ -160,4 +160,37 @@ def test_dragging_a_segments_edge_on_the_waveform_moves_it(
     assert edit.operation == "move"
     assert edit.start_s == pytest.approx(segments[3]["start_s"])
     assert edit.end_s == pytest.approx(segments[3]["end_s"] - 0.4, abs=0.15)
+    assert page.problems == [], page.problems
+
+
+def test_a_long_session_lists_every_segment_in_a_window_of_rows(
+    browser: Any,  # noqa: F811 - the fixture imported above
+    live_server: Any,
+    cast: Cast,
+    tmp_path: Path,
+) -> None:
+    # 45 minutes, 700 segments: the list holds them all without drawing 700 rows at once.
+    run = done_run(cast.recording, segments=700, duration_s=2700.0, seed=7)
+    # Stored peaks, so the page never queues a waveform job for this made-up file.
+    RecordingWaveform.objects.create(
+        recording=cast.recording, peaks=[0.2] * 2700, peaks_per_second=1.0, duration_s=2700.0
+    )
+    segments = selectors.effective_segments_for_run(run)
+    page = _login(browser, live_server, cast.therapist.email)
+    _open(page, live_server, cast)
+    assert page.locator("#segment-count").inner_text() == "(700)"
+    table = page.locator(".ws-segtable")
+    assert table.get_attribute("aria-rowcount") == "701"
+    drawn = page.locator("#segment-rows tr[data-index]").count()
+    assert 0 < drawn < 200
+    # The list is as tall as the whole session: scrolling to the end shows the last segment.
+    page.locator("#segment-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    last = page.locator(f"#segment-rows tr[data-index='{len(segments) - 1}']")
+    last.wait_for()
+    # Keys still walk the list, and a key correction on a far segment is saved.
+    last.click()
+    page.keyboard.press("ArrowUp")
+    assert page.locator("#segment-rows tr.is-selected").get_attribute("data-index") == str(
+        len(segments) - 2
+    )
     assert page.problems == [], page.problems
