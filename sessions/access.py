@@ -38,18 +38,19 @@ from sessions.models import (
     TherapySession,
     User,
 )
+from sessions.types import Actor
 from sessions.workspace.models import ChunkedUpload, TrendMarker
 
 
-def _clinic_ids(user: Any, role: Role) -> QuerySet[Membership, Any]:
-    if not getattr(user, "is_authenticated", False):
+def _clinic_ids(user: Actor, role: Role) -> QuerySet[Membership, Any]:
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return Membership.objects.none().values_list("clinic_id", flat=True)
     return Membership.objects.filter(user=user, role=role).values_list("clinic_id", flat=True)
 
 
-def _roles_by_clinic(user: Any) -> dict[str, str]:
+def _roles_by_clinic(user: Actor) -> dict[str, str]:
     """The user's role in each clinic (one membership per clinic), by clinic id."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return {}
     cached: dict[str, str] | None = getattr(user, "_ser_roles_by_clinic", None)
     if cached is None:
@@ -59,65 +60,67 @@ def _roles_by_clinic(user: Any) -> dict[str, str]:
                 "clinic_id", "role"
             )
         }
-        user._ser_roles_by_clinic = cached
+        # Cached on the user object (setattr reaches the user behind request.user's lazy
+        # wrapper; sessions.services.membership_* drop it when a role changes).
+        setattr(user, "_ser_roles_by_clinic", cached)  # noqa: B010 - not a declared field
     return cached
 
 
-def roles_of(user: Any) -> set[str]:
+def roles_of(user: Actor) -> set[str]:
     """Every role the user holds in any clinic. Only for choosing menus and start pages: what a
     role allows is always decided per clinic (``role_in``, ``is_staff_in``), because one person
     may be a therapist in one clinic and a parent in another."""
     return set(_roles_by_clinic(user).values())
 
 
-def role_in(user: Any, clinic_id: UUID | str | None) -> str | None:
+def role_in(user: Actor, clinic_id: UUID | str | None) -> str | None:
     """The user's role in that clinic, or None."""
     if clinic_id is None:
         return None
     return _roles_by_clinic(user).get(str(clinic_id))
 
 
-def clinic_ids_of(user: Any) -> list[str]:
+def clinic_ids_of(user: Actor) -> list[str]:
     """The clinics the user belongs to (for account events in each clinic's audit log)."""
     return sorted(_roles_by_clinic(user))
 
 
-def is_clinic_admin(user: Any) -> bool:
+def is_clinic_admin(user: Actor) -> bool:
     return Role.CLINIC_ADMIN in roles_of(user)
 
 
-def is_therapist(user: Any) -> bool:
+def is_therapist(user: Actor) -> bool:
     return Role.THERAPIST in roles_of(user)
 
 
-def is_guardian(user: Any) -> bool:
+def is_guardian(user: Actor) -> bool:
     return Role.GUARDIAN in roles_of(user)
 
 
-def is_staff_member(user: Any) -> bool:
+def is_staff_member(user: Actor) -> bool:
     """Staff in some clinic. Account-wide on purpose: the two-factor rule protects the account,
     and an account that is staff anywhere must use it everywhere."""
     return bool(roles_of(user) & {Role.CLINIC_ADMIN, Role.THERAPIST})
 
 
-def is_staff_in(user: Any, clinic_id: UUID | str | None) -> bool:
+def is_staff_in(user: Actor, clinic_id: UUID | str | None) -> bool:
     """Therapist or clinic admin of that clinic (a parent there who works elsewhere is not)."""
     return role_in(user, clinic_id) in {Role.CLINIC_ADMIN, Role.THERAPIST}
 
 
-def is_therapist_in(user: Any, clinic_id: UUID | str | None) -> bool:
+def is_therapist_in(user: Actor, clinic_id: UUID | str | None) -> bool:
     return role_in(user, clinic_id) == Role.THERAPIST
 
 
-def admin_clinics(user: Any) -> QuerySet[Clinic]:
+def admin_clinics(user: Actor) -> QuerySet[Clinic]:
     return Clinic.objects.filter(id__in=_clinic_ids(user, Role.CLINIC_ADMIN))
 
 
 # --- children ---------------------------------------------------------------------------------
 
 
-def children_visible_to(user: Any) -> QuerySet[Child]:
-    if not getattr(user, "is_authenticated", False):
+def children_visible_to(user: Actor) -> QuerySet[Child]:
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return Child.objects.none()
     return Child.objects.filter(
         Q(clinic_id__in=_clinic_ids(user, Role.CLINIC_ADMIN))
@@ -126,26 +129,30 @@ def children_visible_to(user: Any) -> QuerySet[Child]:
     ).distinct()
 
 
-def children_editable_by(user: Any) -> QuerySet[Child]:
+def children_editable_by(user: Actor) -> QuerySet[Child]:
     """Children whose clinical data (sessions, recordings, corrections) the user may change."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return Child.objects.none()
     return Child.objects.filter(
         therapists=user, clinic_id__in=_clinic_ids(user, Role.THERAPIST)
     ).distinct()
 
 
-def is_therapist_of(user: Any, child: Child) -> bool:
+def is_therapist_of(user: Actor, child: Child) -> bool:
     return children_editable_by(user).filter(pk=child.pk).exists()
 
 
-def is_guardian_of(user: Any, child: Child) -> bool:
+def is_guardian_of(user: Actor, child: Child) -> bool:
+    if not isinstance(user, User):
+        return False
     return Child.objects.filter(
         pk=child.pk, guardians=user, clinic_id__in=_clinic_ids(user, Role.GUARDIAN)
     ).exists()
 
 
-def is_admin_of_clinic(user: Any, clinic_id: UUID | str) -> bool:
+def is_admin_of_clinic(user: Actor, clinic_id: UUID | str) -> bool:
+    if not isinstance(user, User):
+        return False
     return Membership.objects.filter(
         user=user, clinic_id=clinic_id, role=Role.CLINIC_ADMIN
     ).exists()
@@ -159,7 +166,7 @@ def _get_or_404(queryset: QuerySet[Any], pk: Any) -> Any:
         raise Http404("Not found.") from exc
 
 
-def get_child_for_user(user: Any, child_id: Any, *, write: bool = False) -> Child:
+def get_child_for_user(user: Actor, child_id: Any, *, write: bool = False) -> Child:
     child: Child = _get_or_404(children_visible_to(user).select_related("clinic"), child_id)
     if write and not is_therapist_of(user, child):
         raise PermissionDenied("You can view this child but not change their records.")
@@ -169,9 +176,9 @@ def get_child_for_user(user: Any, child_id: Any, *, write: bool = False) -> Chil
 # --- sessions and recordings ------------------------------------------------------------------
 
 
-def sessions_visible_to(user: Any) -> QuerySet[TherapySession]:
+def sessions_visible_to(user: Actor) -> QuerySet[TherapySession]:
     """Guardians never see sessions: only released reports and exercises reach families."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return TherapySession.objects.none()
     return TherapySession.objects.filter(
         Q(child__clinic_id__in=_clinic_ids(user, Role.CLINIC_ADMIN))
@@ -179,7 +186,7 @@ def sessions_visible_to(user: Any) -> QuerySet[TherapySession]:
     ).distinct()
 
 
-def get_session_for_user(user: Any, session_id: Any, *, write: bool = False) -> TherapySession:
+def get_session_for_user(user: Actor, session_id: Any, *, write: bool = False) -> TherapySession:
     session: TherapySession = _get_or_404(
         sessions_visible_to(user).select_related("child", "child__clinic", "therapist"),
         session_id,
@@ -189,11 +196,11 @@ def get_session_for_user(user: Any, session_id: Any, *, write: bool = False) -> 
     return session
 
 
-def recordings_visible_to(user: Any) -> QuerySet[Recording]:
+def recordings_visible_to(user: Actor) -> QuerySet[Recording]:
     return Recording.objects.filter(session__in=sessions_visible_to(user))
 
 
-def get_recording_for_user(user: Any, recording_id: Any, *, write: bool = False) -> Recording:
+def get_recording_for_user(user: Actor, recording_id: Any, *, write: bool = False) -> Recording:
     recording: Recording = _get_or_404(
         recordings_visible_to(user).select_related("session", "session__child"), recording_id
     )
@@ -205,12 +212,12 @@ def get_recording_for_user(user: Any, recording_id: Any, *, write: bool = False)
 # --- people -----------------------------------------------------------------------------------
 
 
-def users_manageable_by(user: Any) -> QuerySet[User]:
+def users_manageable_by(user: Actor) -> QuerySet[User]:
     """Accounts a clinic admin manages: members of their clinics."""
     return User.objects.filter(memberships__clinic__in=admin_clinics(user)).distinct()
 
 
-def require_clinic_admin(user: Any) -> Clinic:
+def require_clinic_admin(user: Actor) -> Clinic:
     """The clinic an admin acts for; 404 for everyone else (the console is not theirs to know)."""
     clinic = admin_clinics(user).first()
     if clinic is None:
@@ -218,12 +225,12 @@ def require_clinic_admin(user: Any) -> Clinic:
     return clinic
 
 
-def get_invitation_for_user(user: Any, key: str) -> Invitation:
+def get_invitation_for_user(user: Actor, key: str) -> Invitation:
     """The open invitation behind ``key``, if it is addressed to ``user``; 404 otherwise (an
     answered, expired or someone else's invitation is as unknown as a wrong key)."""
     from django.utils import timezone
 
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         raise Http404("Not found.")
     invitation = (
         Invitation.objects.select_related("clinic")
@@ -249,24 +256,28 @@ def get_invitation_for_user(user: Any, key: str) -> Invitation:
 # review attempts.
 
 
-def _staff_clinic_ids(user: Any) -> QuerySet[Membership, Any]:
+def _staff_clinic_ids(user: Actor) -> QuerySet[Membership, Any]:
+    if not isinstance(user, User):
+        return Membership.objects.none().values_list("clinic_id", flat=True)
     return Membership.objects.filter(
         user=user, role__in=[Role.THERAPIST, Role.CLINIC_ADMIN]
     ).values_list("clinic_id", flat=True)
 
 
-def exercises_visible_to(user: Any) -> QuerySet[Exercise]:
+def exercises_visible_to(user: Actor) -> QuerySet[Exercise]:
     """The exercise library of the user's clinics (staff only; families see assignments)."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return Exercise.objects.none()
     return Exercise.objects.filter(clinic_id__in=_staff_clinic_ids(user))
 
 
-def can_edit_exercises(user: Any, clinic_id: Any) -> bool:
+def can_edit_exercises(user: Actor, clinic_id: Any) -> bool:
+    if not isinstance(user, User):
+        return False
     return Membership.objects.filter(user=user, clinic_id=clinic_id, role=Role.THERAPIST).exists()
 
 
-def get_exercise_for_user(user: Any, exercise_id: Any, *, write: bool = False) -> Exercise:
+def get_exercise_for_user(user: Actor, exercise_id: Any, *, write: bool = False) -> Exercise:
     exercise: Exercise = _get_or_404(
         exercises_visible_to(user).select_related("clinic"), exercise_id
     )
@@ -275,10 +286,10 @@ def get_exercise_for_user(user: Any, exercise_id: Any, *, write: bool = False) -
     return exercise
 
 
-def get_exercise_audio_for_user(user: Any, exercise_id: Any) -> Exercise:
+def get_exercise_audio_for_user(user: Actor, exercise_id: Any) -> Exercise:
     """An exercise whose model recording the user may hear: staff of its clinic, or a guardian
     (or therapist) of a child it was assigned to."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         raise Http404("Not found.")
     assigned = Assignment.objects.filter(child__in=children_visible_to(user))
     visible = Exercise.objects.filter(
@@ -288,16 +299,16 @@ def get_exercise_audio_for_user(user: Any, exercise_id: Any) -> Exercise:
     return exercise
 
 
-def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
+def assignments_visible_to(user: Actor) -> QuerySet[Assignment]:
     return Assignment.objects.filter(child__in=children_visible_to(user))
 
 
-def may_practise(user: Any, child: Child) -> bool:
+def may_practise(user: Actor, child: Child) -> bool:
     return is_guardian_of(user, child) or is_therapist_of(user, child)
 
 
 def get_assignment_for_user(
-    user: Any, assignment_id: Any, *, practise: bool = False, write: bool = False
+    user: Actor, assignment_id: Any, *, practise: bool = False, write: bool = False
 ) -> Assignment:
     """``practise``: record attempts (guardian or therapist of the child); ``write``: change
     the assignment (therapist of the child). 404 when the child is not visible, else 403."""
@@ -312,11 +323,11 @@ def get_assignment_for_user(
     return assignment
 
 
-def attempts_visible_to(user: Any) -> QuerySet[Attempt]:
+def attempts_visible_to(user: Actor) -> QuerySet[Attempt]:
     return Attempt.objects.filter(child__in=children_visible_to(user))
 
 
-def get_attempt_for_user(user: Any, attempt_id: Any, *, review: bool = False) -> Attempt:
+def get_attempt_for_user(user: Actor, attempt_id: Any, *, review: bool = False) -> Attempt:
     attempt: Attempt = _get_or_404(
         attempts_visible_to(user).select_related(
             "assignment",
@@ -336,7 +347,7 @@ def get_attempt_for_user(user: Any, attempt_id: Any, *, review: bool = False) ->
 # --- the workspace's own rows: chunked uploads and trend markers -------------------------------
 
 
-def get_upload_for_user(user: Any, upload_id: Any) -> ChunkedUpload:
+def get_upload_for_user(user: Actor, upload_id: Any) -> ChunkedUpload:
     """An upload of a session the user may see (404 otherwise); only the child's therapists may
     touch it (403 for others who can see the session, such as the clinic admin)."""
     upload: ChunkedUpload = _get_or_404(
@@ -350,7 +361,7 @@ def get_upload_for_user(user: Any, upload_id: Any) -> ChunkedUpload:
     return upload
 
 
-def get_marker_for_user(user: Any, child: Child, marker_id: Any) -> TrendMarker:
+def get_marker_for_user(user: Actor, child: Child, marker_id: Any) -> TrendMarker:
     """A trend marker of ``child`` (which the caller fetched through ``get_child_for_user``)."""
     marker: TrendMarker = _get_or_404(TrendMarker.objects.filter(child=child), marker_id)
     return marker
@@ -369,8 +380,8 @@ def _sharing_live() -> Exists:
     )
 
 
-def reports_visible_to(user: Any) -> QuerySet[ProgressReport]:
-    if not getattr(user, "is_authenticated", False):
+def reports_visible_to(user: Actor) -> QuerySet[ProgressReport]:
+    if not isinstance(user, User):  # anonymous (an authenticated user is a User)
         return ProgressReport.objects.none()
     admin_children = Child.objects.filter(clinic__in=admin_clinics(user)).values("pk")
     guardian_children = children_visible_to(user).filter(guardians=user).values("pk")
@@ -381,7 +392,7 @@ def reports_visible_to(user: Any) -> QuerySet[ProgressReport]:
     ).distinct()
 
 
-def get_report_for_user(user: Any, report_id: Any, *, write: bool = False) -> ProgressReport:
+def get_report_for_user(user: Actor, report_id: Any, *, write: bool = False) -> ProgressReport:
     report: ProgressReport = _get_or_404(
         reports_visible_to(user).select_related(
             "child", "child__clinic", "released_by", "created_by"
@@ -393,7 +404,7 @@ def get_report_for_user(user: Any, report_id: Any, *, write: bool = False) -> Pr
     return report
 
 
-def is_staff_reader(user: Any, child: Child) -> bool:
+def is_staff_reader(user: Actor, child: Child) -> bool:
     """A therapist of the child or an admin of its clinic (not a guardian)."""
     return is_therapist_of(user, child) or is_admin_of_clinic(user, child.clinic_id)
 
@@ -403,11 +414,11 @@ def is_staff_reader(user: Any, child: Child) -> bool:
 # is not theirs to know about).
 
 
-def versions_visible_to(user: Any) -> QuerySet[EmotionModelVersion]:
+def versions_visible_to(user: Actor) -> QuerySet[EmotionModelVersion]:
     return EmotionModelVersion.objects.filter(clinic__in=admin_clinics(user))
 
 
-def get_version_for_admin(user: Any, version_id: Any) -> EmotionModelVersion:
+def get_version_for_admin(user: Actor, version_id: Any) -> EmotionModelVersion:
     """The version if ``user`` administers its clinic; 404 otherwise (also for bad ids)."""
     version: EmotionModelVersion = _get_or_404(
         versions_visible_to(user).select_related(
@@ -418,7 +429,7 @@ def get_version_for_admin(user: Any, version_id: Any) -> EmotionModelVersion:
     return version
 
 
-def get_trial_recording(user: Any, clinic: Clinic, recording_id: Any) -> Recording:
+def get_trial_recording(user: Actor, clinic: Clinic, recording_id: Any) -> Recording:
     """A recording of the admin's clinic to try a model on, fetched through the access rules
     (404 otherwise)."""
     recording = get_recording_for_user(user, recording_id)

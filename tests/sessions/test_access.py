@@ -147,6 +147,18 @@ def test_users_manageable_by_admin_are_their_clinic_members(cast: Cast) -> None:
     assert not access.users_manageable_by(cast.therapist).exists()
 
 
+def test_every_predicate_answers_no_for_an_anonymous_visitor(cast: Cast) -> None:
+    """Predicates take ``Actor`` (a user or the anonymous visitor): anonymous is a plain no,
+    never a database error from filtering by an AnonymousUser."""
+    anonymous = AnonymousUser()
+    assert access.is_guardian_of(anonymous, cast.child) is False
+    assert access.is_therapist_of(anonymous, cast.child) is False
+    assert access.is_admin_of_clinic(anonymous, cast.clinic.pk) is False
+    assert access.can_edit_exercises(anonymous, cast.clinic.pk) is False
+    assert not access.exercises_visible_to(anonymous).exists()
+    assert not access.reports_visible_to(anonymous).exists()
+
+
 def test_require_clinic_admin(cast: Cast) -> None:
     assert access.require_clinic_admin(cast.admin) == cast.clinic
     assert access.require_clinic_admin(cast.other_admin) == cast.other_clinic
