@@ -124,3 +124,18 @@ def test_changing_the_phrase_drops_the_generated_example(cast: Cast) -> None:
     exercise.refresh_from_db()
     assert not exercise.model_audio and exercise.model_prosody == {}
     assert exercise.model_audio.storage.exists(shared)
+
+
+@pytest.mark.django_db
+def test_the_command_gives_existing_clinics_the_recordings() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    clinic: Clinic = ClinicFactory.create(slug="older")
+    # A clinic installed before the library had recordings (the data migration made these).
+    Exercise.objects.filter(clinic=clinic).update(model_audio="", model_prosody={})
+    out = StringIO()
+    call_command("install_exercise_library", "--clinic", "older", stdout=out)
+    assert f"older: 0 exercise(s) added, {len(LIBRARY)} with a generated example" in out.getvalue()
+    assert not Exercise.objects.filter(clinic=clinic, model_audio="").exists()
