@@ -421,10 +421,25 @@ def test_a_queued_attempt_nobody_picked_up_is_sent_again(
 
 
 def test_the_model_is_loaded_once_per_process(
-    cast: Cast, assignment: Assignment, active_model: Any, tmp_path: Path
+    cast: Cast,
+    assignment: Assignment,
+    active_model: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from analysis.registry import active
+
     grant_consent(cast.child)
     forget_loaded_models()
+    loads: list[Path] = []
+    real_load = active.load_for_inference
+
+    def counting_load(path: Path, **options: Any) -> Any:
+        loads.append(path)
+        return real_load(path, **options)
+
+    # A spy: the real loader still runs, the test only counts the calls.
+    monkeypatch.setattr(active, "load_for_inference", counting_load)
     wav = write_speechlike_wav(tmp_path / "a.wav", seconds=2.0)
     first = _stored_attempt(assignment, wav)
     second = _stored_attempt(assignment, wav)
@@ -432,9 +447,10 @@ def test_the_model_is_loaded_once_per_process(
     services.attempt_process(second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
-    assert second.timings["load_s"] < 0.01 <= first.timings["load_s"] or (
-        second.timings["load_s"] < first.timings["load_s"]
-    )
+    assert first.status == second.status == AttemptStatus.DONE
+    assert len(loads) == 1, "the second attempt reuses the loaded model"
+    # Loading the tiny model from disk takes tens of ms; a cache hit rounds to 0.
+    assert second.timings["load_s"] <= 0.005 < first.timings["load_s"]
 
 
 # --- review -------------------------------------------------------------------------------------

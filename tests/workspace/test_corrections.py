@@ -44,6 +44,7 @@ def test_relabel_shows_the_therapists_label_and_keeps_the_models(
 ) -> None:
     first = Segment.objects.get(run=run, index=0)
     new_emotion = "happy" if first.emotion != "happy" else "sad"
+    model_output = (first.speaker, first.emotion, first.confidence, first.start_s, first.end_s)
     response = _post(
         therapist_api,
         cast,
@@ -61,10 +62,12 @@ def test_relabel_shows_the_therapists_label_and_keeps_the_models(
     assert shown["corrected"] and shown["emotion_corrected"] and shown["speaker_corrected"]
     assert (shown["model_speaker"], shown["model_emotion"]) == (first.speaker, first.emotion)
     assert shown["note"] == "Laughs at the puppet"
-    assert shown["edited_by"]
+    assert shown["edited_by"] == str(cast.therapist)
     # Model output is untouched.
     first.refresh_from_db()
-    assert first.emotion != new_emotion or first.speaker != "therapist"
+    assert (first.speaker, first.emotion, first.confidence, first.start_s, first.end_s) == (
+        model_output
+    )
     edit = SegmentEdit.objects.get(run=run, superseded_at__isnull=True)
     assert edit.author == cast.therapist and edit.emotion_by_therapist
     # The chart shows the correction too.

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -53,15 +54,19 @@ def test_dashboard_for_a_session_without_recordings_invites_an_upload(cast: Cast
 
 
 def test_dashboard_shows_summary_and_change_since_previous_session(cast: Cast) -> None:
-    _session_with_run(cast, dt.date(2026, 9, 1), seed=1, child_share=0.2)
+    previous = _session_with_run(cast, dt.date(2026, 9, 1), seed=1, child_share=0.2)
     current = _session_with_run(cast, dt.date(2026, 9, 8), seed=2, child_share=0.8)
     page = _client(cast.therapist).get(reverse("session_detail", args=[current.pk]))
     html = page.content.decode()
     assert "Session summary" in html and "Talk-time share" in html
     assert "Compared with" in html and "2026-09-01" in html
-    assert "▲ up" in html or "▼ down" in html
-    figures = selectors.session_figures([current])[0]
-    assert figures.roles is not None and figures.roles["child"]["talk_share"] > 0
+    before, now = selectors.session_figures([previous, current])
+    assert before.roles is not None and now.roles is not None
+    gained = now.roles["child"]["talk_share"] - before.roles["child"]["talk_share"]
+    assert gained > 0.1, "the child talks more in the second session (0.2 -> 0.8 share)"
+    row = re.search(r'<th scope="row">Talk-time share</th>(.*?)</tr>', html, re.DOTALL)
+    assert row is not None
+    assert f"▲ up {gained * 100:.0f} points" in row.group(1)
     assert reverse("workspace_export", args=[current.recordings.get().pk, "segments.csv"]) in html
 
 
