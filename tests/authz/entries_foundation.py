@@ -20,6 +20,8 @@ def _invitation_key(cast: Cast) -> str:
 
 ENTRIES = [
     Endpoint("home", each(302, anonymous=LOGIN)),
+    # The browser's icon probe: a redirect to the static icon, for everyone.
+    Endpoint("favicon", each(302)),
     Endpoint("children", each(200, guardian=302, other_guardian=302, anonymous=LOGIN)),
     Endpoint(
         "child_detail",

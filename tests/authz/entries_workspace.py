@@ -72,6 +72,12 @@ READ_PAGE = each(404, therapist=200, admin=200, anonymous=LOGIN)
 WRITE_PAGE = each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN)
 
 ENTRIES = [
+    # The session page's summary panel alone (refreshed after each correction).
+    Endpoint(
+        "workspace_session_summary",
+        READ_PAGE,
+        kwargs=lambda c: {"session_id": _analysed(c).recording.session_id},
+    ),
     Endpoint(
         "workspace_export",
         READ_PAGE,
