@@ -546,6 +546,14 @@ def run(
                 else ""
             )
         )
+        for label, metric in (("blind", tally.der), ("with prints", tally.der_prints)):
+            acc = metric.accumulated_
+            total = max(float(acc["total"]), 1e-9)
+            log(
+                f"   DER parts {label}: missed {100 * acc['missed detection'] / total:.1f} %, "
+                f"false alarm {100 * acc['false alarm'] / total:.1f} %, "
+                f"confusion {100 * acc['confusion'] / total:.1f} %"
+            )
         by_size = ", ".join(
             f"{n} spk DER {100 * v['der']:.1f} % count {v['count_exact']:.2f}"
             for n, v in figures["by_size"].items()

@@ -76,7 +76,7 @@ class SpeakerParams:
     min_cluster_s: float = 3.0
     child_f0_hz: float = CHILD_F0_HZ
     # A cluster is a known voice when its centroid's cosine to the print reaches this.
-    voice_min_similarity: float = 0.7
+    voice_min_similarity: float = 0.6
     # Roles by elimination (two-person session, one voice matched) are this much less sure.
     elimination_factor: float = 0.8
     membership_temperature: float = 0.05
@@ -314,20 +314,27 @@ def _agglomerate(features: np.ndarray, k: int) -> np.ndarray:
     )
 
 
-def _cluster(embeds: np.ndarray, piece_f0: np.ndarray, params: SpeakerParams) -> np.ndarray:
-    """Cluster labels 0..k-1, choosing k in 1..max_speakers with a prior for two voices.
+def _cluster(
+    embeds: np.ndarray,
+    piece_f0: np.ndarray,
+    params: SpeakerParams,
+    expected_speakers: int | None = None,
+) -> np.ndarray:
+    """Cluster labels 0..k-1, choosing k in 1..max_speakers.
 
-    A therapy session almost always has two voices, and on emotional speech silhouette alone
-    cannot tell one voice from two (one actor's angry and calm takes split as cleanly as two
-    actors do), so two is the default. One voice is chosen only when the two halves sound
-    alike (raw centroid cosine >= ``same_voice_similarity``) or do not separate at all; a
-    third only when it separates clearly better than two.
+    With the session's speaker count, k starts from it (a prior: clusters with too little
+    speech are folded away afterwards, and one voice is still chosen when the two halves
+    sound alike). Without it, two voices is the default, because on emotional speech
+    silhouette cannot tell one voice from two (one actor's angry and calm takes split as
+    cleanly as two actors do): one voice only when the two halves sound alike (raw centroid
+    cosine >= ``same_voice_similarity``) or do not separate at all, each further voice only
+    when it separates clearly better (silhouette + ``third_voice_margin``).
     """
     from sklearn.metrics import silhouette_score
 
     n = embeds.shape[0]
     single = np.zeros(n, dtype=int)
-    if n < 4 or params.max_speakers < 2:
+    if n < 4 or params.max_speakers < 2 or expected_speakers == 1:
         return single
     features = _features(embeds, piece_f0, params)
     labels = _agglomerate(features, 2)
@@ -339,12 +346,72 @@ def _cluster(embeds: np.ndarray, piece_f0: np.ndarray, params: SpeakerParams) ->
         params.same_voice_similarity
     ):
         return single
-    if params.max_speakers >= 3 and n >= 6:
-        three = _agglomerate(features, 3)
-        if len(set(three.tolist())) == 3:
-            score3 = float(silhouette_score(features, three, metric="cosine"))
-            if score3 >= score + params.third_voice_margin:
-                return three
+    top = min(params.max_speakers, n // 3)
+    if expected_speakers is not None:
+        k = min(max(expected_speakers, 2), top)
+        if k > 2:
+            labels = _agglomerate(features, k)
+        return labels
+    for k in range(3, top + 1):
+        more = _agglomerate(features, k)
+        if len(set(more.tolist())) < k:
+            break
+        more_score = float(silhouette_score(features, more, metric="cosine"))
+        if more_score < score + params.third_voice_margin:
+            break
+        labels, score = more, more_score
+    return labels
+
+
+def _cluster_with_prints(
+    embeds: np.ndarray,
+    piece_f0: np.ndarray,
+    prints: np.ndarray,
+    params: SpeakerParams,
+    expected_speakers: int | None,
+) -> np.ndarray:
+    """Labels when voice prints are known: the prints seed the clusters.
+
+    On the benchmark's 3-4 speaker conversations, labelling 1.5 s pieces by their nearest
+    print was right for 0.85-0.91 of them in a quiet room, against 0.66-0.78 for blind
+    clustering told the right count, so prints are used as seeds, not only to name clusters
+    found blind. Voices without a print still get lanes: as many as the session's count
+    says beyond the prints, or, without a count, as many as blind clustering finds beyond
+    them. Their seeds come from the pieces that match the prints worst (clustered among
+    themselves); then a few k-means rounds, each print's centroid staying half its print so
+    that a room's colouring cannot walk it onto another voice. Labels ``len(prints) + j`` are
+    the unknown voices.
+    """
+    n = embeds.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    if expected_speakers is not None:
+        extra = max(0, expected_speakers - prints.shape[0])
+    else:
+        extra = max(0, len(set(_cluster(embeds, piece_f0, params).tolist())) - prints.shape[0])
+    extra = min(extra, max(0, params.max_speakers - prints.shape[0]), n // 3)
+    anchors = prints
+    if extra:
+        fit = (embeds @ prints.T).max(axis=1)
+        share = extra / (prints.shape[0] + extra)
+        worst = np.argsort(fit)[: max(2 * extra, round(share * n))]
+        if extra == 1:
+            groups = np.zeros(worst.size, dtype=int)
+        else:
+            groups = _agglomerate(_features(embeds[worst], piece_f0[worst], params), extra)
+        seeds = [_l2(embeds[worst][groups == c].mean(axis=0)) for c in range(extra)]
+        anchors = np.vstack([prints, np.stack(seeds)])
+    labels = (embeds @ anchors.T).argmax(axis=1)
+    for _ in range(5):
+        centroids = []
+        for c in range(anchors.shape[0]):
+            mine = embeds[labels == c]
+            mean = _l2(mine.mean(axis=0)) if mine.size else anchors[c]
+            centroids.append(_l2(0.5 * prints[c] + 0.5 * mean) if c < len(prints) else mean)
+        updated = (embeds @ np.stack(centroids).T).argmax(axis=1)
+        if np.array_equal(updated, labels):
+            break
+        labels = updated
     return labels
 
 
@@ -474,7 +541,17 @@ def assign_speakers(
 
     f0_per_piece = evidence.f0
     labels = np.full(len(pieces), -1, dtype=int)
-    labels[reliable] = _cluster(embeds[reliable], f0_per_piece[reliable], params)
+    if voices:
+        prints = _l2(
+            np.stack([np.asarray(v.embedding, dtype=np.float32).reshape(-1) for v in voices])
+        )
+        labels[reliable] = _cluster_with_prints(
+            embeds[reliable], f0_per_piece[reliable], prints, params, expected_speakers
+        )
+    else:
+        labels[reliable] = _cluster(
+            embeds[reliable], f0_per_piece[reliable], params, expected_speakers
+        )
     labels = _fold_small_clusters(embeds, labels, durations, params)
     # Renumber to 0..k-1 in order of first speech (reliable pieces only), so "Speaker A" is
     # the first voice heard.

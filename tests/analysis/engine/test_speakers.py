@@ -9,6 +9,7 @@ import pytest
 
 from analysis.engine.speakers.diarization import (
     KnownVoice,
+    SpeakerEvidence,
     SpeakerParams,
     SpeakerTurn,
     _name_clusters,
@@ -211,3 +212,65 @@ def test_build_conversation_from_ravdess_style_files(tmp_path: Path) -> None:
     assert all(t.end_s - t.start_s == pytest.approx(1.0, abs=0.06) for t in conv.turns)
     speech, active = truth_frames(conv)
     assert speech.sum() * 0.01 >= 5.0 and set(np.unique(active)) <= {0, 1, 2}
+
+
+def _evidence_of_groups(sizes: list[int], seed: int = 0) -> tuple[SpeakerEvidence, np.ndarray]:
+    """Constructed evidence: ``sizes[g]`` 1.5 s pieces around group g's own voice, in turn.
+
+    Each group's pieces are its centre plus noise (cosine ~0.9 within a group, ~0.5 across),
+    every piece its own speech segment; returns the evidence and each piece's group.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((len(sizes), 256))
+    order = np.concatenate([np.full(n, g) for g, n in enumerate(sizes)])
+    order = rng.permutation(order)
+    embeds = np.abs(centres[order] + 0.35 * rng.standard_normal((order.size, 256)))
+    embeds /= np.linalg.norm(embeds, axis=1, keepdims=True)
+    pieces = [(int(i * 2.0 * 16000), int((i * 2.0 + 1.5) * 16000), i) for i in range(order.size)]
+    f0 = np.full(order.size, np.nan)
+    return SpeakerEvidence(pieces, embeds.astype(np.float32), f0), order
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        len(set(zip(a.tolist(), b.tolist(), strict=True)))
+        == len(set(a.tolist()))
+        == len(set(b.tolist()))
+    )
+
+
+@pytest.mark.parametrize("voices", [1, 2, 3, 4])
+def test_the_number_of_voices_is_estimated_from_one_to_four(voices: int) -> None:
+    evidence, truth = _evidence_of_groups([12] * voices, seed=voices)
+    audio = np.zeros(int(evidence.pieces[-1][1]) + 16000, dtype=np.float32)
+    segments = [Segment(s / 16000, e / 16000) for s, e, _ in evidence.pieces]
+    result = assign_speakers(audio, segments, evidence=evidence)
+    assert len(result.clusters) == voices
+    assert _same_partition(np.array([t.cluster for t in result.turns]), truth)
+    assert {c.role for c in result.clusters} == {"unknown"}
+
+
+def test_the_sessions_speaker_count_is_a_prior_not_a_given() -> None:
+    # Three voices, but one of them says too little to be a voice of its own (< 3 s).
+    evidence, _ = _evidence_of_groups([12, 12, 1], seed=5)
+    audio = np.zeros(int(evidence.pieces[-1][1]) + 16000, dtype=np.float32)
+    segments = [Segment(s / 16000, e / 16000) for s, e, _ in evidence.pieces]
+    result = assign_speakers(audio, segments, evidence=evidence, expected_speakers=3)
+    assert len(result.clusters) == 2
+
+
+def test_prints_seed_the_voices_and_unknown_people_get_their_own_lane() -> None:
+    evidence, truth = _evidence_of_groups([10, 10, 10], seed=7)
+    audio = np.zeros(int(evidence.pieces[-1][1]) + 16000, dtype=np.float32)
+    segments = [Segment(s / 16000, e / 16000) for s, e, _ in evidence.pieces]
+    prints = [
+        KnownVoice(key, role, key, evidence.embeds[truth == g].mean(axis=0))
+        for g, (key, role) in enumerate([("therapist:1", "therapist"), ("child:2", "child")])
+    ]
+    result = assign_speakers(audio, segments, evidence=evidence, voices=prints, expected_speakers=3)
+    by_cluster = {c.cluster: c for c in result.clusters}
+    lanes = np.array([t.cluster for t in result.turns])
+    assert _same_partition(lanes, truth)
+    keys = {g: by_cluster[int(lanes[truth == g][0])].voice_key for g in range(3)}
+    assert keys == {0: "therapist:1", 1: "child:2", 2: None}
+    assert by_cluster[int(lanes[truth == 2][0])].role == "unknown"
