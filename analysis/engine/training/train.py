@@ -5,8 +5,8 @@
 * ``train_head_on_encoder``: a head on pooled hidden states of a frozen imported encoder, used
   by clinics to adapt a model from therapist-corrected segments.
 
-Heads are fitted with scikit-learn or torch and exported as numpy operations
-(``analysis.engine.classifiers.features_head``), so nothing pickled is ever written. Everything is
+Heads are fitted in ``heads`` (scikit-learn or torch, exported as numpy operations, so nothing
+pickled is ever written); the card tables come from ``cards``. Everything is
 reproducible from ``seed``: fold assignment, augmentation, initialisation and minibatches.
 """
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -35,300 +35,18 @@ from analysis.engine.classifiers.features_head import (
     write_model,
 )
 from analysis.engine.labels import CANONICAL_LABELS
+from analysis.engine.training.cards import confusion_table, cv_table, dir_size, pct
 from analysis.engine.training.datasets import (
     LabelledClip,
-    group_holdout,
     group_kfold,
     label_counts,
     label_indices,
     scan_ravdess,
 )
 from analysis.engine.training.evaluation import metrics_from_probabilities, summarise_folds
-
-if TYPE_CHECKING:
-    import torch  # imported where it is used: importing training costs no torch
+from analysis.engine.training.heads import fit_kernel_logistic, fit_logistic, fit_mlp, group_stubs
 
 Extractor = Callable[[np.ndarray], np.ndarray]
-
-
-# --- heads -------------------------------------------------------------------------------
-
-
-def _group_stubs(groups: np.ndarray) -> list[LabelledClip]:
-    """Placeholder clips carrying only a group, so feature rows split like clips do."""
-    stub = np.zeros(1, dtype=np.float32)
-    return [LabelledClip(label="neutral", group=str(g), audio=stub) for g in groups]
-
-
-def _standardizer(x: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray]:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-8] = 1.0
-    return (
-        {"op": "standardize", "mean": "mean", "scale": "scale"},
-        {"mean": mean, "scale": scale},
-        (x - mean) / scale,
-    )
-
-
-def _balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    weights = np.zeros(n_classes)
-    present = counts > 0
-    weights[present] = len(y) / (present.sum() * counts[present])
-    return weights
-
-
-def _full_linear(
-    coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expand a classifier's rows for the classes it saw to all k outputs (others at -inf-ish)."""
-    weight = np.zeros((k, coef.shape[1]))
-    bias = np.full(k, -30.0)  # an unseen class gets ~zero probability
-    weight[classes] = coef
-    bias[classes] = intercept
-    return weight, bias
-
-
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, n_classes: int, *, c: float = 0.01, seed: int = 0
-) -> Head:
-    """Standardise + multinomial logistic regression with balanced class weights."""
-    from sklearn.linear_model import LogisticRegression
-
-    op, arrays, z = _standardizer(x)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
-    model.fit(z, y)
-    coef, intercept = model.coef_, model.intercept_
-    if len(model.classes_) == 2:  # sklearn keeps one row for binary problems
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    weight, bias = _full_linear(coef, intercept, model.classes_, n_classes)
-    arrays.update({"w": weight, "b": bias})
-    return Head(ops=[op, {"op": "linear", "weight": "w", "bias": "b"}], arrays=arrays)
-
-
-def fit_kernel_logistic(
-    x: np.ndarray,
-    y: np.ndarray,
-    n_classes: int,
-    *,
-    c: float = 1.0,
-    gamma_scale: float = 1.0,
-    landmarks: int = 600,
-    seed: int = 0,
-) -> Head:
-    """RBF-kernel logistic regression via a Nystroem map (an SVM-like head numpy can run).
-
-    gamma = gamma_scale / n_features on standardised features (sklearn's "scale" heuristic).
-    """
-    from sklearn.kernel_approximation import Nystroem
-    from sklearn.linear_model import LogisticRegression
-
-    op, arrays, z = _standardizer(x)
-    gamma = gamma_scale / z.shape[1]
-    nystroem = Nystroem(gamma=gamma, n_components=min(landmarks, len(z)), random_state=seed).fit(z)
-    phi = nystroem.transform(z)
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
-    model.fit(phi, y)
-    coef, intercept = model.coef_, model.intercept_
-    if len(model.classes_) == 2:
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    weight, bias = _full_linear(coef, intercept, model.classes_, n_classes)
-    arrays.update(
-        {
-            "landmarks": nystroem.components_,
-            "nystroem": nystroem.normalization_,
-            "w": weight,
-            "b": bias,
-        }
-    )
-    ops = [
-        op,
-        {"op": "rbf", "landmarks": "landmarks", "gamma": gamma},
-        {"op": "linear", "weight": "nystroem"},
-        {"op": "linear", "weight": "w", "bias": "b"},
-    ]
-    return Head(ops=ops, arrays=arrays)
-
-
-def _train_mlp_epochs(
-    z: np.ndarray,
-    y: np.ndarray,
-    n_classes: int,
-    *,
-    hidden: int,
-    dropout: float,
-    weight_decay: float,
-    lr: float,
-    epochs: int,
-    seed: int,
-    input_noise: float,
-    monitor: Callable[[Any], float] | None = None,
-) -> tuple[torch.nn.Sequential, list[float]]:
-    """Train a 1-hidden-layer MLP; returns (model, per-epoch monitor scores)."""
-    import torch
-
-    # A head this small trains ~10x faster on one thread than on two busy shared cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _mlp_loop(
-            z,
-            y,
-            n_classes,
-            hidden=hidden,
-            dropout=dropout,
-            weight_decay=weight_decay,
-            lr=lr,
-            epochs=epochs,
-            seed=seed,
-            input_noise=input_noise,
-            monitor=monitor,
-        )
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _mlp_loop(
-    z: np.ndarray,
-    y: np.ndarray,
-    n_classes: int,
-    *,
-    hidden: int,
-    dropout: float,
-    weight_decay: float,
-    lr: float,
-    epochs: int,
-    seed: int,
-    input_noise: float,
-    monitor: Callable[[Any], float] | None,
-) -> tuple[torch.nn.Sequential, list[float]]:
-    import torch
-
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = torch.nn.Sequential(
-        torch.nn.Dropout(dropout / 2),
-        torch.nn.Linear(z.shape[1], hidden),
-        torch.nn.ReLU(),
-        torch.nn.Dropout(dropout),
-        torch.nn.Linear(hidden, n_classes),
-    )
-    class_weights = torch.tensor(_balanced_weights(y, n_classes), dtype=torch.float32)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights, label_smoothing=0.05)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    xt = torch.tensor(z, dtype=torch.float32)
-    yt = torch.tensor(y, dtype=torch.int64)
-    scores: list[float] = []
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(xt), generator=gen)
-        for start in range(0, len(xt), 64):
-            idx = order[start : start + 64]
-            batch = xt[idx]
-            if input_noise:
-                batch = batch + input_noise * torch.randn(batch.shape, generator=gen)
-            optimiser.zero_grad()
-            loss_fn(model(batch), yt[idx]).backward()
-            optimiser.step()
-        if monitor is not None:
-            model.eval()
-            scores.append(monitor(model))
-    model.eval()
-    return model, scores
-
-
-def fit_mlp(
-    x: np.ndarray,
-    y: np.ndarray,
-    n_classes: int,
-    *,
-    groups: np.ndarray | None = None,
-    hidden: int = 256,
-    dropout: float = 0.5,
-    weight_decay: float = 1e-2,
-    lr: float = 1e-3,
-    max_epochs: int = 60,
-    input_noise: float = 0.1,
-    seed: int = 0,
-    holdout_fraction: float = 0.2,
-) -> Head:
-    """Standardise + one-hidden-layer MLP (torch), exported as numpy operations.
-
-    With ``groups`` (two or more speakers), the epoch count is chosen by early stopping on
-    held-out speakers (best unweighted accuracy, smoothed), then the MLP is refitted on all
-    data for that many epochs; without groups it trains for ``max_epochs // 2``.
-    """
-    import torch
-
-    epochs = max_epochs // 2
-    if groups is not None and len(set(groups.tolist())) >= 3:
-        train_idx, val_idx = group_holdout(_group_stubs(groups), holdout_fraction, seed)
-        _, stats, z_train = _standardizer(x[train_idx])
-        z_val = torch.tensor((x[val_idx] - stats["mean"]) / stats["scale"], dtype=torch.float32)
-        y_val = y[val_idx]
-
-        def monitor(model: Any) -> float:
-            with torch.no_grad():
-                pred = model(z_val).argmax(dim=1).numpy()
-            recalls = [np.mean(pred[y_val == c] == c) for c in np.unique(y_val)]
-            return float(np.mean(recalls))
-
-        _, scores = _train_mlp_epochs(
-            z_train,
-            y[train_idx],
-            n_classes,
-            hidden=hidden,
-            dropout=dropout,
-            weight_decay=weight_decay,
-            lr=lr,
-            epochs=max_epochs,
-            seed=seed,
-            input_noise=input_noise,
-            monitor=monitor,
-        )
-        smoothed = np.convolve(scores, np.ones(5) / 5, mode="same")
-        epochs = int(np.argmax(smoothed)) + 1
-        epochs = max(epochs, 10)
-
-    op, arrays, z = _standardizer(x)
-    model, _ = _train_mlp_epochs(
-        z,
-        y,
-        n_classes,
-        hidden=hidden,
-        dropout=dropout,
-        weight_decay=weight_decay,
-        lr=lr,
-        epochs=epochs,
-        seed=seed,
-        input_noise=input_noise,
-    )
-    # The two Linear layers of the Sequential built in _mlp_loop.
-    first, last = cast("torch.nn.Linear", model[1]), cast("torch.nn.Linear", model[4])
-    unseen = np.bincount(y, minlength=n_classes) == 0
-    w2 = last.weight.detach().numpy().astype(np.float64)
-    b2 = last.bias.detach().numpy().astype(np.float64)
-    w2[unseen], b2[unseen] = 0.0, -30.0  # a label never trained on gets ~zero probability
-    arrays.update(
-        {
-            "w1": first.weight.detach().numpy().astype(np.float64),
-            "b1": first.bias.detach().numpy().astype(np.float64),
-            "w2": w2,
-            "b2": b2,
-        }
-    )
-    ops = [
-        op,
-        {"op": "linear", "weight": "w1", "bias": "b1"},
-        {"op": "relu"},
-        {"op": "linear", "weight": "w2", "bias": "b2"},
-    ]
-    head = Head(ops=ops, arrays=arrays)
-    head.arrays["epochs"] = np.array([float(epochs)])  # recorded for the model card
-    return head
 
 
 # --- recipes -----------------------------------------------------------------------------
@@ -416,7 +134,7 @@ def cross_validate_features(
 ) -> dict[str, Any]:
     """Speaker K-fold CV of a head recipe on precomputed features (augmented rows train only)."""
     per_fold = []
-    for fold, (train_idx, test_idx) in enumerate(group_kfold(_group_stubs(groups), folds, seed)):
+    for fold, (train_idx, test_idx) in enumerate(group_kfold(group_stubs(groups), folds, seed)):
         x_train = np.concatenate([x[train_idx], *[a[train_idx] for a in augmented]])
         y_train = np.concatenate([y[train_idx]] * (1 + len(augmented)))
         g_train = np.concatenate([groups[train_idx]] * (1 + len(augmented)))
@@ -427,41 +145,6 @@ def cross_validate_features(
         result["test_groups"] = sorted(set(groups[test_idx].tolist()))
         per_fold.append(result)
     return {"folds": per_fold, "mean": summarise_folds(per_fold), "seed": seed}
-
-
-# --- model cards -------------------------------------------------------------------------
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def cv_table(cv: dict[str, Any]) -> str:
-    rows = ["| grouping | UA (mean ± sd) | WA (mean ± sd) |", "|---|---|---|"]
-    for grouping, title in (
-        ("eight_class", "8 classes"),
-        ("four_class", "4 classes (neutral/happy/sad/angry)"),
-        ("valence", "3 valence classes"),
-    ):
-        m = cv["mean"][grouping]
-        rows.append(
-            f"| {title} | {_pct(m['ua_mean'])} ± {_pct(m['ua_std'])} "
-            f"| {_pct(m['wa_mean'])} ± {_pct(m['wa_std'])} |"
-        )
-    return "\n".join(rows)
-
-
-def confusion_table(cv: dict[str, Any]) -> str:
-    conf = cv["mean"]["eight_class"]["confusion"]
-    labels = conf["labels"]
-    rows = ["| true \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
-    for label, row in zip(labels, conf["matrix"], strict=True):
-        rows.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(rows)
-
-
-def _dir_size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -516,7 +199,7 @@ def train_default_model(
     y = label_indices(clips)
     groups = np.array([clip.group for clip in clips])
     cv = cross_validate_features(recipe, x, y, groups, folds=folds, seed=seed, augmented=augmented)
-    log(f"{folds}-fold actor CV 8-class UA {_pct(cv['mean']['eight_class']['ua_mean'])}")
+    log(f"{folds}-fold actor CV 8-class UA {pct(cv['mean']['eight_class']['ua_mean'])}")
     ensemble = recipe.fit(
         np.concatenate([x, *augmented]),
         np.concatenate([y] * (1 + len(augmented))),
@@ -550,7 +233,7 @@ def train_default_model(
         version=version,
     )
     log(f"wrote {out_dir} in {elapsed:.0f} s")
-    return {"cv": cv["mean"], "train_seconds": elapsed, "size_bytes": _dir_size(out_dir)}
+    return {"cv": cv["mean"], "train_seconds": elapsed, "size_bytes": dir_size(out_dir)}
 
 
 def _write_default_card(
@@ -615,7 +298,7 @@ Summed 8-class confusion over the folds (rows true):
 
 ## Cost
 - Training time (features, CV and final fit, 2 CPU cores): {elapsed / 60:.1f} min.
-- Size on disk: {_dir_size(out_dir) / 1e6:.2f} MB.
+- Size on disk: {dir_size(out_dir) / 1e6:.2f} MB.
 
 {notes}
 
@@ -915,7 +598,7 @@ every actor's clips, all emotions) under the condition. ECE = expected calibrati
 ## Cost
 - Training (features of {len(variants)} variants x {len(clips)} clips, the benchmark, the final
   fit) on this machine: {elapsed / 60:.1f} min (features are cached between runs).
-- Size on disk: {_dir_size(out_dir) / 1e6:.2f} MB.
+- Size on disk: {dir_size(out_dir) / 1e6:.2f} MB.
 
 {card_notes}
 
