@@ -2,7 +2,10 @@
 // matched it or a therapist named it; never "child" from a guess) and how sure the analysis is
 // of that role. The lanes come with the workspace data (analysis/voices/selectors.py run_lanes).
 
-export const ROLE = { child: "Child", therapist: "Therapist", other: "Other", unknown: "Unknown speaker" };
+// The role names come from the server (analysis/engine/labels.py SPEAKER_ROLE_LABELS, written
+// into the page by templates/workspace/_speaker_names.html): one list of roles everywhere.
+const labelsEl = document.getElementById("speaker-role-labels");
+export const ROLE = labelsEl ? JSON.parse(labelsEl.textContent) : {};
 
 function laneOf(seg, lanes) {
   return (lanes || []).find((lane) => lane.label && lane.label === seg.cluster) || null;

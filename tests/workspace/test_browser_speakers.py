@@ -31,6 +31,9 @@ def test_a_voice_is_named_with_the_keyboard_and_the_list_follows(
     rows = _rows(page)
     assert rows[0].startswith("Speaker A") and rows[1].startswith("Speaker B")
     assert all("%" in row for row in rows)  # every role carries its confidence
+    # The role names come from the server's one list.
+    labels = page.evaluate("JSON.parse(document.getElementById('speaker-role-labels').textContent)")
+    assert labels["unknown"] == "Unknown speaker" and set(labels) >= {"child", "therapist"}
     form = page.locator(".ws-speaker-form").first
     assert "Who is Speaker A?" in form.inner_text()
     # Keyboard only: focus the first choice (the session's child), select it, submit.

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from analysis.engine.labels import SPEAKER_ROLE_LABELS
 from analysis.voices import selectors as voices
 from sessions.workspace import selectors
 
@@ -27,5 +28,7 @@ def speaker_names(context: Any) -> dict[str, Any]:
         "unnamed": [lane for lane in lanes if lane["needs_name"]],
         "choices": voices.participant_choices(session) if lanes else [],
         "can_edit": bool(context.get("can_edit")),
+        # The role names the segment list shows (static/workspace/speakers.js reads them).
+        "role_labels": SPEAKER_ROLE_LABELS,
         "csrf_token": context.get("csrf_token"),
     }
