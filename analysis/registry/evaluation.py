@@ -85,7 +85,7 @@ def score(
 def data_choices() -> list[tuple[str, str]]:
     """(folder name, folder name) of each configured data folder that exists on this server."""
     names: list[tuple[str, str]] = []
-    for folder in getattr(settings, "SER_EVALUATION_DATA_DIRS", []):
+    for folder in settings.SER_EVALUATION_DATA_DIRS:
         path = Path(folder)
         if path.is_dir() and path.name not in dict(names):
             names.append((path.name, path.name))
@@ -93,7 +93,7 @@ def data_choices() -> list[tuple[str, str]]:
 
 
 def _data_dir(name: str) -> Path:
-    for folder in getattr(settings, "SER_EVALUATION_DATA_DIRS", []):
+    for folder in settings.SER_EVALUATION_DATA_DIRS:
         path = Path(folder)
         if path.name == name and path.is_dir():
             return path
