@@ -83,7 +83,7 @@ def _analyze(run: Any, run_id: str) -> str:
         from analysis.engine.pipeline import analyze_file
         from analysis.engine.speakers.diarization import KnownVoice
         from analysis.voices.selectors import expected_speakers, session_voices
-        from sessions.exercises.services import voice_baseline
+        from sessions.exercises.baselines import voice_baseline
 
         session = run.recording.session
         voices = [

@@ -12,7 +12,6 @@ import json
 import logging
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -37,13 +36,13 @@ from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.practice.assess import (
     ATTEMPT_TORCH_THREADS,
     assess,
-    speech_span,
     torch_threads,
 )
 from analysis.registry.active import NoActiveModel, active_version, load_version
 from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
 from sessions.exercises import library_audio
+from sessions.exercises.baselines import voice_baseline
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import (
     EVERY_DAY,
@@ -650,79 +649,6 @@ def _finish(
             **results,
         )
     )
-
-
-BASELINE_ATTEMPTS = 12
-# Feature vectors of reference tries, per (attempt, model object): a worker decodes and
-# measures each try once, not on every later attempt (practice feedback must stay fast).
-_BASELINE_FEATURES: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
-_BASELINE_FEATURES_MAX = 4096
-# Models whose features are cached are kept alive, so their id() is never reused by another.
-_BASELINE_MODELS: dict[int, Any] = {}
-
-
-def _attempt_features(attempt: Attempt, classifier: Any) -> np.ndarray | None:
-    _BASELINE_MODELS.setdefault(id(classifier), classifier)
-    key = (str(attempt.pk), id(classifier))
-    if key in _BASELINE_FEATURES:
-        _BASELINE_FEATURES.move_to_end(key)
-        return _BASELINE_FEATURES[key]
-    try:
-        with local_file_path(attempt.audio) as path:
-            clip = speech_span(audio.decode(path, attempt_limits()))
-    except (audio.AudioError, FileNotFoundError):
-        return None  # an unreadable or deleted try is simply not part of the baseline
-    features = np.asarray(classifier.features([clip]), dtype=np.float64)[0]
-    _BASELINE_FEATURES[key] = features
-    while len(_BASELINE_FEATURES) > _BASELINE_FEATURES_MAX:
-        _BASELINE_FEATURES.popitem(last=False)
-    return features
-
-
-def voice_baseline(*, child: Child, classifier: Any, before: Any = None) -> Any:
-    """The child's voice baseline (``analysis.engine.emotion.baseline``) for ``classifier``: from
-    their latest
-    finished practice tries of the plain ("neutral") and calm exercises, made before
-    ``before``. None when the model cannot use one or fewer than two tries exist. Reads
-    stored attempt audio (each try once per worker process); changes nothing."""
-    from analysis.engine.emotion.baseline import (
-        MIN_CLIPS,
-        NEUTRAL_LABELS,
-        VoiceBaseline,
-        supports_baseline,
-    )
-
-    if not supports_baseline(classifier):
-        return None
-    attempts = Attempt.objects.filter(
-        child=child,
-        status=AttemptStatus.DONE,
-        assignment__exercise__target_emotion__in=NEUTRAL_LABELS,
-    )
-    if before is not None:
-        attempts = attempts.filter(created_at__lt=before)
-    rows = []
-    for attempt in attempts.order_by("-created_at")[:BASELINE_ATTEMPTS]:
-        if not attempt.has_audio:
-            continue
-        features = _attempt_features(attempt, classifier)
-        if features is not None:
-            rows.append(features)
-    if len(rows) < MIN_CLIPS:
-        return None
-    return VoiceBaseline(mean=np.mean(rows, axis=0), clips=len(rows))
-
-
-def voice_baseline_sources(*, child: Child) -> int:
-    """How many practice tries a voice baseline of the child can draw on (for pages)."""
-    from analysis.engine.emotion.baseline import NEUTRAL_LABELS
-
-    return Attempt.objects.filter(
-        child=child,
-        status=AttemptStatus.DONE,
-        assignment__exercise__target_emotion__in=NEUTRAL_LABELS,
-        audio_deleted_at__isnull=True,
-    ).count()
 
 
 def attempt_process(attempt_id: Any) -> str:

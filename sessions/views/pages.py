@@ -73,7 +73,7 @@ def _voice_baseline_context(child: Child) -> dict[str, Any]:
     """Whether the child's voice calibrates their estimates, and by how much it did lately."""
     from analysis.engine.emotion.baseline import MIN_CLIPS
     from analysis.selectors import child_baseline_effect
-    from sessions.exercises.services import voice_baseline_sources
+    from sessions.exercises.baselines import voice_baseline_sources
 
     tries = voice_baseline_sources(child=child)
     effect = child_baseline_effect(child)

@@ -548,6 +548,7 @@ def _model_with_reference(directory: Path) -> Any:
 def test_the_voice_baseline_comes_from_finished_plain_and_calm_tries(
     cast: Cast, tmp_path: Path
 ) -> None:
+    from sessions.exercises import baselines
     from tests.analysis.audio_factory import speechlike, write_wav
 
     classifier = _model_with_reference(tmp_path / "model")
@@ -559,14 +560,14 @@ def test_the_voice_baseline_comes_from_finished_plain_and_calm_tries(
         Attempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.DONE)
     queued = _stored_attempt(plain, tmp_path / "0.wav")  # not finished: not part of it
     assert queued.status == AttemptStatus.QUEUED
-    baseline = services.voice_baseline(child=cast.child, classifier=classifier)
+    baseline = baselines.voice_baseline(child=cast.child, classifier=classifier)
     assert baseline is not None and baseline.clips == 3  # the happy try is not neutral speech
-    assert services.voice_baseline_sources(child=cast.child) == 3
-    assert services.voice_baseline(child=cast.other_child, classifier=classifier) is None
+    assert baselines.voice_baseline_sources(child=cast.child) == 3
+    assert baselines.voice_baseline(child=cast.other_child, classifier=classifier) is None
     # Each try is decoded once per worker: with its files gone, the baseline is still there.
     for attempt in Attempt.objects.filter(assignment=plain, status=AttemptStatus.DONE):
         attempt.audio.storage.delete(str(attempt.audio.name))
-    again = services.voice_baseline(child=cast.child, classifier=classifier)
+    again = baselines.voice_baseline(child=cast.child, classifier=classifier)
     assert again is not None and again.clips == 3
     np.testing.assert_allclose(again.mean, baseline.mean)
 
