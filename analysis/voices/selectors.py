@@ -133,12 +133,13 @@ def child_print_status(child: Child) -> dict[str, Any] | None:
 
 
 def therapist_print(user_id: Any) -> np.ndarray | None:
+    """A therapist's enrolled print, improved by the lanes named as them. Only with an
+    enrolment: enrolling is the therapist's own choice, and forgetting it (*My voice*) stops
+    every use of their voice, named lanes included."""
     stored = VoiceEnrollment.objects.filter(user_id=user_id).first()
-    return improved_print(
-        stored.embedding if stored else None,
-        stored.speech_s if stored else 0.0,
-        therapist_key(user_id),
-    )
+    if stored is None:
+        return None
+    return improved_print(stored.embedding, stored.speech_s, therapist_key(user_id))
 
 
 def session_voices(session: TherapySession) -> list[Voice]:

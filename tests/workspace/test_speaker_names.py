@@ -188,6 +188,19 @@ def test_naming_improves_the_persons_print_until_undone(
     assert undone is not None and np.allclose(undone, enrolled, atol=1e-5)
 
 
+def test_a_therapist_who_forgets_their_voice_is_not_recognised_by_named_lanes(
+    therapist_api: APIClient, cast: Cast
+) -> None:
+    from analysis.enrollment.services import voice_forget
+
+    VoiceEnrollment.objects.create(user=cast.therapist, embedding=centroid(9), speech_s=10)
+    voiced_run(cast.recording)
+    _name(therapist_api, cast, lane="B", person=f"therapist:{cast.therapist.pk}")
+    assert voices.therapist_print(cast.therapist.pk) is not None
+    voice_forget(user=cast.therapist)
+    assert voices.therapist_print(cast.therapist.pk) is None
+
+
 def test_group_session_names_another_child_on_a_lane_of_their_own(
     therapist_api: APIClient, cast: Cast
 ) -> None:
