@@ -19,8 +19,8 @@ from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
 from sessions.models import Child
 from sessions.models.audit import AuditAction
+from sessions.workspace import markers as workspace_markers  # workspace
 from sessions.workspace import selectors as workspace_selectors  # workspace
-from sessions.workspace import services as workspace_services  # workspace
 from sessions.workspace import views as workspace_views  # workspace
 from sessions.workspace.forms import SessionGoalForm  # workspace
 
@@ -130,7 +130,7 @@ def session_create(request: HttpRequest, child_id: str) -> HttpResponse:
                 session = services.session_create(
                     child=child, therapist=request.user, request=request, **form.cleaned_data
                 )
-                workspace_services.session_goal_record(
+                workspace_markers.session_goal_record(
                     session=session,
                     goal=goal_form.cleaned_data["goal"],
                     created_by=request.user,

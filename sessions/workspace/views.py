@@ -20,7 +20,7 @@ from analysis.engine.labels import CANONICAL_LABELS
 from sessions import access, audit
 from sessions.models import Child, SessionKind, TherapySession
 from sessions.models.audit import AuditAction
-from sessions.workspace import charts, selectors, services
+from sessions.workspace import charts, markers, selectors, services
 from sessions.workspace.forms import TrendMarkerForm
 from sessions.workspace.models import MarkerKind, TrendMetric
 
@@ -173,7 +173,7 @@ def marker_create(request: HttpRequest, child_id: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.marker_create(
+            markers.marker_create(
                 child=child,
                 kind=data["kind"],
                 day=data["date"],
@@ -183,7 +183,7 @@ def marker_create(request: HttpRequest, child_id: str) -> HttpResponse:
                 created_by=request.user,
                 request=request,
             )
-        except services.MarkerDuplicate as exc:
+        except markers.MarkerDuplicate as exc:
             form.add_error("date", str(exc))
         except ValueError as exc:
             form.add_error(None, str(exc))
@@ -219,7 +219,7 @@ def _marker_form_state(request: HttpRequest, child: Child) -> dict[str, Any] | N
 def marker_delete(request: HttpRequest, child_id: str, marker_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id, write=True)
     marker = access.get_marker_for_user(request.user, child, marker_id)
-    services.marker_delete(marker=marker, actor=request.user, request=request)
+    markers.marker_delete(marker=marker, actor=request.user, request=request)
     messages.success(request, "Marker removed.")
     return redirect(f"{_child_url(child)}#trends")
 
