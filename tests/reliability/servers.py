@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_together(*processes: Any) -> None:
+    """Start workers and beat side by side (each takes seconds to import and connect)."""
+    with ThreadPoolExecutor(len(processes)) as pool:
+        for future in [pool.submit(process.start) for process in processes]:
+            future.result()
 
 
 def _wait_port(port: int, up: bool, timeout: float = 30.0) -> None:
