@@ -405,11 +405,11 @@ def timeline_duration(workspace: Mapping[str, Any]) -> float:
     return float(workspace.get("duration_s") or 0.0) or max([s["end_s"] for s in segments] + [1.0])
 
 
-def timeline_figure(workspace: Mapping[str, Any]) -> dict[str, Any]:
-    """The emotion timeline of one recording: speaker lanes of (corrected) segments, stacked
-    emotion probabilities per speaker, and valence/arousal lines, on one time axis."""
-    frames = workspace["frames"]
-    roles = frame_roles(frames)
+def _segment_part(
+    workspace: Mapping[str, Any], roles: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """The part of the timeline drawn from the (corrected) segments: the speaker lanes, the
+    overlays above the model traces, and the layout."""
     duration = timeline_duration(workspace)
     lanes, overlays = segment_traces(workspace["segments"], roles, duration)
     layout = timeline_layout(
@@ -419,6 +419,14 @@ def timeline_figure(workspace: Mapping[str, Any]) -> dict[str, Any]:
         no_speech=bool(workspace.get("no_speech")),
         voices=unnamed_voices(workspace["segments"]),
     )
+    return lanes, overlays, layout
+
+
+def timeline_figure(workspace: Mapping[str, Any]) -> dict[str, Any]:
+    """The emotion timeline of one recording: speaker lanes of (corrected) segments, stacked
+    emotion probabilities per speaker, and valence/arousal lines, on one time axis."""
+    frames = workspace["frames"]
+    lanes, overlays, layout = _segment_part(workspace, frame_roles(frames))
     return {"data": [*lanes, *frame_traces(frames), *overlays], "layout": layout}
 
 
@@ -427,15 +435,7 @@ def timeline_figure_json(
 ) -> str:
     """The same figure as ``timeline_figure``, as JSON text, with the stored model-output
     traces spliced in unparsed: the dashboard never re-reads or re-encodes the frames."""
-    duration = timeline_duration(workspace)
-    lanes, overlays = segment_traces(workspace["segments"], roles, duration)
-    layout = timeline_layout(
-        roles,
-        duration,
-        has_segments=bool(workspace["segments"]),
-        no_speech=bool(workspace.get("no_speech")),
-        voices=unnamed_voices(workspace["segments"]),
-    )
+    lanes, overlays, layout = _segment_part(workspace, roles)
     parts = [
         json.dumps(lanes, separators=(",", ":"))[1:-1],
         stored_traces_json.strip()[1:-1],
