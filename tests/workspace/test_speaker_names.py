@@ -282,7 +282,7 @@ def test_the_segments_export_carries_each_voice_and_role_confidence(cast: Cast) 
     client.force_login(cast.therapist)
     url = reverse("workspace_export", args=[cast.recording.pk, "segments.csv"])
     response = client.get(url)
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+    body = response.getvalue()
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [r["cluster"] for r in rows] == ["A", "B", "A", "B"]
     assert all(float(r["speaker_confidence"]) == 0.8 for r in rows)
