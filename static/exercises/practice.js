@@ -404,6 +404,7 @@
     }
     feedback.appendChild(actions);
     feedback.hidden = false;
+    addToHistory(resultUrl); // at once; the server's list and chart replace it when they arrive
     refreshHistory(resultUrl);
     var latency = Math.round(performance.now() - uploadedAt);
     feedback.setAttribute("data-latency-ms", String(latency));
@@ -444,9 +445,9 @@
           holder.innerHTML = await response.text();
           fresh = holder.querySelector("#history");
         }
-      } catch (error) { /* offline for a moment: the list still gets the new try below */ }
+      } catch (error) { /* offline for a moment: the list already has the new try */ }
     }
-    if (!fresh) { addToHistory(resultUrl); return; }
+    if (!fresh) return;
     history.replaceWith(fresh);
     var newest = fresh.querySelector(".ex-tries a");
     var path = new URL(resultUrl, window.location.href).pathname;
