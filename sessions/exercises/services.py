@@ -280,10 +280,16 @@ def _index_attempt_audio(attempt: Attempt) -> None:
                 data = fixed.read_bytes()
         storage = attempt.audio.storage
         new_name = storage.save(attempt_upload_to(attempt, "indexed.webm"), ContentFile(data))
-        Attempt.objects.filter(pk=attempt.pk).update(
-            audio=new_name, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
-        )
-        attempt.audio.name, attempt.size_bytes = new_name, len(data)
+        checksum = hashlib.sha256(data).hexdigest()
+        # Only if the audio is still the one indexed: an erasure (consent withdrawn) meanwhile
+        # must not get the recording back.
+        swapped = Attempt.objects.filter(
+            pk=attempt.pk, audio=old_name, audio_deleted_at__isnull=True
+        ).update(audio=new_name, size_bytes=len(data), sha256=checksum)
+        if not swapped:
+            storage.delete(new_name)
+            return
+        attempt.audio.name, attempt.size_bytes, attempt.sha256 = new_name, len(data), checksum
         storage.delete(old_name)
     except Exception:
         logger.exception("could not index the audio of attempt %s", attempt.pk)

@@ -182,3 +182,17 @@ def test_the_reviewed_try_plays_with_a_length_and_seeks_in_chromium(
     page.locator("[data-figure='voice-figure'] .main-svg").first.wait_for()
     page.screenshot(path=str(SHOTS / "practice-review-voice.png"), full_page=True)
     assert page.problems == [], page.problems
+
+
+def test_indexing_never_brings_back_audio_erased_meanwhile(cast: Cast, tmp_path: Path) -> None:
+    from django.utils import timezone
+
+    raw = _browser_webm(tmp_path / "try.webm", seconds=1.0).read_bytes()
+    attempt = make_attempt(make_assignment(cast.child, make_exercise(cast.clinic)), audio=raw)
+    folder = Path(attempt.audio.path).parent
+    # The erasure ran between reading the file and swapping it in.
+    Attempt.objects.filter(pk=attempt.pk).update(audio="", audio_deleted_at=timezone.now())
+    services._index_attempt_audio(attempt)
+    stored = Attempt.objects.get(pk=attempt.pk)
+    assert not stored.audio and stored.audio_deleted_at is not None
+    assert not any(p.name.startswith("indexed") for p in folder.iterdir())
