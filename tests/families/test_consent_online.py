@@ -311,3 +311,15 @@ def test_another_family_cannot_undo(cast: Cast, recorded: Recording) -> None:
     assert _client(cast.therapist).post(url).status_code == 403
     result.erasure.refresh_from_db()
     assert result.erasure.status == ErasureStatus.PENDING
+
+
+def test_the_family_page_points_to_the_undo_while_an_erasure_waits(
+    cast: Cast, recorded: Recording
+) -> None:
+    services.consent_withdraw_online(
+        child=cast.child, purpose="recording", guardian=cast.guardian, signature="Carol Example"
+    )
+    page = _client(cast.guardian).get(reverse("family_child", kwargs={"child_id": cast.child.pk}))
+    text = page.content.decode()
+    assert "will be deleted on" in text
+    assert reverse("family_consent", kwargs={"child_id": cast.child.pk}) in text

@@ -58,6 +58,7 @@ def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
             "trend": trend,
             "is_guardian": is_guardian,
             "consents": selectors.consent_overview(child=child) if is_guardian else None,
+            "erasure": selectors.pending_erasure(child=child) if is_guardian else None,
             "preview": not is_guardian,
         },
     )
