@@ -91,6 +91,10 @@ def test_recover_sends_unsent_and_abandoned_runs_but_never_live_or_recent_ones(
     long_ago = timezone.now() - dt.timedelta(seconds=settings.SER_STALE_RUN_S + 5)
     unsent = _run(cast, active_model, stage=services.STAGE_UNSENT)
     waiting = _run(cast, active_model)  # sent a moment ago, waiting in the queue
+    forgotten = _run(cast, active_model)  # sent long ago and never picked up (message lost)
+    AnalysisRun.objects.filter(pk=forgotten.pk).update(
+        updated_at=timezone.now() - dt.timedelta(seconds=settings.SER_RESEND_QUEUED_AFTER_S + 5)
+    )
     abandoned = _run(cast, active_model, status=RunStatus.PROCESSING, attempts=1)
     live = _run(cast, active_model, status=RunStatus.PROCESSING, attempts=1)
     busy = _run(cast, active_model, status=RunStatus.PROCESSING, attempts=1)
@@ -99,16 +103,18 @@ def test_recover_sends_unsent_and_abandoned_runs_but_never_live_or_recent_ones(
     try:
         assert services.runs_recover() == {
             "unsent": 1,
-            "queued": 0,
+            "queued": 1,
             "abandoned": 1,
             "not_sent": 0,
         }
-        assert sorted(_sent_run_ids(private_redis)) == sorted([str(unsent.pk), str(abandoned.pk)])
+        assert sorted(_sent_run_ids(private_redis)) == sorted(
+            [str(unsent.pk), str(forgotten.pk), str(abandoned.pk)]
+        )
         unsent.refresh_from_db()
         assert (unsent.status, unsent.stage) == (RunStatus.QUEUED, "queued")
         # A second sweep right away sends nothing again.
         assert not any(services.runs_recover().values())
-        assert len(_sent_run_ids(private_redis)) == 2
+        assert len(_sent_run_ids(private_redis)) == 3
     finally:
         live_worker.close()
     assert {r.status for r in AnalysisRun.objects.filter(pk__in=[waiting.pk, busy.pk])} == {
