@@ -55,7 +55,8 @@ class AuditFilterForm(forms.Form):
         required=False,
         max_length=254,
         label="User",
-        help_text="E-mail address (or part of it) of the person who acted, or their account id.",
+        help_text="E-mail address (or part of it) or account id: what the person did, and "
+        "logins and failed logins of their account.",
     )
     child = forms.CharField(
         required=False,
@@ -119,9 +120,16 @@ def events(*, clinic: Clinic, filters: dict[str, Any] | None = None) -> QuerySet
     queryset = AuditEvent.objects.filter(clinic_id=clinic.pk)
     user = (filters.get("user") or "").strip()
     if user:
+        # What the person did, and what happened to their account (failed logins name the
+        # account, not an actor): the clinic's members whose e-mail matches.
         actor_id = _as_uuid(user)
+        members = User.objects.filter(memberships__clinic=clinic).filter(
+            Q(pk=actor_id) if actor_id else Q(email__icontains=user)
+        )
+        accounts = [str(pk) for pk in members.values_list("pk", flat=True)]
+        acted = Q(actor_id=actor_id) if actor_id else Q(actor_label__icontains=user)
         queryset = queryset.filter(
-            Q(actor_id=actor_id) if actor_id else Q(actor_label__icontains=user)
+            acted | Q(object_type__in=ACCOUNT_OBJECTS, object_id__in=accounts)
         )
     if filters.get("child"):
         queryset = queryset.filter(child_id=filters["child"])

@@ -100,6 +100,24 @@ def test_the_log_is_filtered_by_user_child_action_and_dates(cast: Cast) -> None:
     assert ids(user="alice", action="view", child=cast.child.code) == {"a-view-mia"}
 
 
+def test_filtering_by_user_also_finds_failed_logins_of_their_account(cast: Cast) -> None:
+    AuditEvent.objects.all().delete()
+    Client(REMOTE_ADDR="192.0.2.9").post(
+        reverse("account_login"), {"login": cast.therapist.email, "password": "wrong-pass"}
+    )
+    _event(cast, object_id="someone-else", actor_label=cast.other_therapist.email)
+    client = _client(cast.admin)
+    by_email = client.get(reverse("console_audit"), {"user": "alice@"})
+    failed = [e for e in by_email.context["page"].object_list if e.action == "login_failed"]
+    assert [e.object_id for e in failed] == [str(cast.therapist.pk)]
+    assert "someone-else" not in _ids(by_email)
+    by_id = client.get(reverse("console_audit"), {"user": str(cast.therapist.pk)})
+    assert [e.action for e in by_id.context["page"].object_list] == ["login_failed"]
+    # Another clinic's admin cannot find this clinic's member by e-mail.
+    other = _client(cast.other_admin).get(reverse("console_audit"), {"user": "alice@"})
+    assert _ids(other) == []
+
+
 def test_the_log_shows_the_childs_code_and_an_erased_childs_full_id(cast: Cast) -> None:
     _cast_log(cast)
     html = _client(cast.admin).get(reverse("console_audit")).content.decode()
