@@ -1,3 +1,5 @@
+import { ApiError, requestJson } from "./api.js";
+
 // Who speaks in a segment of the list: the voice's name ("Speaker A" until a voice print
 // matched it or a therapist named it; never "child" from a guess) and how sure the analysis is
 // of that role. The lanes come with the workspace data (analysis/voices/selectors.py run_lanes).
@@ -44,3 +46,37 @@ export function speakerCell(seg, lanes) {
   if (seg.speaker_corrected) cell.title = `Model said: ${ROLE[seg.model_speaker] || seg.model_speaker}`;
   return cell;
 }
+
+// "This voice is ..." in the segment panel: names the selected segment's whole voice (every
+// segment of it), then reloads so the timeline, the list and the voices panel agree.
+function bindVoiceCorrection() {
+  const box = document.getElementById("voice-correction");
+  const button = document.getElementById("corr-voice-save");
+  if (!box || !button) return;
+  button.addEventListener("click", async () => {
+    const message = document.getElementById("panel-message");
+    const key = document.querySelector("#segment-rows tr.is-selected")?.dataset.key;
+    if (!key) {
+      message.textContent = "Select a segment first.";
+      return;
+    }
+    button.disabled = true;
+    message.classList.remove("ws-error");
+    message.textContent = "Saving…";
+    try {
+      await requestJson(box.dataset.url, {
+        method: "POST",
+        body: { segment: key, person: document.getElementById("corr-voice").value },
+      });
+      message.textContent = "Saved: every segment of this voice follows.";
+      window.location.hash = "timeline-heading";
+      window.location.reload();
+    } catch (err) {
+      message.textContent = err instanceof ApiError ? err.message : "The voice could not be named.";
+      message.classList.add("ws-error");
+      button.disabled = false;
+    }
+  });
+}
+
+bindVoiceCorrection();

@@ -61,3 +61,24 @@ def test_a_voice_is_named_with_the_keyboard_and_the_list_follows(
     )
     panel.screenshot(path=str(SHOTS / "workspace-speakers-phone.png"))
     assert phone.problems == [], phone.problems
+
+
+def test_this_voice_is_from_the_segment_panel_names_the_whole_voice(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    voiced_run(cast.recording, segments=6)
+    page = _login(browser, live_server, cast.therapist.email)
+    page.goto(f"{live_server.url}/sessions/{cast.session.pk}/?recording={cast.recording.pk}")
+    _rows(page)
+    page.locator("#segment-rows tr[data-index='1']").click()  # a segment of Speaker B
+    page.locator("#segment-panel").wait_for(state="visible")
+    page.select_option("#corr-voice", f"therapist:{cast.therapist.pk}")
+    with page.expect_navigation():
+        page.click("#corr-voice-save")
+    page.wait_for_load_state("networkidle")
+    rows = _rows(page)
+    therapist = f"{cast.therapist} (therapist)"
+    assert rows[1].startswith(therapist) and "named" in rows[1], rows
+    assert all(not row.startswith("Speaker B") for row in rows), rows
+    assert rows[0].startswith("Speaker A")
+    assert page.problems == [], page.problems

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from analysis.engine.labels import SPEAKER_ROLE_LABELS
+from analysis.models import SpeakerLane
 from analysis.voices import selectors as voices
 from sessions.workspace import selectors
 
@@ -31,4 +32,18 @@ def speaker_names(context: Any) -> dict[str, Any]:
         # The role names the segment list shows (static/workspace/speakers.js reads them).
         "role_labels": SPEAKER_ROLE_LABELS,
         "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("workspace/_voice_correction.html", takes_context=True)
+def voice_correction(context: Any) -> dict[str, Any]:
+    """ "This voice is ..." in the segment panel: names the selected segment's whole voice."""
+    selected = context.get("selected")
+    session = context.get("session")
+    recording = getattr(selected, "recording", None)
+    run = selectors.shown_run(recording) if recording is not None else None
+    has_voices = run is not None and SpeakerLane.objects.filter(run=run).exists()
+    return {
+        "recording": recording if has_voices else None,
+        "choices": voices.participant_choices(session) if has_voices and session else [],
     }
