@@ -301,3 +301,15 @@ def test_a_voice_named_only_by_elimination_is_still_asked_for(client: Any, cast:
     assert "Who is <strong>Speaker A</strong>?" not in page
     assert "Who is <strong>Speaker B</strong>?" in page
     assert "takes it for the child as the only other voice, 90% sure" in page
+
+
+def test_a_recording_analysed_before_voices_were_kept_says_its_roles_are_a_guess(
+    client: Any, cast: Cast
+) -> None:
+    from tests.workspace.factories import done_run
+
+    done_run(cast.recording, segments=4)  # no voices stored: roles as the old pipeline set them
+    client.force_login(cast.therapist)
+    page = client.get(reverse("session_detail", args=[cast.session.pk])).content.decode()
+    assert "its speaker roles are a guess from pitch" in page
+    assert "Voices in this recording" not in page

@@ -26,6 +26,8 @@ def speaker_names(context: Any) -> dict[str, Any]:
     return {
         "recording": recording,
         "lanes": lanes,
+        # Analysed before voices were kept: its roles came from pitch, not from voice prints.
+        "pitch_roles": run is not None and not lanes and run.segments.exists(),
         "unnamed": [lane for lane in lanes if lane["needs_name"]],
         "choices": voices.participant_choices(session) if lanes else [],
         "can_edit": bool(context.get("can_edit")),
