@@ -91,7 +91,7 @@ def test_sigkilled_workers_complete_every_analysis_exactly_once(
     started = time.monotonic()
     try:
         while len(kills) < KILLS and not finished(ids):
-            time.sleep(rng.uniform(0.3, 3.0))
+            time.sleep(rng.uniform(0.2, 2.0))
             processing = AnalysisRun.objects.filter(
                 recording_id__in=ids, status=RunStatus.PROCESSING
             ).count()
@@ -120,6 +120,7 @@ def test_sigkilled_workers_complete_every_analysis_exactly_once(
         f"{interrupted}, attempts {sum(attempts)} in all (max {attempts[-1]}); "
         f"duplicate runs 0, duplicate segments 0; {elapsed:.0f} s"
     )
-    assert len(kills) == KILLS, ("the analyses finished before all kills", kills)
-    # The kills did hit running analyses, and those were claimed again.
+    # The kills did hit running analyses (on a fast machine the 20 may finish before all 8 kills
+    # are made), and those were claimed again.
+    assert sum(1 for _, processing in kills if processing) >= 4, kills
     assert interrupted >= 1, (kills, attempts, lines)
