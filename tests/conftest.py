@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,22 +160,67 @@ def api() -> APIClient:
     return APIClient()
 
 
-def grant_consent(child: Child, *purposes: str) -> None:
-    """Record the guardian's consent for ``purposes`` (all four when none are named)."""
-    from django.utils import timezone
+# --- headless Chromium ----------------------------------------------------------------------
 
-    from sessions.families.models import ConsentPurpose, ConsentRecord, ConsentText
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # A fake microphone that needs no permission prompt (a beep unless ``browser_audio``).
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+def browser_audio() -> Path | None:
+    """The WAV file Chromium's fake microphone plays (looped; 16-bit PCM). None: its beep.
+
+    A package or module that records a voice overrides this fixture (tests/exercises/)."""
+    return None
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch, browser_audio: Path | None) -> Iterator[Any]:
+    """The one headless Chromium of the browser tests (``-m browser``)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is needed at {CHROMIUM} (make sysdeps installs it)")
+    # Playwright's sync API runs an event loop on this thread; the test's own database calls
+    # are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    args = list(CHROMIUM_ARGS)
+    if browser_audio is not None:
+        args.append(f"--use-file-for-fake-audio-capture={browser_audio}")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield instance
+        instance.close()
+
+
+def grant_consent(child: Child, *purposes: str, actor: User | None = None) -> None:
+    """Record the guardian's consent for ``purposes`` (all four when none are named) the way
+    the clinic does: through ``sessions.families.services`` (publishing the clinic's consent
+    text first where it has none), so the record is audited and analysis consent releases the
+    child's recordings that waited for it. Consent already in force is left as it is.
+
+    The one consent helper of the suite (``tests.families.helpers.consent`` is this)."""
+    from sessions.families import selectors, services
+    from sessions.families.models import ConsentPurpose
 
     for purpose in purposes or tuple(ConsentPurpose):
-        text, _ = ConsentText.objects.get_or_create(
-            clinic=child.clinic, purpose=purpose, version=1, defaults={"body": "I agree."}
-        )
-        ConsentRecord.objects.get_or_create(
-            child=child,
-            purpose=purpose,
-            revoked_at=None,
-            defaults={"text": text, "given_by": "Guardian", "recorded_at": timezone.now()},
-        )
+        if selectors.consent_text_current(clinic=child.clinic, purpose=purpose) is None:
+            label = ConsentPurpose(purpose).label.lower()
+            services.consent_text_publish(
+                clinic=child.clinic, purpose=purpose, body=f"I agree to {label}.", actor=actor
+            )
+        services.consent_grant(child=child, purpose=purpose, given_by="A. Guardian", actor=actor)
 
 
 @pytest.fixture(scope="session")

@@ -247,8 +247,9 @@ def test_train_head_from_corrections_uses_consenting_children_and_audits(
     assert "4 corrected segments from 1 children" in output
     trained = EmotionModelVersion.objects.get(name="clinic-head")
     assert trained.labels == ["happy", "sad"]
-    events = AuditEvent.objects.filter(detail__purpose="training")
-    assert [e.child_id for e in events] == [cast.child.pk]
+    # One "segments used for training" entry per child (the consent's own entries aside).
+    events = AuditEvent.objects.filter(object_type="segmentedit", detail__purpose="training")
+    assert [(e.child_id, e.detail["segments"]) for e in events] == [(cast.child.pk, 4)]
 
 
 # --- train_model ------------------------------------------------------------------------------

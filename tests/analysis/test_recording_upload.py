@@ -138,12 +138,17 @@ def test_release_after_analysis_consent_queues_waiting_recordings(
     api: Any, cast: Cast, tmp_path: Path, active_model: Any
 ) -> None:
     from analysis.services import recordings_release_awaiting_consent
+    from sessions.models.audit import AuditEvent
 
     grant_consent(cast.child, "recording")
     rec_id = _upload(api, cast, write_speechlike_wav(tmp_path / "a.wav", seconds=2.0)).json()["id"]
+    assert Recording.objects.get(pk=rec_id).status == "awaiting_consent"
+    # Recording analysis consent (the consent service, as the clinic does) releases it.
     grant_consent(cast.child, "analysis")
-    assert recordings_release_awaiting_consent(child=cast.child) == 1
     assert Recording.objects.get(pk=rec_id).status == "queued"
+    granted = AuditEvent.objects.get(object_type="consentrecord", detail__purpose="analysis")
+    assert granted.detail["recordings_queued"] == 1
+    # Queued once: a later release finds nothing waiting.
     assert recordings_release_awaiting_consent(child=cast.child) == 0
 
 

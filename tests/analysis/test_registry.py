@@ -599,24 +599,6 @@ def test_superseded_or_model_only_labels_are_not_training_data(cast: Cast, hf_fo
 # --- in a real browser ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Any:
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Chromium is not installed")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield instance
-        instance.close()
-
-
 def _shot(page: Any, name: str) -> None:
     import os
 

@@ -8,7 +8,6 @@ Set SER_SCREENSHOTS_DIR to keep screenshots of the pages at phone and desktop wi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,47 +16,13 @@ from django.conf import settings
 from django.test import Client
 
 from sessions.exercises.models import Attempt, AttemptStatus
-from tests.analysis.audio_factory import espeak_available, write_espeak_wav, write_speechlike_wav
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def _voice_wav(path: Path) -> Path:
-    if espeak_available():
-        # Chromium's fake capture wants 16-bit PCM; it loops the file.
-        return write_espeak_wav(path, "Hi! I'm so happy to see you!", pitch=80, sr=48000)
-    return write_speechlike_wav(path, seconds=4.0, sr=48000, f0=260.0)
-
-
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    wav = _voice_wav(tmp_path / "voice.wav")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={wav}",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )  # fmt: skip
-        yield instance
-        instance.close()
 
 
 def _logged_in_page(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:

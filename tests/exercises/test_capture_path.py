@@ -14,7 +14,6 @@ with it the check on the requested constraints is what fails when processing com
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from sessions.exercises.services import attempt_limits
 from tests.analysis.audio_factory import espeak_available, espeak_speech, write_wav
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise
-from tests.exercises.test_browser import CHROMIUM, PHONE, _logged_in_page
+from tests.exercises.test_browser import PHONE, _logged_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,24 +57,9 @@ def clip(tmp_path: Path) -> tuple[Path, float]:
 
 
 @pytest.fixture
-def browser(clip: tuple[Path, float], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed (make sysdeps installs it)")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={clip[0]}",
-            ],
-        )  # fmt: skip
-        yield instance
-        instance.close()
+def browser_audio(clip: tuple[Path, float]) -> Path:
+    """The quiet voice is what the shared ``browser``'s fake microphone plays."""
+    return clip[0]
 
 
 def _probabilities(classifier: Any, path: Path) -> dict[str, float]:

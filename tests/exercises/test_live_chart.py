@@ -16,7 +16,7 @@ from sessions.exercises import services
 from sessions.exercises.models import Attempt, AttemptStatus
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise
-from tests.exercises.test_browser import PHONE, _logged_in_page, _shot, browser  # noqa: F401
+from tests.exercises.test_browser import PHONE, _logged_in_page, _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def test_the_chart_shows_the_new_try_without_a_reload(
     live_server: Any,
     cast: Cast,
     active_model: Any,
-    browser: Any,  # noqa: F811 - the fixture of tests/exercises/test_browser.py
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     grant_consent(cast.child)

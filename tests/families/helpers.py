@@ -12,6 +12,7 @@ from analysis.models import AnalysisRun, EmotionModelVersion, RunFrames, RunStat
 from sessions.families import services
 from sessions.families.models import ConsentPurpose, ProgressReport
 from sessions.models import Child, Clinic, Recording, TherapySession, User
+from tests.conftest import grant_consent
 from tests.factories import TherapySessionFactory, recording_for
 
 
@@ -27,12 +28,8 @@ def publish_texts(clinic: Clinic, actor: User | None = None) -> None:
         )
 
 
-def consent(child: Child, *purposes: str, actor: User | None = None) -> None:
-    """Record consent through the real service (all four purposes when none are named)."""
-    if not child.clinic.consent_texts.exists():
-        publish_texts(child.clinic, actor)
-    for purpose in purposes or ConsentPurpose.values:
-        services.consent_grant(child=child, purpose=purpose, given_by="A. Guardian", actor=actor)
+# The suite's one consent helper, under the name the families tests use.
+consent = grant_consent
 
 
 def model_version(clinic: Clinic) -> EmotionModelVersion:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,30 +28,6 @@ DESKTOP = {"width": 1280, "height": 900}
 MOODS = [
     {"happy": 0.2 + 0.03 * (i % 7), "neutral": 0.5, "sad": 0.3 - 0.03 * (i % 7)} for i in range(12)
 ]
-
-
-@pytest.fixture
-def browser(monkeypatch: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own database calls
-    # (logging in, checking rows) are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

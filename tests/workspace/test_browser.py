@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,35 +28,11 @@ from tests.workspace.factories import done_run, new_session
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # A fake microphone (a beep) that needs no permission prompt, for the recorder test.
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-@pytest.fixture
-def browser(monkeypatch: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop on this thread; the test's own database calls
-    # are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _login(browser: Any, live_server: Any, email: str) -> Any:
+    """A page of the shared ``browser`` (tests/conftest.py), logged in, collecting problems."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.problems = []
 

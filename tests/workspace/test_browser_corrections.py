@@ -19,7 +19,7 @@ from tests.analysis.audio_factory import speechlike, write_wav
 from tests.conftest import Cast
 from tests.factories import recording_for
 from tests.workspace.factories import done_run
-from tests.workspace.test_browser import SHOTS, _login, browser  # noqa: F401 - fixture
+from tests.workspace.test_browser import SHOTS, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,7 +50,7 @@ def _saved(page: Any) -> None:
 
 
 def test_keys_set_emotion_and_speaker_split_at_the_playhead_and_the_summary_follows(
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_server: Any,
     cast: Cast,
     tmp_path: Path,
@@ -132,7 +132,7 @@ def test_keys_set_emotion_and_speaker_split_at_the_playhead_and_the_summary_foll
 
 
 def test_dragging_a_segments_edge_on_the_waveform_moves_it(
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_server: Any,
     cast: Cast,
     tmp_path: Path,
@@ -164,7 +164,7 @@ def test_dragging_a_segments_edge_on_the_waveform_moves_it(
 
 
 def test_a_long_session_lists_every_segment_in_a_window_of_rows(
-    browser: Any,  # noqa: F811 - the fixture imported above
+    browser: Any,
     live_server: Any,
     cast: Cast,
     tmp_path: Path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import av
@@ -15,20 +14,9 @@ from analysis.services import local_file_path
 from sessions.models import Recording
 from sessions.workspace.models import ChunkedUpload
 from tests.conftest import Cast, grant_consent
-from tests.workspace.test_browser import CHROMIUM_ARGS, _login
+from tests.workspace.test_browser import _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def browser(monkeypatch: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_session_recording_asks_for_raw_audio_and_records_opus_at_64_kbit_per_channel(
