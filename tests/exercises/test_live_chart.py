@@ -85,3 +85,29 @@ def test_the_chart_shows_the_new_try_without_a_reload(
         page.wait_for_timeout(200)
     assert page.evaluate(PLOTTED_BARS) == 2
     assert page.evaluate("window.__samePage") is True
+
+
+def test_the_generated_example_plays_in_the_browser(
+    live_server: Any,
+    cast: Cast,
+    browser: Any,
+) -> None:
+    from sessions.exercises.library_audio import manifest
+    from sessions.exercises.models import Exercise
+
+    grant_consent(cast.child)
+    exercise = Exercise.objects.get(clinic=cast.clinic, library_key="greeting-happy")
+    assignment = make_assignment(cast.child, exercise)
+    page = _logged_in_page(browser, live_server, cast.guardian, PHONE)
+    page.goto(f"/family/practice/{assignment.pk}/")
+    assert page.get_by_text("Generated voice").is_visible()
+    page.get_by_role("button", name="Listen to the example").click()
+    page.get_by_role("button", name="Playing… (press to stop)").wait_for(timeout=10_000)
+    played = "document.getElementById('example-audio').currentTime"
+    for _ in range(50):  # the "play" event comes before the first samples
+        if page.evaluate(played) > 0.2:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(played) > 0.2, "the example never played"
+    duration = page.evaluate("document.getElementById('example-audio').duration")
+    assert duration == pytest.approx(manifest()["greeting-happy"]["duration_s"], abs=0.1)
