@@ -263,19 +263,19 @@ def _with_seek_index(path: Path) -> Iterator[Path]:
         yield fixed if remux.remux_with_index(path, fixed) else path
 
 
-def _index_attempt_audio(attempt: Attempt) -> None:
+def attempt_audio_index(attempt: Attempt) -> bool:
     """Give an attempt recorded in the browser a duration and seek index, so the review page's
     player shows its length and can jump. The new file is stored and the row updated before
     the old file is deleted, so a crash never leaves the attempt without its audio. Never fails
-    the analysis (the file plays as it is, without seeking). Twice: the second finds the
-    index and does nothing."""
+    the analysis (the file plays as it is, without seeking). True when the file was replaced.
+    Twice: the second finds the index and does nothing."""
     try:
         with local_file_path(attempt.audio) as path:
             if not remux.needs_index(path):
-                return
+                return False
             with _with_seek_index(path) as fixed:
                 if fixed == path:
-                    return
+                    return False
                 old_name = str(attempt.audio.name)
                 data = fixed.read_bytes()
         storage = attempt.audio.storage
@@ -288,11 +288,13 @@ def _index_attempt_audio(attempt: Attempt) -> None:
         ).update(audio=new_name, size_bytes=len(data), sha256=checksum)
         if not swapped:
             storage.delete(new_name)
-            return
+            return False
         attempt.audio.name, attempt.size_bytes, attempt.sha256 = new_name, len(data), checksum
         storage.delete(old_name)
+        return True
     except Exception:
         logger.exception("could not index the audio of attempt %s", attempt.pk)
+        return False
 
 
 @transaction.atomic
@@ -703,7 +705,7 @@ def attempt_process(attempt_id: Any) -> str:
         return "failed"
     timings["decode_s"] = round(time.monotonic() - started, 3)
     duration_s = samples.size / audio.TARGET_SR
-    _index_attempt_audio(attempt)
+    attempt_audio_index(attempt)
 
     from sessions.exercises.selectors import child_baseline
 

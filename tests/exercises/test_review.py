@@ -192,7 +192,27 @@ def test_indexing_never_brings_back_audio_erased_meanwhile(cast: Cast, tmp_path:
     folder = Path(attempt.audio.path).parent
     # The erasure ran between reading the file and swapping it in.
     Attempt.objects.filter(pk=attempt.pk).update(audio="", audio_deleted_at=timezone.now())
-    services._index_attempt_audio(attempt)
+    services.attempt_audio_index(attempt)
     stored = Attempt.objects.get(pk=attempt.pk)
     assert not stored.audio and stored.audio_deleted_at is not None
     assert not any(p.name.startswith("indexed") for p in folder.iterdir())
+
+
+def test_the_backfill_command_indexes_older_tries_once(cast: Cast, tmp_path: Path) -> None:
+    import io as _io
+
+    from django.core.management import call_command
+
+    from tests.exercises.factories import wav_bytes
+
+    assignment = make_assignment(cast.child, make_exercise(cast.clinic))
+    webm = make_attempt(assignment, audio=_browser_webm(tmp_path / "a.webm").read_bytes())
+    make_attempt(assignment, audio=wav_bytes())
+    out = _io.StringIO()
+    call_command("index_practice_audio", stdout=out)
+    assert "2 tries with audio checked, 1 given a seek index." in out.getvalue()
+    with av.open(Attempt.objects.get(pk=webm.pk).audio.path) as container:
+        assert container.duration is not None
+    again = _io.StringIO()
+    call_command("index_practice_audio", stdout=again)
+    assert "0 given a seek index" in again.getvalue()
