@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -96,7 +98,7 @@ def test_child_cross_validation_never_trains_on_the_evaluated_child() -> None:
     evaluate = [i % 2 == 0 for i in range(12)]
     seen: list[set[float]] = []
 
-    def fit(xt: np.ndarray, yt: np.ndarray):  # type: ignore[no-untyped-def]
+    def fit(xt: np.ndarray, yt: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         seen.append(set(xt[:, 0].tolist()))
 
         def predict(xs: np.ndarray) -> np.ndarray:
