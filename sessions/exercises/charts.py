@@ -150,9 +150,10 @@ def voice_figure(contours: dict[str, dict[str, Any] | None]) -> dict[str, Any] |
         return None
     layout = {
         **_LAYOUT,
-        "height": 360,
-        "margin": {"l": 64, "r": 16, "t": 16, "b": 48},
-        "legend": {"orientation": "h", "y": -0.2},
+        "height": 380,
+        "margin": {"l": 64, "r": 16, "t": 16, "b": 80},
+        # Below the axis title ("Seconds"), not over it.
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
         "hovermode": "closest",
         "xaxis": {"title": {"text": "Seconds"}, "anchor": "y2", "rangemode": "tozero"},
         "yaxis": {
