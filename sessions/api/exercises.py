@@ -39,6 +39,11 @@ class LibraryExerciseSerializer(serializers.ModelSerializer[Exercise]):
     )
     archived = serializers.BooleanField(required=False, help_text="Hidden when assigning.")
     has_model_audio = serializers.SerializerMethodField()
+    model_voice = serializers.CharField(
+        read_only=True,
+        help_text='How the model recording was made: "generated voice" (the library\'s '
+        'generated speech), "recorded" (a person), or empty when there is none.',
+    )
     model_audio = serializers.FileField(
         write_only=True,
         required=False,
@@ -60,12 +65,20 @@ class LibraryExerciseSerializer(serializers.ModelSerializer[Exercise]):
             "difficulty",
             "archived",
             "has_model_audio",
+            "model_voice",
             "model_audio",
             "remove_model_audio",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "clinic", "has_model_audio", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "clinic",
+            "has_model_audio",
+            "model_voice",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"title": {"max_length": 120}, "phrase": {"max_length": 300}}
 
     def get_has_model_audio(self, obj: Exercise) -> bool:

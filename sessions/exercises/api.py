@@ -33,6 +33,11 @@ class ExerciseSerializer(serializers.Serializer[Any]):
     instructions = serializers.CharField(read_only=True)
     difficulty = serializers.IntegerField(read_only=True)
     has_model_audio = serializers.SerializerMethodField()
+    model_voice = serializers.CharField(
+        read_only=True,
+        help_text='How the model recording was made: "generated voice" (the library\'s '
+        'generated speech), "recorded" (a person), or empty when there is none.',
+    )
 
     def get_has_model_audio(self, obj: Any) -> bool:
         return bool(obj.model_audio)

@@ -139,3 +139,24 @@ def test_the_command_gives_existing_clinics_the_recordings() -> None:
     call_command("install_exercise_library", "--clinic", "older", stdout=out)
     assert f"older: 0 exercise(s) added, {len(LIBRARY)} with a generated example" in out.getvalue()
     assert not Exercise.objects.filter(clinic=clinic, model_audio="").exists()
+
+
+def test_the_api_says_which_examples_are_generated(cast: Cast, tmp_path: Path) -> None:
+    from rest_framework.test import APIClient
+
+    mine = Exercise.objects.get(clinic=cast.clinic, library_key="sorry-sad")
+    wav = write_speechlike_wav(tmp_path / "mine.wav", seconds=2.0, f0=180.0)
+    services.exercise_update(
+        exercise=mine,
+        actor=cast.therapist,
+        model_audio=SimpleUploadedFile("mine.wav", wav.read_bytes(), content_type="audio/wav"),
+    )
+    client = APIClient()
+    client.force_login(cast.therapist)
+    response = client.get(reverse("api-exercises"), {"page_size": 100})
+    assert response.status_code == 200
+    rows = response.json()
+    rows = rows.get("results", rows) if isinstance(rows, dict) else rows
+    voices = {row["title"]: row["model_voice"] for row in rows}
+    assert voices["Saying sorry"] == "recorded"
+    assert voices["Happy hello"] == "generated voice"
