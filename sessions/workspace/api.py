@@ -86,6 +86,21 @@ def upload_payload(upload: ChunkedUpload) -> dict[str, Any]:
     }
 
 
+def _try_again(upload: ChunkedUpload) -> Response:
+    """503 with Retry-After for an upload whose check could not start or finish just now; the
+    upload is kept, fully received, and "complete" may simply be called again."""
+    upload.refresh_from_db()
+    response = Response(
+        {
+            **upload_payload(upload),
+            "detail": "The file could not be checked just now. Try again in a moment.",
+        },
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
 def _refused(exc: RecordingRejected) -> Response:
     body: dict[str, Any] = {"detail": exc.detail}
     if exc.offset is not None:
@@ -240,23 +255,15 @@ class UploadCompleteView(APIView):
         if not claimed:
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
         if upload.size_bytes > services.SYNC_FINALIZE_MAX_BYTES:
-            services.queue_finalize(upload.pk)
+            if not services.queue_finalize(upload.pk):
+                return _try_again(upload)  # the broker is down: the claim was given back
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
         try:
             upload = services.upload_finalize(upload_id=upload.pk, request=request._request)
         except DatabaseError:
             # Transient (a lock timeout, a busy SQLite file, a lost connection): the claim was
             # released, so the client may simply call "complete" again.
-            upload.refresh_from_db()
-            response = Response(
-                {
-                    **upload_payload(upload),
-                    "detail": "The file could not be checked just now. Try again in a moment.",
-                },
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-            response["Retry-After"] = "5"
-            return response
+            return _try_again(upload)
         if upload.status == UploadStatus.FAILED:
             return Response(
                 {**upload_payload(upload), "detail": upload.error},

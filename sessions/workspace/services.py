@@ -401,10 +401,19 @@ def _finalize_claimed(*, upload_id: Any, request: HttpRequest | None) -> Chunked
     return upload
 
 
-def queue_finalize(upload_id: Any) -> None:
+def queue_finalize(upload_id: Any) -> bool:
+    """Hand a claimed upload's finalization to a worker. When the broker is unreachable the
+    claim is given back (the upload stays fully received and ``uploading``) and False is
+    returned, so the client can simply complete it again later: nothing is lost."""
     from sessions.workspace.tasks import finalize_upload
 
-    finalize_upload.apply_async(args=[str(upload_id)], queue=settings.SER_QUEUE_DEFAULT)
+    try:
+        finalize_upload.apply_async(args=[str(upload_id)], queue=settings.SER_QUEUE_DEFAULT)
+    except Exception:  # kombu, amqp and redis raise unrelated types when the broker is down
+        logger.warning("could not queue the finalization of upload %s", upload_id)
+        upload_release_claim(upload_id=upload_id)
+        return False
+    return True
 
 
 @transaction.atomic
@@ -482,10 +491,18 @@ PEAKS_PER_SECOND = 20
 MAX_PEAKS = 60_000
 
 
-def queue_waveform(recording_id: Any) -> None:
+def queue_waveform(recording_id: Any) -> bool:
+    """Ask a worker for the recording's waveform peaks. The waveform is optional: when the
+    broker is unreachable this logs and returns False (the workspace asks again when the page
+    wants the waveform), never failing the upload that has already been stored."""
     from sessions.workspace.tasks import compute_waveform
 
-    compute_waveform.apply_async(args=[str(recording_id)], queue=settings.SER_QUEUE_DEFAULT)
+    try:
+        compute_waveform.apply_async(args=[str(recording_id)], queue=settings.SER_QUEUE_DEFAULT)
+    except Exception:  # kombu, amqp and redis raise unrelated types when the broker is down
+        logger.warning("could not queue the waveform of recording %s", recording_id)
+        return False
+    return True
 
 
 def waveform_compute(*, recording: Recording) -> RecordingWaveform | None:

@@ -18,6 +18,7 @@ from sessions.workspace import services, tasks
 from sessions.workspace.models import ChunkedUpload, UploadStatus
 from tests.analysis.audio_factory import write_bad_file, write_speechlike_wav
 from tests.conftest import Cast, grant_consent
+from tests.reliability.servers import free_port, producer_broker
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +159,12 @@ def test_large_uploads_are_finalized_by_the_task(
 ) -> None:
     monkeypatch.setattr(services, "SYNC_FINALIZE_MAX_BYTES", 1000)
     queued: list[str] = []
-    monkeypatch.setattr(services, "queue_finalize", lambda upload_id: queued.append(upload_id))
+
+    def queue(upload_id: str) -> bool:
+        queued.append(upload_id)
+        return True
+
+    monkeypatch.setattr(services, "queue_finalize", queue)
     data = write_speechlike_wav(tmp_path / "long.wav", seconds=3.0).read_bytes()
     upload_id = _create(therapist_api, cast, "long.wav", len(data)).json()["id"]
     assert _put(therapist_api, upload_id, 0, data).status_code == 200
@@ -174,6 +180,44 @@ def test_large_uploads_are_finalized_by_the_task(
     upload = ChunkedUpload.objects.get(pk=upload_id)
     assert upload.recording is not None
     assert Recording.objects.filter(original_name="long.wav").count() == 1
+
+
+def test_a_large_upload_completed_while_the_broker_is_down_is_kept_and_can_be_completed_again(
+    therapist_api: APIClient, cast: Cast, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The broker is a real unreachable address (nothing listens on the port): "complete"
+    answers 503 with Retry-After, gives the claim back and keeps every byte; once the broker is
+    back the same upload completes."""
+    monkeypatch.setattr(services, "SYNC_FINALIZE_MAX_BYTES", 1000)
+    data = write_speechlike_wav(tmp_path / "long.wav", seconds=3.0).read_bytes()
+    upload_id = _create(therapist_api, cast, "long.wav", len(data)).json()["id"]
+    assert _put(therapist_api, upload_id, 0, data).status_code == 200
+    with producer_broker(f"redis://127.0.0.1:{free_port()}/0"):
+        response = _complete(therapist_api, upload_id)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["status"] == "uploading"
+    upload = ChunkedUpload.objects.get(pk=upload_id)
+    assert (upload.status, upload.received_bytes) == (UploadStatus.UPLOADING, len(data))
+    assert upload.finalize_started_at is None
+    queued: list[str] = []
+
+    def queue(upload_id: str) -> bool:
+        queued.append(upload_id)
+        return True
+
+    monkeypatch.setattr(services, "queue_finalize", queue)
+    assert _complete(therapist_api, upload_id).status_code == 202
+    assert tasks.finalize_upload(upload_id) == "complete"
+    assert Recording.objects.filter(original_name="long.wav").count() == 1
+
+
+def test_a_stored_upload_is_not_failed_by_an_unreachable_broker_for_its_waveform(
+    cast: Cast,
+) -> None:
+    recording = cast.session.recordings.create(original_name="x.wav", uploaded_by=cast.therapist)
+    with producer_broker(f"redis://127.0.0.1:{free_port()}/0"):
+        assert services.queue_waveform(recording.pk) is False
 
 
 def test_cancel_deletes_the_bytes(therapist_api: APIClient, cast: Cast) -> None:
