@@ -20,7 +20,7 @@ from analysis.engine.speakers.diarization import (
 )
 from analysis.engine.speech.segmentation import Segment, detect_speech
 from tests.analysis.audio_factory import espeak_available, tone
-from tests.analysis.conftest import Conversation, _voice
+from tests.analysis.conftest import _LINES, Conversation, _voice
 
 needs_espeak = pytest.mark.skipif(not espeak_available(), reason="espeak-ng not installed")
 
@@ -274,3 +274,22 @@ def test_prints_seed_the_voices_and_unknown_people_get_their_own_lane() -> None:
     keys = {g: by_cluster[int(lanes[truth == g][0])].voice_key for g in range(3)}
     assert keys == {0: "therapist:1", 1: "child:2", 2: None}
     assert by_cluster[int(lanes[truth == 2][0])].role == "unknown"
+
+
+@needs_espeak
+def test_a_voice_change_inside_one_speech_segment_is_found_where_it_happens() -> None:
+    from analysis.engine.benchmarks.synthetic import trim_silence
+
+    low = np.concatenate([trim_silence(_voice(line, False, 0)) for line in _LINES[0:3:2]])
+    high = np.concatenate([trim_silence(_voice(line, True, 0)) for line in _LINES[1:4:2]])
+    low = low[: low.size - int(0.7 * 16000)]
+    lead = np.zeros(4800, dtype=np.float32)
+    # No pause at the change, and it falls 0.53 s from the nearest edge of the ~1.5 s pieces
+    # (there, without re-segmentation, the boundary came out at 5.07 s for 5.60 s).
+    audio = np.concatenate([lead, low, high, lead])
+    change_s = (lead.size + low.size) / 16000
+    segment = Segment(lead.size / 16000, (audio.size - lead.size) / 16000)
+    result = assign_speakers(audio, [segment], expected_speakers=2)
+    assert [t.cluster for t in result.turns] == [0, 1]
+    assert result.turns[0].end_s == pytest.approx(change_s, abs=0.25)
+    assert result.turns[1].start_s == result.turns[0].end_s
