@@ -225,6 +225,19 @@ def require_clinic_admin(user: Actor) -> Clinic:
     return clinic
 
 
+def require_therapist_clinic(user: Any) -> Clinic:
+    """The clinic a therapist creates exercises for (their first therapist membership); 403
+    for everyone else."""
+    membership = (
+        Membership.objects.filter(user=user, role=Role.THERAPIST).select_related("clinic").first()
+        if getattr(user, "is_authenticated", False)
+        else None
+    )
+    if membership is None:
+        raise PermissionDenied("Only therapists can create exercises.")
+    return membership.clinic
+
+
 def get_invitation_for_user(user: Actor, key: str) -> Invitation:
     """The open invitation behind ``key``, if it is addressed to ``user``; 404 otherwise (an
     answered, expired or someone else's invitation is as unknown as a wrong key)."""

@@ -23,7 +23,6 @@ from sessions import access, audit
 from sessions.exercises import services
 from sessions.exercises.api import AssignmentSerializer
 from sessions.exercises.models import EMOTION_CHOICES, Assignment, Difficulty, Exercise
-from sessions.models import Membership, Role
 from sessions.models.audit import AuditAction
 
 WRITE_FIELDS = ("title", "phrase", "target_emotion", "goal", "instructions", "difficulty")
@@ -90,15 +89,6 @@ class LibraryExerciseSerializer(serializers.ModelSerializer[Exercise]):
         return data
 
 
-def _therapist_clinic(user: Any) -> Any:
-    membership = (
-        Membership.objects.filter(user=user, role=Role.THERAPIST).select_related("clinic").first()
-    )
-    if membership is None:
-        raise PermissionDenied("Only therapists can create exercises.")
-    return membership.clinic
-
-
 def _rejected(exc: Any) -> ValidationError:
     return ValidationError({"model_audio": [exc.detail]})
 
@@ -119,7 +109,7 @@ class ExerciseListView(generics.ListCreateAPIView[Exercise]):
 
     @extend_schema(summary="Add an exercise to the library (therapists)")
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        clinic = _therapist_clinic(request.user)
+        clinic = access.require_therapist_clinic(request.user)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

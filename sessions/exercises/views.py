@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -25,7 +24,6 @@ from sessions.exercises import charts, selectors, services
 from sessions.exercises.forms import AssignForm, AttemptUploadForm, ExerciseForm, ReviewForm
 from sessions.exercises.models import Attempt
 from sessions.families.consent import ConsentMissing, has_consent
-from sessions.models import Membership, Role
 from sessions.models.audit import AuditAction
 from sessions.views.audio import audited_audio_response, ranged_file_response
 
@@ -219,15 +217,6 @@ def exercise_audio(request: HttpRequest, exercise_id: str) -> HttpResponseBase:
 # --- therapists ---------------------------------------------------------------------------------
 
 
-def _therapist_clinic(user: Any) -> Any:
-    membership = (
-        Membership.objects.filter(user=user, role=Role.THERAPIST).select_related("clinic").first()
-    )
-    if membership is None:
-        raise PermissionDenied("Only therapists can create exercises.")
-    return membership.clinic
-
-
 @login_required
 def exercise_list(request: HttpRequest) -> HttpResponse:
     """The clinic's exercise library."""
@@ -262,7 +251,7 @@ def exercise_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def exercise_create(request: HttpRequest) -> HttpResponse:
-    clinic = _therapist_clinic(request.user)
+    clinic = access.require_therapist_clinic(request.user)
     form = ExerciseForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -207,7 +207,10 @@ def test_every_fetch_if_allowed_helper_lives_in_sessions_access() -> None:
     import re
 
     root = Path(__file__).resolve().parents[2]
-    helper = re.compile(r"^(get_\w+_for_(user|admin)|_get_or_404|\w+_visible_to)$")
+    helper = re.compile(
+        r"^(get_\w+_for_(user|admin)|_get_or_404|\w+_visible_to"
+        r"|_?\w*therapist_clinic|require_clinic_admin)$"
+    )
     found = []
     for package in ("sessions", "analysis"):
         for path in sorted((root / package).rglob("*.py")):
@@ -221,6 +224,7 @@ def test_every_fetch_if_allowed_helper_lives_in_sessions_access() -> None:
     assert elsewhere == []
     assert "sessions/access.py:_get_or_404" in found
     assert "sessions/access.py:get_report_for_user" in found
+    assert "sessions/access.py:require_therapist_clinic" in found
 
 
 # --- one chart technique per output --------------------------------------------------------------
