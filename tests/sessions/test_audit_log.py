@@ -156,12 +156,16 @@ def test_the_log_counts_entries_and_pages_keep_the_filters(cast: Cast) -> None:
     first = client.get(reverse("console_audit"), {"action": "view"})
     html = first.content.decode()
     assert "Entries 1 to 100 of 130 matching the filters." in html
-    assert "?action=view&amp;page=2" in html
+    assert 'href="?action=view&amp;page=2" rel="next"' in html
     second = client.get(reverse("console_audit"), {"action": "view", "page": "2"})
     assert "Entries 101 to 130 of 130 matching the filters." in second.content.decode()
     assert len(_ids(second)) == 30
     assert "d1" not in _ids(second)
     assert "Export 130 entries as CSV" in html
+    # The export keeps the filters and drops the page.
+    assert 'href="?action=view&amp;export=csv"' in html
+    second_html = second.content.decode()
+    assert 'href="?action=view&amp;export=csv"' in second_html
 
 
 def test_the_csv_export_holds_every_filtered_entry_and_is_itself_logged(cast: Cast) -> None:

@@ -82,6 +82,12 @@ def test_the_audit_log_fits_a_phone_and_filters_from_the_keyboard(
     assert f"child={cast.child.code}" in page.url
     assert "matching the filters" in page.content()
     _fits(page)
+    # The export of what the filters select, downloaded as the admin would.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export 2 entries as CSV").click()
+    text = Path(download.value.path()).read_text()
+    assert text.count(cast.child.code) == 2
+    assert download.value.suggested_filename.startswith("audit-log-")
 
 
 def test_the_evaluation_page_follows_the_progress_on_a_phone(
