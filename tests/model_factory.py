@@ -8,53 +8,27 @@ from typing import Any
 
 from django.conf import settings
 
-from analysis.engine.classifiers.base import ModelManifest
+from tests.tiny_models import build_tiny_model
 
 TINY_LABELS = ["neu", "hap", "ang", "sad"]
+TINY_MAP: dict[str, str | None] = {"neu": "neutral", "hap": "happy", "ang": "angry", "sad": "sad"}
 
 
-def build_tiny_wav2vec2(model_dir: Path, *, seed: int = 0, min_confidence: float = 0.0) -> Path:
-    """A 2-layer, 32-wide wav2vec2 classifier with superb-style labels, saved as safetensors."""
-    import torch
-    from transformers import (
-        Wav2Vec2Config,
-        Wav2Vec2FeatureExtractor,
-        Wav2Vec2ForSequenceClassification,
-    )
-
-    torch.manual_seed(seed)
-    config = Wav2Vec2Config(  # type: ignore[call-arg]
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        conv_dim=(32, 32),
-        conv_kernel=(10, 3),
-        conv_stride=(5, 2),
-        conv_bias=True,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        classifier_proj_size=16,
-        num_labels=len(TINY_LABELS),
-        id2label=dict(enumerate(TINY_LABELS)),
-        label2id={v: i for i, v in enumerate(TINY_LABELS)},
-    )
-    model = Wav2Vec2ForSequenceClassification(config).eval()
-    model_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(model_dir, safe_serialization=True)
-    Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(model_dir)
-    ModelManifest(
-        kind="hf_audio_classification",
-        name="tiny-w2v2",
-        version="1",
+def registered_tiny_model(model_dir: Path, *, seed: int = 0, min_confidence: float = 0.0) -> Path:
+    """The tiny model (tests/tiny_models.py) as a clinic registers it: superb-style labels,
+    a preprocessor config, and a confidence floor."""
+    return build_tiny_model(
+        model_dir,
         labels=TINY_LABELS,
-        label_map={"neu": "neutral", "hap": "happy", "ang": "angry", "sad": "sad"},
-        architecture="Wav2Vec2ForSequenceClassification",
+        label_map=TINY_MAP,
+        seed=seed,
+        sharpen=1.0,
+        feature_extractor=True,
+        name="tiny-w2v2",
         # A random model is never confident; tests that are not about the confidence floor
         # want its estimates judged, so its floor is zero (tests of the floor raise it).
-        extra={"reliability": {"min_confidence": min_confidence}},
-    ).write(model_dir)
-    return model_dir
+        manifest_extra={"reliability": {"min_confidence": min_confidence}},
+    )
 
 
 def register_tiny_model(
@@ -64,7 +38,7 @@ def register_tiny_model(
     from analysis.registry.active import directory_checksum
 
     relative = f"{clinic.pk}/{uuid.uuid4()}"
-    model_dir = build_tiny_wav2vec2(
+    model_dir = registered_tiny_model(
         Path(settings.SER_MODELS_DIR) / relative, min_confidence=min_confidence
     )
     checksum, size = directory_checksum(model_dir)
@@ -76,7 +50,7 @@ def register_tiny_model(
         kind="hf_audio_classification",
         architecture="Wav2Vec2ForSequenceClassification",
         labels=TINY_LABELS,
-        label_map={"neu": "neutral", "hap": "happy", "ang": "angry", "sad": "sad"},
+        label_map=TINY_MAP,
         location=relative,
         checksum=checksum,
         size_bytes=size,

@@ -12,82 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.engine.classifiers.base import ModelManifest
 from tests.analysis.audio_factory import espeak_available, espeak_speech, speechlike
-
-TINY_LABELS = ["neu", "hap", "ang", "sad", "xxx"]
-TINY_LABEL_MAP: dict[str, str | None] = {
-    "neu": "neutral",
-    "hap": "happy",
-    "ang": "angry",
-    "sad": "sad",
-    "xxx": None,  # a label the portal deliberately ignores
-}
-
-
-def build_tiny_model(
-    model_dir: Path,
-    *,
-    arch: str = "wav2vec2",
-    weighted_layer_sum: bool = False,
-    seed: int = 0,
-    sharpen: float = 400.0,
-) -> Path:
-    """A 2-layer, 32-wide audio classifier saved with save_pretrained (safetensors) + manifest.
-
-    The conv stack has a 320-sample stride like real wav2vec2 models, so frame alignment is
-    realistic. Random heads give near-uniform probabilities, which would hide differences, so
-    the classifier weights are scaled by ``sharpen`` to make outputs peaky.
-    """
-    import torch
-    from transformers import (
-        HubertConfig,
-        HubertForSequenceClassification,
-        Wav2Vec2Config,
-        Wav2Vec2ForSequenceClassification,
-        WavLMConfig,
-        WavLMForSequenceClassification,
-    )
-
-    classes = {
-        "wav2vec2": (Wav2Vec2Config, Wav2Vec2ForSequenceClassification),
-        "hubert": (HubertConfig, HubertForSequenceClassification),
-        "wavlm": (WavLMConfig, WavLMForSequenceClassification),
-    }
-    config_cls, model_cls = classes[arch]
-    torch.manual_seed(seed)
-    config = config_cls(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32, 32, 32),
-        conv_kernel=(10, 8, 4),
-        conv_stride=(5, 8, 8),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        classifier_proj_size=16,
-        use_weighted_layer_sum=weighted_layer_sum,
-        num_labels=len(TINY_LABELS),
-        id2label=dict(enumerate(TINY_LABELS)),
-        label2id={label: i for i, label in enumerate(TINY_LABELS)},
-    )
-    model = model_cls(config).eval()
-    with torch.no_grad():
-        model.classifier.weight.mul_(sharpen)
-        if weighted_layer_sum:
-            model.layer_weights.copy_(torch.tensor([0.5, 1.0, 2.0]))
-    model_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(model_dir, safe_serialization=True)
-    ModelManifest(
-        kind="hf_audio_classification",
-        name=f"tiny-{arch}",
-        version="1",
-        labels=TINY_LABELS,
-        label_map=TINY_LABEL_MAP,
-        architecture=model_cls.__name__,
-    ).write(model_dir)
-    return model_dir
+from tests.tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="session")

@@ -14,62 +14,26 @@ import tarfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tests.tiny_models import build_tiny_model
 
 TINY_LABELS = ("neu", "hap", "ang", "sad")
 TINY_MAP = {"neu": "neutral", "hap": "happy", "ang": "angry", "sad": "sad"}
 
 
 def build_hf_folder(
-    directory: Path,
-    *,
-    labels: Sequence[str] = TINY_LABELS,
-    seed: int = 0,
-    pickle_only: bool = False,
-    extra_config: dict[str, object] | None = None,
+    directory: Path, *, labels: Sequence[str] = TINY_LABELS, **options: Any
 ) -> Path:
-    """A Hugging Face model folder (config.json, weights, preprocessor), no ser_model.json."""
-    import torch
-    from transformers import (
-        Wav2Vec2Config,
-        Wav2Vec2FeatureExtractor,
-        Wav2Vec2ForSequenceClassification,
+    """The tiny model as a Hugging Face folder (config.json, weights, preprocessor) without
+    ser_model.json: what the import stages. ``options`` go to ``build_tiny_model``."""
+    return build_tiny_model(
+        directory, labels=labels, manifest=False, feature_extractor=True, sharpen=1.0, **options
     )
-
-    torch.manual_seed(seed)
-    config = Wav2Vec2Config(  # type: ignore[call-arg]  # transformers config kwargs
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        conv_dim=(32, 32),
-        conv_kernel=(10, 3),
-        conv_stride=(5, 2),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    model = Wav2Vec2ForSequenceClassification(config).eval()
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(directory, safe_serialization=True)
-    Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(directory)
-    if extra_config:
-        path = directory / "config.json"
-        data = json.loads(path.read_text())
-        data.update(extra_config)
-        path.write_text(json.dumps(data))
-    if pickle_only:
-        from safetensors.torch import load_file
-
-        state = load_file(str(directory / "model.safetensors"))
-        torch.save(state, directory / "pytorch_model.bin")
-        (directory / "model.safetensors").unlink()
-    return directory
 
 
 def zip_folder(folder: Path, archive: Path, *, prefix: str = "") -> Path:

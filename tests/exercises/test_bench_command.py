@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from sessions.exercises.models import Attempt
 from sessions.models import Clinic
-from tests.model_factory import build_tiny_wav2vec2
+from tests.model_factory import registered_tiny_model
 
 pytestmark = [pytest.mark.slow]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow]
 def test_bench_feedback_measures_latency_during_a_session_analysis(
     transactional_db: Any, tmp_path: Path
 ) -> None:
-    model = build_tiny_wav2vec2(tmp_path / "model")
+    model = registered_tiny_model(tmp_path / "model")
     out = io.StringIO()
     call_command(
         "bench_feedback", "--session-minutes", "1", "--attempts", "2", "--pause", "0",

@@ -35,7 +35,8 @@ from analysis.engine.classifiers.base import EmotionClassifier, ModelFormatError
 from analysis.engine.classifiers.base import load_classifier as _load_classifier
 from analysis.engine.classifiers.hf import HFAudioClassifier
 from analysis.engine.labels import CANONICAL_LABELS, LABEL_INDEX
-from tests.analysis.conftest import Conversation, build_tiny_model, make_conversation
+from tests.analysis.conftest import Conversation, make_conversation
+from tests.tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from analysis.engine.classifiers import precision
 from analysis.engine.classifiers.base import load_classifier
 from analysis.engine.classifiers.hf import HFAudioClassifier
-from tests.analysis.conftest import build_tiny_model
+from tests.tiny_models import build_tiny_model
 
 # First "flags" lines of /proc/cpuinfo, shortened: an AVX2-only desktop part, an AVX-512 server
 # without bf16 (Skylake/Cascade Lake), a Sapphire Rapids server with AMX.
