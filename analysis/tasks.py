@@ -19,10 +19,13 @@ from typing import Any
 import numpy as np
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from analysis import services
 from analysis.engine.audio import decode as audio
+from analysis.engine.classifiers import precision
 from analysis.registry.active import load_version
 
 logger = logging.getLogger(__name__)
@@ -31,6 +34,16 @@ GENERIC_FAILURE = (
     "The analysis failed unexpectedly. You can retry it; if it fails again, contact support."
 )
 TIMEOUT_FAILURE = "The analysis took longer than allowed and was stopped. You can retry it."
+
+
+@worker_process_init.connect
+def log_inference_hardware(**kwargs: Any) -> str:
+    """Each worker process says, as it starts, which CPU features (and instruction-set cap:
+    ONEDNN_MAX_CPU_ISA and friends) the precision choice will see and what it will choose from;
+    the timed choice is logged when the first model loads."""
+    report = precision.startup_report(settings.SER_HF_INFERENCE_DTYPE)
+    logger.info("analysis worker: %s", report)
+    return report
 
 
 class _Progress:

@@ -27,14 +27,24 @@ bf16 (AVX512-BF16, AMX) bf16 is the fastest. So the choice is made at run time:
 
 ``SER_HF_INFERENCE_DTYPE`` (``auto`` by default) overrides the choice with ``fp32``, ``bf16``
 or ``int8``; forcing bf16 on a CPU without native bf16 logs a warning.
+
+Capped instruction sets. The kernel libraries can be told to use less than the CPU has:
+oneDNN ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``), torch's own kernels
+``ATEN_CPU_CAPABILITY``, MKL (fp32 matrix products) ``MKL_ENABLE_INSTRUCTIONS`` and fbgemm
+(int8 Linear layers) ``FBGEMM_ENABLE_INSTRUCTIONS``. With all of them at AVX2 this machine
+behaves like an AVX2-only CPU of the same cores (other caches and clock: an emulation, not the
+real thing), which is how the AVX2-only figures of ``make bench`` are measured here. The flag
+detection honours the most restrictive cap: a flag above it does not count, so bf16 is no
+candidate under ``ONEDNN_MAX_CPU_ISA=AVX2`` on an AMX machine (oneDNN would emulate it).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +58,91 @@ PROBE_TOLERANCE = 0.02  # max abs probability difference from fp32 on the probe
 MIN_GAIN = 1.1  # a reduced precision must be this much faster than fp32 to be chosen
 REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
 
+# Instruction-set levels, lowest first, and the level each decisive flag needs.
+_LEVELS = ("pre-AVX2", "AVX2", "AVX2_VNNI", "AVX512", "AVX512_VNNI", "AVX512_BF16", "AMX")
+_FLAG_LEVEL = {
+    "avx2": "AVX2",
+    "avx_vnni": "AVX2_VNNI",
+    "avx512_vnni": "AVX512_VNNI",
+    "avx512_bf16": "AVX512_BF16",
+    "avx512_fp16": "AVX512_BF16",
+}
+
+
+def _level_needed(flag: str) -> int:
+    if flag in _FLAG_LEVEL:
+        return _LEVELS.index(_FLAG_LEVEL[flag])
+    if flag.startswith("amx"):
+        return _LEVELS.index("AMX")
+    if flag.startswith("avx512"):
+        return _LEVELS.index("AVX512")
+    if flag.startswith("avx_vnni"):
+        return _LEVELS.index("AVX2_VNNI")
+    return 0
+
+
+# What each cap variable's values mean as a level; values not listed (ALL, DEFAULT, newer ISAs)
+# cap nothing this module decides on.
+ISA_CAP_VARS: dict[str, dict[str, str]] = {
+    "ONEDNN_MAX_CPU_ISA": {
+        "SSE41": "pre-AVX2",
+        "AVX": "pre-AVX2",
+        "AVX2": "AVX2",
+        "AVX2_VNNI": "AVX2_VNNI",
+        "AVX2_VNNI_2": "AVX2_VNNI",
+        "AVX512_CORE": "AVX512",
+        "AVX512_CORE_VNNI": "AVX512_VNNI",
+        "AVX512_CORE_BF16": "AVX512_BF16",
+        "AVX512_CORE_FP16": "AVX512_BF16",
+        "AVX10_1_512": "AVX512_BF16",
+    },
+    "ATEN_CPU_CAPABILITY": {"DEFAULT": "pre-AVX2", "AVX2": "AVX2"},
+    "MKL_ENABLE_INSTRUCTIONS": {
+        "SSE4_2": "pre-AVX2",
+        "AVX": "pre-AVX2",
+        "AVX2": "AVX2",
+        "AVX2_E1": "AVX2_VNNI",
+        "AVX512": "AVX512",
+        "AVX512_E1": "AVX512_VNNI",
+    },
+    "FBGEMM_ENABLE_INSTRUCTIONS": {
+        "AVX2": "AVX2",
+        "AVX512": "AVX512",
+        "AVX512_256": "AVX512",
+        "AVX512_E1": "AVX512_VNNI",
+    },
+}
+ISA_CAP_VARS["DNNL_MAX_CPU_ISA"] = ISA_CAP_VARS["ONEDNN_MAX_CPU_ISA"]
+# ONEDNN_MAX_CPU_ISA=AVX2 and friends: what ``make bench``'s AVX2-only emulation sets.
+AVX2_EMULATION = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "DNNL_MAX_CPU_ISA": "AVX2",
+    "ATEN_CPU_CAPABILITY": "avx2",
+    "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",
+}
+
+
+def isa_cap(environ: Mapping[str, str] | None = None) -> tuple[str, list[str]] | None:
+    """(level, the settings that cap at it) for the most restrictive cap set; None without."""
+    environ = os.environ if environ is None else environ
+    found: list[tuple[int, str]] = []
+    for var, levels in ISA_CAP_VARS.items():
+        value = environ.get(var, "").strip()
+        level = levels.get(value.upper())
+        if level is not None:
+            found.append((_LEVELS.index(level), f"{var}={value}"))
+    if not found:
+        return None
+    lowest = min(index for index, _ in found)
+    return _LEVELS[lowest], [setting for index, setting in found if index == lowest]
+
+
+def _capped(flags: frozenset[str], level: str) -> frozenset[str]:
+    """The flags a CPU capped at ``level`` would show."""
+    top = _LEVELS.index(level)
+    return frozenset(f for f in flags if _level_needed(f) <= top)
+
 
 @dataclass(frozen=True)
 class CpuFeatures:
@@ -55,6 +150,10 @@ class CpuFeatures:
 
     flags: frozenset[str]
     model: str = ""
+    # Set when cap variables (ISA_CAP_VARS) hide flags: the level and the settings doing it.
+    capped_at: str = ""
+    capped_by: tuple[str, ...] = ()
+    hidden: frozenset[str] = frozenset()  # the CPU's decisive flags the cap hides
 
     @property
     def native_bf16(self) -> bool:
@@ -76,11 +175,22 @@ class CpuFeatures:
         shown = " ".join(f for f in REPORTED_FLAGS if f in self.flags) or "none of these: "
         if shown.startswith("none"):
             shown += " ".join(REPORTED_FLAGS)
-        return f"{self.model or platform.machine()}: {shown}"
+        described = f"{self.model or platform.machine()}: {shown}"
+        if self.capped_at:
+            hidden = " ".join(f for f in REPORTED_FLAGS if f in self.hidden) or "nothing decisive"
+            described += (
+                f" (instruction sets capped at {self.capped_at} by {', '.join(self.capped_by)}: "
+                f"an emulated {self.capped_at} CPU, hiding {hidden})"
+            )
+        return described
 
 
-def read_cpu_features(cpuinfo: Path | str = "/proc/cpuinfo") -> CpuFeatures:
-    """Flags of the first CPU in ``cpuinfo``; an empty set where the file cannot be read."""
+def read_cpu_features(
+    cpuinfo: Path | str = "/proc/cpuinfo", environ: Mapping[str, str] | None = None
+) -> CpuFeatures:
+    """Flags of the first CPU in ``cpuinfo`` less those above an instruction-set cap set in
+    ``environ`` (the process environment by default, ``isa_cap``); an empty set where the file
+    cannot be read."""
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
@@ -94,7 +204,12 @@ def read_cpu_features(cpuinfo: Path | str = "/proc/cpuinfo") -> CpuFeatures:
             flags = frozenset(value.split())
         elif key == "model name" and not model:
             model = value.strip()
-    return CpuFeatures(flags, model)
+    cap = isa_cap(environ)
+    if cap is None:
+        return CpuFeatures(flags, model)
+    level, settings = cap
+    kept = _capped(flags, level)
+    return CpuFeatures(kept, model, level, tuple(settings), flags - kept)
 
 
 def candidate_dtypes(features: CpuFeatures) -> list[str]:
@@ -190,3 +305,21 @@ def warn_if_emulated(dtype: str, features: CpuFeatures) -> None:
             "be many times slower than fp32. Set SER_HF_INFERENCE_DTYPE=auto.",
             features.describe(),
         )
+
+
+def startup_report(setting: str, features: CpuFeatures | None = None) -> str:
+    """What a worker logs when it starts: the CPU (with any instruction-set cap), the
+    precisions worth timing and how the choice will be made under ``setting``
+    (``SER_HF_INFERENCE_DTYPE``). The timed choice itself is logged when a model loads."""
+    features = read_cpu_features() if features is None else features
+    candidates = candidate_dtypes(features)
+    if setting == "auto":
+        how = (
+            f"auto: the fastest of {', '.join(candidates)} on a {PROBE_S:g} s probe, timed once "
+            "per process and model shape when a model loads"
+        )
+    else:
+        how = f"{setting}, set by SER_HF_INFERENCE_DTYPE"
+        if setting == "bf16" and not features.native_bf16:
+            how += " (no native bf16 here: emulated, many times slower than fp32)"
+    return f"CPU {features.describe()}; precision candidates {', '.join(candidates)}; {how}"
