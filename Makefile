@@ -63,7 +63,7 @@ BENCH_ARGS_robustness = --data $(RAVDESS) --copies 4 --condition-every 3 --json 
 # Per-segment emotion accuracy of whole conversations in simulated rooms, run through
 # analyze_file with fold models that never heard the speakers (needs robustness's cache).
 BENCH_ARGS_sessions = --data $(RAVDESS) --json var/sessions.json
-BENCH_ARGS_speakers = --data $(RAVDESS) --json var/speakers.json
+BENCH_ARGS_speakers = --data $(RAVDESS) --json var/speakers.json --time-minutes 5
 BENCH_ARGS_feedback =
 BENCHMARKS := throughput segmentation robustness sessions speakers feedback
 ARGS ?= $(BENCH_ARGS_$(WHAT))
@@ -79,8 +79,11 @@ else
 endif
 
 # The names the benchmarks had before `make bench WHAT=...`.
+# Speech detection on two-speaker conversations, then who spoke when (2-4 speakers, rooms,
+# prints; DER/JER, count, roles) and the time of detection and the speaker stage on 5 min.
 eval-segmentation:
 	$(MAKE) --no-print-directory bench WHAT=segmentation
+	$(MAKE) --no-print-directory bench WHAT=speakers
 eval-robustness:
 	$(MAKE) --no-print-directory bench WHAT=robustness
 eval-sessions:

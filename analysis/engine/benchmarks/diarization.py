@@ -587,6 +587,43 @@ def run(
     return summary
 
 
+def time_stages(
+    data: Path, *, minutes: float, seed: int, cache_dir: Path | None, log: Any = print
+) -> dict[str, float]:
+    """CPU and wall seconds of speech detection and the speaker stage on ``minutes`` of
+    audio: the quiet room's 2-speaker conversations, end to end, repeated to length (best of
+    three; CPU time is what the stage costs a worker, wall time moves with machine load)."""
+    clips = list_clips(data)
+    parts: list[np.ndarray] = []
+    i = 0
+    while sum(p.size for p in parts) < minutes * 60 * SAMPLE_RATE:
+        conv_seed = seed * 1000 + 200 + 10 * (i % 2) + i // 2
+        speakers = cast(clips, 2, bool(i % 2), np.random.default_rng(conv_seed))
+        conv = load_or_render(
+            clips, speakers, ROOMS[0], turns=16, seed=conv_seed, cache_dir=cache_dir
+        )
+        parts.append(conv.audio)
+        i += 1
+    audio = np.concatenate(parts)[: int(minutes * 60 * SAMPLE_RATE)]
+    assign_speakers(audio[: 20 * SAMPLE_RATE], detect_speech(audio[: 20 * SAMPLE_RATE]))
+    best = {"vad_cpu_s": 1e9, "vad_wall_s": 1e9, "speakers_cpu_s": 1e9, "speakers_wall_s": 1e9}
+    for _ in range(3):
+        cpu, wall = time.process_time(), time.perf_counter()
+        segments = detect_speech(audio)
+        best["vad_cpu_s"] = min(best["vad_cpu_s"], time.process_time() - cpu)
+        best["vad_wall_s"] = min(best["vad_wall_s"], time.perf_counter() - wall)
+        cpu, wall = time.process_time(), time.perf_counter()
+        assign_speakers(audio, segments)
+        best["speakers_cpu_s"] = min(best["speakers_cpu_s"], time.process_time() - cpu)
+        best["speakers_wall_s"] = min(best["speakers_wall_s"], time.perf_counter() - wall)
+    log(
+        f"== {minutes:g} min of audio: VAD {best['vad_cpu_s']:.2f} s CPU "
+        f"({best['vad_wall_s']:.2f} s wall), speakers {best['speakers_cpu_s']:.2f} s CPU "
+        f"({best['speakers_wall_s']:.2f} s wall)"
+    )
+    return best
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="RAVDESS root directory")
@@ -603,6 +640,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         / "diarization-bench",
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--time-minutes",
+        type=float,
+        default=0.0,
+        help="also time detection and the speaker stage on this many minutes of audio",
+    )
     args = parser.parse_args(argv)
     rooms = [r for r in ROOMS if r.name in args.rooms.split(",")]
     summary = run(
@@ -613,6 +656,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed=args.seed,
         cache_dir=args.cache,
     )
+    if args.time_minutes > 0:
+        summary["timing"] = time_stages(
+            args.data, minutes=args.time_minutes, seed=args.seed, cache_dir=args.cache
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
 
