@@ -1,31 +1,37 @@
-"""Who is speaking: cluster speech into voices, then name the voices child, therapist or other.
+"""Who is speaking: 1 to 4 voices, and which of them are voices we know.
 
 1. Pieces. Speech segments longer than ``piece_max_s`` are cut into ~1.5 s pieces, because a
    VAD segment can hold a quick exchange with no pause between turns; each piece gets a voice.
 2. Embeddings. Resemblyzer's d-vector per piece (its 1.6 s partials, batched, volume-normalised
-   as in its training). Pieces shorter than ``min_embed_s`` are too short for a stable
-   d-vector: they do not shape the clusters and are later attributed to the nearest cluster
-   with their confidence halved.
-3. Clustering. Agglomerative (average linkage, cosine) on recording-centred d-vectors plus a
-   little log-F0, with a prior for two voices (see ``_cluster``). Tiny clusters
-   (< ``min_cluster_s`` of speech) are folded into their nearest neighbour: they are almost
-   always a coughing fit or an emotional outburst of a known voice, not a new person.
-   Measured with ``python -m analysis.engine.benchmarks.synthetic`` on RAVDESS conversations: ~91 %
-   speaker and
-   role accuracy for a male and a female actor (the adult/child pitch-gap stand-in), only
-   ~65 % for two actors of the same sex, where resemblyzer cannot separate acted emotional
-   speech well; enrollment then fixes the naming of the therapist cluster, not the clustering.
-4. Naming, from voices we know, never from pitch. Each cluster's centroid is matched one to
-   one with the known prints (``KnownVoice``: enrolled therapists, children's prints from home
-   practice); a match names the lane "therapist"/"child" with the print's key. Every other
-   voice is "unknown" (lane "Speaker A/B/..."), to be named once by the therapist. The only
-   exception is a two-person session (``expected_speakers == 2``) with two clusters, one
-   matched: the other takes the remaining role by elimination, with lower confidence.
-   Median F0 (Praat via parselmouth, ~1000x real time) is still measured per cluster as a
-   clustering cue and for display, but it names nobody.
+   as in its training; the weights ship inside the wheel) and the piece's median F0 (Praat via
+   parselmouth). Pieces shorter than ``min_embed_s`` do not shape the clusters and are later
+   given to the nearest voice with their confidence halved. ``speaker_evidence`` computes
+   this once; ``assign_speakers`` accepts it so several namings can share it.
+3. Clustering (``_cluster``, ``_cluster_with_prints``). Without prints: agglomerative (average
+   linkage, cosine) on recording-centred d-vectors plus a little log-F0. With the session's
+   speaker count, that many voices (a prior: voices with under ``min_cluster_s`` of speech are
+   folded into their nearest neighbour); without it two voices by default, one only when the
+   halves sound alike, a third or fourth only when it separates clearly better (silhouette).
+   With prints, the prints seed the voices (see ``_cluster_with_prints``): on the benchmark,
+   nearest-print labelling beat blind clustering told the right count for 3-4 speakers.
+4. Re-segmentation (``_refine_changes``): a voice change between two pieces of one segment is
+   moved to the 0.25 s candidate whose 0.75 s windows either side best match the two voices.
+5. Naming, from voices we know, never from pitch (``_name_clusters``). Each voice's centroid
+   is matched one to one with the known prints (``KnownVoice``: enrolled therapists,
+   children's prints from home practice); a match (cosine >= ``voice_min_similarity``) names
+   the lane "therapist"/"child" with the print's key. Every other voice is "unknown" (lane
+   "Speaker A/B/..."), to be named once by the therapist. The only exception is a two-person
+   session (``expected_speakers == 2``) with two voices, one matched: the other takes the
+   remaining role by elimination, with lower confidence (``elimination_factor``).
 
-Confidence per turn = confidence in the cluster's role x how clearly the piece belongs to its
-cluster (softmax over centroid similarities), halved for pieces too short to embed.
+Confidence per turn = confidence in the voice's role x how clearly its pieces belong to that
+voice (softmax over centroid similarities), halved for pieces too short to embed.
+
+Measured with ``python -m analysis.engine.benchmarks speakers`` (``make eval-segmentation``):
+see docs/pipeline.md for the figures. Blind speaker counting is the weak part: on acted
+emotional speech resemblyzer's silhouettes do not tell 2 from 3 or 4 voices, so the session's
+participant count and the prints carry the group sessions. Overlapping speech is not
+separated (an overlap goes to one voice).
 """
 
 from __future__ import annotations
