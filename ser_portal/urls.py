@@ -41,6 +41,8 @@ urlpatterns = [
     path("", include("sessions.workspace.urls")),
     path("", include("sessions.families.urls")),
     path("", include("sessions.exercises.urls")),
+    path("", include("sessions.listening.urls")),
+    path("", include("sessions.validation.urls")),
     path("", include("analysis.urls")),
     path("api/v1/", include("sessions.api.urls")),
     path("api/v1/", include("analysis.api_urls")),

@@ -27,6 +27,7 @@ from django.http import Http404
 from analysis.models import EmotionModelVersion
 from sessions.exercises.models import Assignment, Attempt, Exercise
 from sessions.families.models import ConsentPurpose, ConsentRecord, ProgressReport, ReportStatus
+from sessions.listening.models import Clip, ListeningAnswer, ListeningAssignment, ListeningSet
 from sessions.models import (
     Child,
     Clinic,
@@ -39,6 +40,7 @@ from sessions.models import (
     User,
 )
 from sessions.types import Actor
+from sessions.validation.models import ReviewItem
 from sessions.workspace.models import ChunkedUpload, TrendMarker
 
 
@@ -449,3 +451,100 @@ def get_trial_recording(user: Actor, clinic: Clinic, recording_id: Any) -> Recor
     if recording.session.child.clinic_id != clinic.pk:
         raise Http404("Not found.")
     return recording
+
+
+# --- clinic validation (blind review) -------------------------------------------------------------
+# A blind-review item is its rater's alone: anyone else (another therapist, an admin) gets a 404,
+# so nobody answers for someone else. A model's validation page is for the staff of its clinic:
+# admins and therapists (what it shows of children is filtered by ``children_visible_to``).
+
+
+def get_review_item_for_rater(user: Actor, item_id: Any) -> ReviewItem:
+    """The review item if ``user`` is its rater and still a therapist of the child; 404
+    otherwise."""
+    if not isinstance(user, User):
+        raise Http404("Not found.")
+    item: ReviewItem = _get_or_404(
+        ReviewItem.objects.filter(rater=user).select_related(
+            "segment__run__recording__session", "child"
+        ),
+        item_id,
+    )
+    if not is_therapist_of(user, item.child):
+        raise Http404("Not found.")
+    return item
+
+
+def get_version_for_clinic_staff(user: Actor, version_id: Any) -> EmotionModelVersion:
+    """The version if ``user`` is an admin or a therapist of its clinic; 404 otherwise."""
+    staff_clinics = [c for c in clinic_ids_of(user) if is_staff_in(user, c)]
+    version: EmotionModelVersion = _get_or_404(
+        EmotionModelVersion.objects.filter(clinic_id__in=staff_clinics).select_related("clinic"),
+        version_id,
+    )
+    return version
+
+
+# --- listening practice: clips and sets (clinic material), assignments and answers ----------
+
+
+def listening_clips_visible_to(user: Actor) -> QuerySet[Clip]:
+    """The clinic's listening clips: staff of the clinic only (families hear them through an
+    assignment, ``get_listening_clip_audio_for_user``)."""
+    if not isinstance(user, User):
+        return Clip.objects.none()
+    return Clip.objects.filter(clinic_id__in=_staff_clinic_ids(user))
+
+
+def listening_sets_visible_to(user: Actor) -> QuerySet[ListeningSet]:
+    if not isinstance(user, User):
+        return ListeningSet.objects.none()
+    return ListeningSet.objects.filter(clinic_id__in=_staff_clinic_ids(user))
+
+
+def get_listening_clip_for_user(user: Actor, clip_id: Any, *, write: bool = False) -> Clip:
+    """``write``: re-tag or archive (therapists of the clinic)."""
+    clip: Clip = _get_or_404(listening_clips_visible_to(user), clip_id)
+    if write and not can_edit_exercises(user, clip.clinic_id):
+        raise PermissionDenied("Only therapists can change listening clips.")
+    return clip
+
+
+def get_listening_clip_audio_for_user(user: Actor, clip_id: Any) -> Clip:
+    """A clip the user may hear: staff of its clinic, or the family (or therapist) of a child
+    given a set that holds it."""
+    if not isinstance(user, User):
+        raise Http404("Not found.")
+    assigned = ListeningAssignment.objects.filter(child__in=children_visible_to(user))
+    visible = Clip.objects.filter(
+        Q(clinic_id__in=_staff_clinic_ids(user))
+        | Q(sets__in=assigned.values("listening_set_id"))
+    ).distinct()
+    clip: Clip = _get_or_404(visible, clip_id)
+    return clip
+
+
+def listening_assignments_visible_to(user: Actor) -> QuerySet[ListeningAssignment]:
+    return ListeningAssignment.objects.filter(child__in=children_visible_to(user))
+
+
+def get_listening_assignment_for_user(
+    user: Actor, assignment_id: Any, *, practise: bool = False, write: bool = False
+) -> ListeningAssignment:
+    """As ``get_assignment_for_user``: ``practise`` answers (guardian or therapist of the
+    child), ``write`` changes the assignment (therapist of the child)."""
+    assignment: ListeningAssignment = _get_or_404(
+        listening_assignments_visible_to(user).select_related(
+            "listening_set", "child", "child__clinic"
+        ),
+        assignment_id,
+    )
+    if practise and not may_practise(user, assignment.child):
+        raise PermissionDenied("Only the child's family and therapists can answer practice.")
+    if write and not is_therapist_of(user, assignment.child):
+        raise PermissionDenied("Only the child's therapists can change listening practice.")
+    return assignment
+
+
+def listening_answers_visible_to(user: Actor) -> QuerySet[ListeningAnswer]:
+    return ListeningAnswer.objects.filter(child__in=children_visible_to(user))

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "sessions.families.apps.FamiliesConfig",
     "sessions.workspace.apps.WorkspaceConfig",
     "sessions.exercises.apps.ExercisesConfig",
+    "sessions.listening.apps.ListeningConfig",
+    "sessions.validation.apps.ValidationConfig",
 ]
 
 MIDDLEWARE = [
@@ -325,6 +327,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "workspace-upload-cleanup": {
         "task": "sessions.workspace.tasks.cleanup_uploads",
         "schedule": timedelta(hours=1),
+    },
+    # validation: each therapist's weekly blind-review sample (a draw is once per week, so
+    # running it daily only catches therapists whose segments arrived later in the week).
+    "validation-weekly-samples": {
+        "task": "sessions.validation.tasks.draw_weekly_samples",
+        "schedule": timedelta(days=1),
     },
 }
 # Resumable uploads nobody has added to for this many hours are deleted.
