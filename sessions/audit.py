@@ -12,7 +12,9 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sessions.models.accounts import User
 from sessions.models.audit import AuditAction, AuditEvent
+from sessions.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 def record(
     *,
-    actor: Any,
+    actor: Actor | None,
     action: AuditAction | str,
     obj: Any = None,
     object_type: str | None = None,
@@ -51,10 +53,11 @@ def record(
         object_id = object_id or obj.pk
     if child is not None and clinic_id is None:
         clinic_id = child.clinic_id
-    authenticated = bool(actor is not None and getattr(actor, "is_authenticated", False))
+    # A signed-in person (a User), or nobody: an anonymous visitor, a worker, a command.
+    user = actor if isinstance(actor, User) else None
     return AuditEvent.objects.create(
-        actor=actor if authenticated else None,
-        actor_label=getattr(actor, "email", "") if authenticated else "anonymous",
+        actor=user,
+        actor_label=user.email if user is not None else "anonymous",
         action=str(action),
         object_type=object_type or "",
         object_id=str(object_id or ""),
@@ -82,7 +85,7 @@ def record_child_view(
 
 
 def record_audio_access(
-    *, actor: Any, obj: Any, child: Any, request: HttpRequest
+    *, actor: Actor | None, obj: Any, child: Any, request: HttpRequest
 ) -> AuditEvent | None:
     """Audit that ``actor`` receives audio of ``obj`` (a recording or a practice attempt).
 
@@ -95,7 +98,7 @@ def record_audio_access(
     object_type = obj._meta.label_lower.split(".")[-1]
     if window > 0:
         recent = AuditEvent.objects.filter(
-            actor=actor,
+            actor=actor if isinstance(actor, User) else None,
             action=AuditAction.DOWNLOAD,
             object_type=object_type,
             object_id=str(obj.pk),
@@ -146,7 +149,7 @@ def record_login_failed(
 
 def record_list(
     *,
-    actor: Any,
+    actor: Actor | None,
     object_type: str,
     queryset: QuerySet[Any],
     clinic_field: str,

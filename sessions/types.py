@@ -15,4 +15,11 @@ from sessions.models.accounts import User
 
 Actor: TypeAlias = User | AnonymousUser
 
-__all__ = ["Actor", "User"]
+
+def signed_in(actor: Actor | None) -> User | None:
+    """The person behind ``actor`` (for a ``created_by``-style column), or None for an
+    anonymous visitor, a worker or a command. Every signed-in user is a ``User``."""
+    return actor if isinstance(actor, User) else None
+
+
+__all__ = ["Actor", "User", "signed_in"]

@@ -30,6 +30,7 @@ from django.utils import timezone
 from analysis.models import EmotionModelVersion
 from sessions import audit
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 JOB_KEY = "job"
 STALE_AFTER = dt.timedelta(hours=2)
@@ -127,7 +128,7 @@ def _locked(version_id: Any) -> EmotionModelVersion:
 def evaluation_start(
     *,
     version: EmotionModelVersion,
-    actor: Any,
+    actor: Actor | None,
     data: str,
     folds: int = 0,
     request: HttpRequest | None = None,
@@ -158,7 +159,7 @@ def evaluation_start(
         "total": 0,
         "data": data,
         "folds": folds,
-        "requested_by": str(actor.pk) if getattr(actor, "pk", None) else None,
+        "requested_by": str(person.pk) if (person := signed_in(actor)) else None,
         "requested_at": timezone.now().isoformat(),
         "finished_at": None,
         "error": "",

@@ -20,6 +20,7 @@ from analysis.models import AnalysisRun, ChildVoicePrint, LaneNaming, SpeakerLan
 from sessions import audit
 from sessions.models import Child
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def child_print_add(*, child: Child, samples: np.ndarray, attempt_id: Any) -> bo
 
 
 def child_print_delete(
-    *, child: Child, actor: Any, reason: str, request: HttpRequest | None = None
+    *, child: Child, actor: Actor | None, reason: str, request: HttpRequest | None = None
 ) -> bool:
     """Delete ``child``'s voice print (recording consent revoked, recordings erased). Returns
     whether there was one; running it again finds nothing."""

@@ -37,6 +37,7 @@ from sessions import audit
 from sessions.families.models import ConsentRecord, ProgressReport
 from sessions.models import Child, Recording, TherapySession
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 
 # Apps whose rows about a child are exported generically (they may add models at any time).
 OTHER_APPS = ("exercises", "workspace")
@@ -293,7 +294,7 @@ def _other_rows(child: Child) -> dict[str, tuple[type[models.Model], list[models
 
 
 def child_export_archive(
-    *, child: Child, actor: Any, request: HttpRequest | None = None
+    *, child: Child, actor: Actor | None, request: HttpRequest | None = None
 ) -> ExportArchive:
     """Write the child's archive to a temporary file and audit the export (EXPORT, counts only).
 

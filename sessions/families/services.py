@@ -39,6 +39,7 @@ from sessions.families.models import (
 )
 from sessions.models import Child, Clinic, Membership, Recording, Role, TherapySession
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,12 @@ class ConsentTextMissing(ValueError):
 
 @transaction.atomic
 def consent_text_publish(
-    *, clinic: Clinic, purpose: str, body: str, actor: Any, request: HttpRequest | None = None
+    *,
+    clinic: Clinic,
+    purpose: str,
+    body: str,
+    actor: Actor | None,
+    request: HttpRequest | None = None,
 ) -> ConsentText:
     """Publish a new version of the clinic's consent text for ``purpose``.
 
@@ -83,7 +89,7 @@ def consent_text_publish(
         purpose=purpose,
         version=version,
         body=body,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     audit.record(
         actor=actor,
@@ -98,7 +104,7 @@ def consent_text_publish(
 
 @transaction.atomic
 def clinic_set_retention(
-    *, clinic: Clinic, days: int | None, actor: Any, request: HttpRequest | None = None
+    *, clinic: Clinic, days: int | None, actor: Actor | None, request: HttpRequest | None = None
 ) -> Clinic:
     """Set how many days session audio is kept (None: until consent is revoked). Setting the
     same value again changes nothing."""
@@ -134,7 +140,7 @@ def consent_grant(
     child: Child,
     purpose: str,
     given_by: str,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
     recorded_at: dt.datetime | None = None,
     channel: str = ConsentChannel.CLINIC,
@@ -167,7 +173,7 @@ def consent_grant(
         purpose=purpose,
         text=text,
         given_by=given_by[:200],
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=signed_in(actor),
         recorded_at=recorded_at or timezone.now(),
         channel=ConsentChannel(channel),
         signature=signature.strip()[:200],
@@ -201,7 +207,7 @@ def consent_revoke(
     *,
     child: Child,
     purpose: str,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
     channel: str = ConsentChannel.CLINIC,
     signature: str = "",
@@ -225,7 +231,7 @@ def consent_revoke(
     if record is None:
         return Revocation(None)
     record.revoked_at = timezone.now()
-    record.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    record.revoked_by = signed_in(actor)
     record.revoked_channel = ConsentChannel(channel)
     record.revocation_signature = signature.strip()[:200]
     record.save(
@@ -281,7 +287,7 @@ def _delete_files(names: Iterable[str]) -> None:
 
 @transaction.atomic
 def child_recordings_erase(
-    *, child: Child, actor: Any, reason: str, request: HttpRequest | None = None
+    *, child: Child, actor: Actor | None, reason: str, request: HttpRequest | None = None
 ) -> dict[str, int]:
     """Delete every recording of ``child``: audio files, analysis runs, segments, frames and
     the therapist corrections on them (they cascade), the child's practice attempts and the
@@ -334,7 +340,11 @@ class OnlineConsentRefused(ValueError):
 
 @transaction.atomic
 def clinic_set_online_purposes(
-    *, clinic: Clinic, purposes: Iterable[str], actor: Any, request: HttpRequest | None = None
+    *,
+    clinic: Clinic,
+    purposes: Iterable[str],
+    actor: Actor | None,
+    request: HttpRequest | None = None,
 ) -> OnlineConsentPolicy:
     """Choose which purposes guardians may give or withdraw online. Saving the same choice
     again changes nothing."""
@@ -536,12 +546,12 @@ def consent_withdraw_online(
 
 
 def _cancel_erasure(
-    erasure: ScheduledErasure, *, actor: Any, request: HttpRequest | None, restore: bool
+    erasure: ScheduledErasure, *, actor: Actor | None, request: HttpRequest | None, restore: bool
 ) -> None:
     now = timezone.now()
     erasure.status = ErasureStatus.CANCELLED
     erasure.cancelled_at = now
-    erasure.cancelled_by = actor if getattr(actor, "is_authenticated", False) else None
+    erasure.cancelled_by = signed_in(actor)
     erasure.save(update_fields=["status", "cancelled_at", "cancelled_by", "updated_at"])
     restored = False
     live = ConsentRecord.objects.filter(
@@ -669,7 +679,7 @@ def _check_sessions(child: Child, sessions: Iterable[TherapySession]) -> list[Th
 def report_create(
     *,
     child: Child,
-    actor: Any,
+    actor: Actor | None,
     period_start: dt.date,
     period_end: dt.date,
     sessions: Iterable[TherapySession],
@@ -686,7 +696,7 @@ def report_create(
         period_start=period_start,
         period_end=period_end,
         comments=comments.strip(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     report.sessions.set(chosen)
     audit.record(
@@ -704,7 +714,7 @@ def report_create(
 def report_update(
     *,
     report: ProgressReport,
-    actor: Any,
+    actor: Actor | None,
     title: str,
     period_start: dt.date,
     period_end: dt.date,
@@ -737,7 +747,7 @@ def report_update(
 
 @transaction.atomic
 def report_release(
-    *, report: ProgressReport, actor: Any, request: HttpRequest | None = None
+    *, report: ProgressReport, actor: Actor | None, request: HttpRequest | None = None
 ) -> ProgressReport:
     """Release a draft to the family: freeze its summary and make it immutable.
 
@@ -756,7 +766,7 @@ def report_release(
     )
     report.status = ReportStatus.RELEASED
     report.released_at = timezone.now()
-    report.released_by = actor if getattr(actor, "is_authenticated", False) else None
+    report.released_by = signed_in(actor)
     report.save()
     audit.record(
         actor=actor,
@@ -771,7 +781,7 @@ def report_release(
 
 @transaction.atomic
 def report_revise(
-    *, report: ProgressReport, actor: Any, request: HttpRequest | None = None
+    *, report: ProgressReport, actor: Actor | None, request: HttpRequest | None = None
 ) -> ProgressReport:
     """Start a correction of a released report: a new draft version in the same series, copied
     from it. If the series already has a draft, that draft is returned (no second one)."""
@@ -791,7 +801,7 @@ def report_revise(
         period_start=report.period_start,
         period_end=report.period_end,
         comments=report.comments,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     correction.sessions.set(report.sessions.all())
     audit.record(
@@ -807,7 +817,7 @@ def report_revise(
 
 @transaction.atomic
 def report_discard(
-    *, report: ProgressReport, actor: Any, request: HttpRequest | None = None
+    *, report: ProgressReport, actor: Actor | None, request: HttpRequest | None = None
 ) -> None:
     """Delete a draft. Raises ReportLocked for a released report; a second call finds nothing."""
     report = ProgressReport.objects.filter(pk=report.pk).first()  # type: ignore[assignment]
