@@ -311,6 +311,9 @@ def child_recordings_erase(
     attempts = _delete_child_attempts(child)
     if attempts is not None:
         counts["exercise_attempts"] = attempts
+    from sessions.listening.services import delete_child_answers
+
+    counts["listening_answers"] = delete_child_answers(child=child)
     # The child's voice print is derived from their recordings (practice attempts, named lanes).
     from analysis.voices.services import child_print_delete
 
