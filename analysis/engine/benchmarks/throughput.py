@@ -236,6 +236,93 @@ def context_effect(model_dir: str, stretch: np.ndarray, threads: int | None) -> 
     }
 
 
+def compare_onnx(
+    model_dir: str, audio: np.ndarray, threads: int | None, chosen: str
+) -> dict[str, Any]:
+    """The encoder through ONNX Runtime (fp32, dynamic int8) against torch on one 20 s stretch.
+
+    The base model's ``wav2vec2`` encoder (conv features, projection, transformer) is exported
+    with a dynamic length; its frame states go through the same head pooling as the torch
+    path (``HFAudioClassifier._head``), so the windows' probabilities compare directly. Times
+    are the best of two interleaved rounds after a warm-up, like ``compare_dtypes``.
+    """
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        return {"skipped": f"onnxruntime is not installed ({exc})"}
+    import warnings
+
+    import torch
+
+    from analysis.engine.classifiers.base import load_classifier
+    from analysis.engine.classifiers.hf import HFAudioClassifier
+
+    torch_threads = threads or torch.get_num_threads()
+    reference = load_classifier(model_dir, dtype="fp32", threads=threads)
+    assert isinstance(reference, HFAudioClassifier)
+    contenders: dict[str, Any] = {"torch fp32": reference}
+    if chosen != "fp32":
+        contenders[f"torch {chosen}"] = load_classifier(model_dir, dtype=chosen, threads=threads)
+    stretch = audio[: 20 * SAMPLE_RATE]
+    windows = _windows(stretch.size)
+    sessions: dict[str, Any] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp32_path, int8_path = str(Path(tmp) / "encoder.onnx"), str(Path(tmp) / "int8.onnx")
+        torch.onnx.export(
+            reference.model.wav2vec2,
+            (torch.zeros(1, 4 * SAMPLE_RATE),),
+            fp32_path,
+            input_names=["input_values"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_values": {1: "samples"}, "last_hidden_state": {1: "frames"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        # Matrix products only, like torch's int8 (Linear layers): ORT's integer convolutions
+        # made the whole encoder slower than fp32 (11.1 s against 7.2 s on a 20 s stretch).
+        quantize_dynamic(
+            fp32_path, int8_path, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
+        )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch_threads
+        options.inter_op_num_threads = 1
+        for name, path in (("onnxruntime fp32", fp32_path), ("onnxruntime int8", int8_path)):
+            sessions[name] = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    export_s = time.perf_counter() - started
+
+    def run_ort(session: Any) -> np.ndarray:
+        x = reference._normalize(stretch)[None, :]
+        states = session.run(None, {"input_values": x})[0][0].astype(np.float64)
+        with torch.inference_mode():
+            return reference._head(states, windows)
+
+    runs: dict[str, Any] = {
+        **{
+            name: (lambda c=c: c.predict_windows_model_proba(stretch, windows))
+            for name, c in contenders.items()
+        },
+        **{name: (lambda s=s: run_ort(s)) for name, s in sessions.items()},
+    }
+    probs = {name: run() for name, run in runs.items()}  # warm-up
+    timings: dict[str, float] = {}
+    for _ in range(2):
+        for name, run in runs.items():
+            tick = time.perf_counter()
+            run()
+            timings[name] = min(timings.get(name, np.inf), time.perf_counter() - tick)
+    return {
+        "timings": timings,
+        "quality": {name: _agreement(p, probs["torch fp32"]) for name, p in probs.items()},
+        "windows": len(windows),
+        "export_s": export_s,
+        "version": ort.__version__,
+        "peak_mb": _peak_mb(),
+    }
+
+
 def run_portal(
     audio: np.ndarray, model_dir: str, dtype: str, threads: int | None
 ) -> dict[str, Any]:
@@ -287,11 +374,24 @@ def main(argv: list[str] | None = None) -> None:
         "--all-dtypes", action="store_true", help="also time bf16 without native bf16 (slow)"
     )
     parser.add_argument("--long-stretches", type=int, default=2, help="60 s stretches (0: none)")
+    parser.add_argument(
+        "--emulate-avx2",
+        action="store_true",
+        help="cap oneDNN, ATen, MKL and fbgemm at AVX2 (precision.AVX2_EMULATION) in every "
+        "measurement: an AVX2-only CPU emulated on this one's cores",
+    )
+    parser.add_argument(
+        "--onnx", action="store_true", help="also time the encoder through ONNX Runtime"
+    )
     args = parser.parse_args(argv)
 
-    import torch
-
     from analysis.engine.classifiers import precision
+
+    if args.emulate_avx2:
+        # Before torch is imported here and before any measuring subprocess starts (spawned
+        # processes inherit the environment and read the caps when their libraries load).
+        os.environ.update(precision.AVX2_EMULATION)
+    import torch
 
     audio = build_input(args.minutes, args.data)
     audio_s = audio.size / SAMPLE_RATE
@@ -309,6 +409,13 @@ def main(argv: list[str] | None = None) -> None:
         f"; candidates {', '.join(precision.candidate_dtypes(features))}",
         flush=True,
     )
+    if features.capped_at:
+        print(
+            f"EMULATED {features.capped_at}-only CPU: {', '.join(features.capped_by)} on this "
+            "machine's cores (same cores and memory, other caches and clock than a real one)",
+            flush=True,
+        )
+    targets = Targets(avx512=features.avx512)
     with tempfile.TemporaryDirectory() as tmp:
         base = str(build_base_model(Path(tmp) / "base"))
 
@@ -339,6 +446,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"    {name}: not timed, not a candidate on this CPU (--all-dtypes)")
         print(f"    auto: {compared['auto']}", flush=True)
         dtype = compared["auto_dtype"] if args.dtype == "auto" else args.dtype
+        for name, quality in compared["quality"].items():
+            if name != "fp32":
+                targets.label_moves[f"{name} 20 s"] = 1 - quality["top_label_agreement"]
+        if args.onnx:
+            _print_onnx(_in_subprocess(compare_onnx, base, audio, args.threads, dtype), features)
         if args.long_stretches:
             chunks = _in_subprocess(
                 compare_chunking, base, audio, dtype, args.threads, args.long_stretches
@@ -353,6 +465,8 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
                 for name, quality in chunks["quality"].items():
+                    if name != "fp32 whole":
+                        targets.label_moves[f"{name} 60 s"] = 1 - quality["top_label_agreement"]
                     print(
                         f"      {name}: {chunks['seconds'][name]:.1f} s, max |dp| "
                         f"{quality['max_abs_diff']:.2e}, top label agrees "
@@ -381,6 +495,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         print(f"    speed-up over naive: {naive['seconds'] / portal['seconds']:.1f}x", flush=True)
+        targets.speedup = naive["seconds"] / portal["seconds"]
 
         if args.full_minutes:
             long_audio = build_input(args.full_minutes, args.data, seed=1)
@@ -393,9 +508,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"peak {full['peak_mb']:.0f} MB, {_load()}",
                 flush=True,
             )
+            targets.session_s = full["seconds"] * 45 / args.full_minutes
+            targets.session_note = (
+                "measured"
+                if args.full_minutes == 45
+                else f"scaled from a measured {args.full_minutes:g}-min run"
+            )
         else:
             estimate = portal["seconds"] * 45 * 60 / audio_s
             print(f"    45-min session (extrapolated, not measured): {estimate:.0f} s")
+            targets.session_s = estimate
+            targets.session_note = f"extrapolated from {audio_s / 60:.1f} min"
+        for line in targets.lines(features):
+            print(line, flush=True)
 
         if args.model is not None:
             other = _in_subprocess(run_portal, audio, str(args.model), dtype, args.threads)
@@ -415,6 +540,70 @@ def main(argv: list[str] | None = None) -> None:
                 f"peak {other['peak_mb']:.0f} MB, {_load()}; {shared}",
                 flush=True,
             )
+
+
+class Targets:
+    """Issue 17's targets next to the measured figures."""
+
+    def __init__(self, *, avx512: bool) -> None:
+        self.avx512 = avx512
+        self.speedup: float | None = None
+        self.session_s: float | None = None
+        self.session_note = ""
+        self.label_moves: dict[str, float] = {}  # share of windows whose top label moved
+
+    def lines(self, features: Any) -> list[str]:
+        kind = "AVX-512" if self.avx512 else "AVX2-only"
+        if features.capped_at:
+            kind += " (emulated)"
+        want_speedup, want_session = (8.0, 90.0) if self.avx512 else (6.0, 150.0)
+        out = [f"targets ({kind}; {_load()}):"]
+        if self.speedup is not None:
+            out.append(
+                f"    speed-up over naive >= {want_speedup:g}x: {self.speedup:.1f}x "
+                f"{_verdict(self.speedup >= want_speedup)}"
+            )
+        if self.session_s is not None:
+            out.append(
+                f"    45-min session <= {want_session:g} s: {self.session_s:.0f} s "
+                f"({self.session_note}) {_verdict(self.session_s <= want_session)}"
+            )
+        for name, moved in self.label_moves.items():
+            out.append(
+                f"    top label moved against fp32 whole-stretch <= 1% of windows, {name}: "
+                f"{moved:.1%} {_verdict(moved <= 0.01)}"
+            )
+        return out
+
+
+def _verdict(met: bool) -> str:
+    return "MET" if met else "NOT MET"
+
+
+def _print_onnx(result: dict[str, Any], features: Any) -> None:
+    if "skipped" in result:
+        print(f"    onnxruntime: not timed, {result['skipped']}", flush=True)
+        return
+    note = (
+        " (NOT emulated: ONNX Runtime's own kernels ignore the ISA caps and use the full CPU)"
+        if features.capped_at
+        else ""
+    )
+    timings = result["timings"]
+    fp32 = timings["torch fp32"]
+    print(
+        f"    onnxruntime {result['version']} against torch, 20 s stretch, encoder exported and "
+        f"quantised in {result['export_s']:.1f} s{note}:",
+        flush=True,
+    )
+    for name, seconds in timings.items():
+        quality = result["quality"][name]
+        print(
+            f"      {name}: {seconds:.2f} s ({fp32 / seconds:.2f}x torch fp32), max |dp| "
+            f"{quality['max_abs_diff']:.2e}, top label as torch fp32 on "
+            f"{quality['top_label_agreement']:.0%} of {result['windows']} windows",
+            flush=True,
+        )
 
 
 def _stages(timings: dict[str, float]) -> str:
