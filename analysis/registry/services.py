@@ -399,15 +399,25 @@ def _locked(version: EmotionModelVersion) -> EmotionModelVersion:
 
 @transaction.atomic
 def model_activate(
-    *, version: EmotionModelVersion, actor: Any, request: HttpRequest | None = None
+    *,
+    version: EmotionModelVersion,
+    actor: Any,
+    request: HttpRequest | None = None,
+    reason: str = "",
 ) -> EmotionModelVersion:
     """Make ``version`` its clinic's active model; the previously active one is retired.
 
-    Checks first that the files are present and unchanged (checksum). New analyses use the
-    new model from the moment this commits; runs already under way finish with theirs.
+    Checks first that the files are present and unchanged (checksum), and the clinic's
+    evidence: when, on the blind-labelled segments both have answered, ``version`` agrees
+    less with the therapists than the active model (``sessions.validation.selectors.
+    activation_evidence``), it is activated only with a typed ``reason`` (kept in the audit
+    entry); otherwise RegistryError("needs_reason"). New analyses use the new model from the
+    moment this commits; runs already under way finish with theirs.
     Changes: two rows' status and one ACTIVATE audit entry. Activating the active version
     again changes nothing and records nothing.
     """
+    from sessions.validation.selectors import activation_evidence
+
     # Lock the clinic's versions in a stable order, so two concurrent activations serialise.
     list(
         EmotionModelVersion.objects.select_for_update()
@@ -429,6 +439,15 @@ def model_activate(
     previous = EmotionModelVersion.objects.filter(
         clinic_id=version.clinic_id, status=ModelStatus.ACTIVE
     ).first()
+    evidence = activation_evidence(version, previous)
+    reason = reason.strip()[:500]
+    if evidence["worse"] and not reason:
+        raise RegistryError(
+            f"On {evidence['n']} segments the clinic's therapists labelled blind, this model "
+            "agrees with them less than the active one. Type why it should be activated "
+            "anyway.",
+            code="needs_reason",
+        )
     if previous is not None:
         previous.status = ModelStatus.RETIRED
         previous.retired_at = now
@@ -444,7 +463,20 @@ def model_activate(
         obj=version,
         clinic_id=version.clinic_id,
         request=request,
-        detail={"previous": str(previous.pk) if previous else None},
+        detail={
+            "previous": str(previous.pk) if previous else None,
+            **({"reason": reason} if reason else {}),
+            **(
+                {
+                    "evidence_items": evidence["n"],
+                    "kappa": evidence["candidate"]["kappa"],
+                    "active_kappa": evidence["active"]["kappa"],
+                    "worse": evidence["worse"],
+                }
+                if evidence["n"]
+                else {}
+            ),
+        },
     )
     return version
 

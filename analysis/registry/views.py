@@ -85,7 +85,10 @@ def _status_action(
         try:
             if action == "activate":
                 registry_services.model_activate(
-                    version=version, actor=request.user, request=request
+                    version=version,
+                    actor=request.user,
+                    request=request,
+                    reason=request.POST.get("reason", ""),
                 )
                 messages.success(
                     request,
@@ -103,16 +106,17 @@ def _status_action(
                 messages.success(request, f"{version} is staged again.")
         except RegistryError as exc:
             messages.error(request, exc.message)
+            if exc.code == "needs_reason":
+                return redirect("console_model_activate", version_id=version.pk)
         return redirect("console_model_detail", version_id=version.pk)
-    return render(
-        request,
-        "console/models_confirm.html",
-        {
-            "version": version,
-            "action": template_action,
-            "active": registry_selectors.active_version_or_none(version.clinic),
-        },
-    )
+    active = registry_selectors.active_version_or_none(version.clinic)
+    context: dict[str, Any] = {"version": version, "action": template_action, "active": active}
+    if template_action == "activate":
+        from sessions.validation.selectors import activation_evidence
+
+        # The agreement of both models on the same blind-labelled items (evidence gate).
+        context["evidence"] = activation_evidence(version, active)
+    return render(request, "console/models_confirm.html", context)
 
 
 @login_required

@@ -708,6 +708,7 @@ def attempt_process(attempt_id: Any) -> str:
     attempt_audio_index(attempt)
 
     from sessions.exercises.selectors import child_baseline
+    from sessions.validation.selectors import practice_thresholds
 
     result = assess(
         samples,
@@ -719,6 +720,7 @@ def attempt_process(attempt_id: Any) -> str:
         else None,
         prosody_baseline=child_baseline(child=child, before=attempt.created_at),
         seed=str(attempt.pk),
+        emotion_thresholds=practice_thresholds(version),
     )
     timings.update(result.timings)
     timings["total_s"] = round(time.monotonic() - started, 3)

@@ -43,6 +43,7 @@ from analysis.voices import selectors as voice_selectors
 from sessions import access, audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
+from sessions.validation.selectors import poor_emotions
 from sessions.workspace import charts, selectors, services
 from sessions.workspace.corrections import CorrectionError
 from sessions.workspace.models import ChunkedUpload, UploadStatus
@@ -260,9 +261,10 @@ class UploadCompleteView(APIView):
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
         try:
             upload = services.upload_finalize(upload_id=upload.pk, request=request._request)
-        except DatabaseError:
-            # Transient (a lock timeout, a busy SQLite file, a lost connection): the claim was
-            # released, so the client may simply call "complete" again.
+        except (DatabaseError, services.UploadStorageUnavailable):
+            # Transient (a lock timeout, a busy SQLite file, a lost connection, object storage
+            # unreachable): the claim was released, so the client may simply call "complete"
+            # again.
             return _try_again(upload)
         if upload.status == UploadStatus.FAILED:
             return Response(
@@ -333,7 +335,10 @@ def workspace_json(
             if workspace["run_object"] is not None
             else []
         ),
+        # Emotions the clinic's blind reviews found the active model poor at (greyed out).
+        "poor_emotions": poor_emotions(recording.session.child.clinic),
     }
+    workspace = {**workspace, "poor_emotions": head["poor_emotions"]}
     figure = "null"
     run = workspace["run_object"]
     if run is not None:

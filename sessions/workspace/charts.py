@@ -334,11 +334,20 @@ def timeline_layout(
     return layout
 
 
+# An emotion whose measured agreement with the clinic's therapists is poor is drawn in this
+# grey, and its legend entry says why (sessions.validation.selectors.poor_emotions).
+POOR_AGREEMENT_COLOUR = "#b8b8b8"
+
+
 def segment_traces(
-    segments: Sequence[Mapping[str, Any]], roles: Sequence[str], duration: float
+    segments: Sequence[Mapping[str, Any]],
+    roles: Sequence[str],
+    duration: float,
+    poor: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The parts that change with corrections: the speaker lanes (drawn first) and the
-    uncertainty hatching over the probability rows (drawn last, on top)."""
+    uncertainty hatching over the probability rows (drawn last, on top). Emotions in ``poor``
+    are greyed out."""
     lanes: list[dict[str, Any]] = []
     for label in CANONICAL_LABELS:
         mine = [s for s in segments if s["emotion"] == label]
@@ -348,7 +357,7 @@ def segment_traces(
             {
                 "type": "bar",
                 "orientation": "h",
-                "name": label.capitalize(),
+                "name": label.capitalize() + (" (poor agreement here)" if label in poor else ""),
                 "legendgroup": label,
                 "xaxis": "x",
                 "yaxis": "y",
@@ -372,7 +381,7 @@ def segment_traces(
                 "hoverinfo": "text",
                 "width": 0.8,
                 "marker": {
-                    "color": emotion_colour(label),
+                    "color": POOR_AGREEMENT_COLOUR if label in poor else emotion_colour(label),
                     "pattern": {
                         "shape": [
                             ("/" if s["uncertain"] else emotion_pattern(label)) for s in mine
@@ -411,7 +420,8 @@ def _segment_part(
     """The part of the timeline drawn from the (corrected) segments: the speaker lanes, the
     overlays above the model traces, and the layout."""
     duration = timeline_duration(workspace)
-    lanes, overlays = segment_traces(workspace["segments"], roles, duration)
+    poor = list(workspace.get("poor_emotions") or ())
+    lanes, overlays = segment_traces(workspace["segments"], roles, duration, poor)
     layout = timeline_layout(
         roles,
         duration,

@@ -20,6 +20,7 @@ from analysis.engine.labels import CANONICAL_LABELS
 from sessions import access, audit
 from sessions.models import Child, SessionKind, TherapySession
 from sessions.models.audit import AuditAction
+from sessions.validation.selectors import poor_emotions
 from sessions.workspace import charts, markers, selectors, services
 from sessions.workspace.forms import TrendMarkerForm
 from sessions.workspace.models import MarkerKind, TrendMetric
@@ -33,6 +34,8 @@ def session_dashboard_context(request: HttpRequest, session: TherapySession) -> 
         session=session, user=request.user, recording_id=request.GET.get("recording")
     )
     context["emotion_rows"] = _emotion_rows(context["child_roles"])
+    # Emotions the clinic's blind reviews found the active model poor at: greyed out, and said.
+    context["poor_emotions"] = poor_emotions(session.child.clinic)
     context["previous_emotion_rows"] = _emotion_rows(
         context["previous_figures"].roles if context["previous_figures"] else None
     )

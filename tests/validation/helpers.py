@@ -76,3 +76,38 @@ def label(item: Any, emotion: str, speaker: str = "child") -> Any:
     from sessions.validation import services
 
     return services.review_answer(item=item, rater=item.rater, emotion=emotion, speaker=speaker)
+
+
+def features_model(clinic: Any, *, status: str = "active", name: str = "acoustic-head") -> Any:
+    """A small features-and-head model (acoustic statistics + logistic head on random data),
+    written and registered the way the registry stores models."""
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from analysis.engine.classifiers.features import acoustic_dimension
+    from analysis.engine.classifiers.features_head import HeadEnsemble, write_model
+    from analysis.engine.labels import CANONICAL_LABELS
+    from analysis.engine.training.heads import fit_logistic
+    from analysis.models import EmotionModelVersion
+    from analysis.registry.active import directory_checksum
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((80, acoustic_dimension()))
+    y = np.arange(80) % len(CANONICAL_LABELS)
+    ensemble = HeadEnsemble(labels=list(CANONICAL_LABELS), heads=[fit_logistic(x, y, 8)])
+    relative = f"{clinic.pk}/{uuid.uuid4()}"
+    directory = Path(settings.SER_MODELS_DIR) / relative
+    write_model(
+        directory, ensemble, features="acoustic", name=name, version="1",
+        architecture="acoustic + logistic",
+        extra={"reliability": {"min_confidence": 0.33}},
+    )  # fmt: skip
+    checksum, size = directory_checksum(directory)
+    return EmotionModelVersion.objects.create(
+        clinic=clinic, name=name, version=str(uuid.uuid4())[:8], source="trained",
+        kind="features_head", labels=list(CANONICAL_LABELS),
+        label_map={label: label for label in CANONICAL_LABELS}, location=relative,
+        checksum=checksum, size_bytes=size, status=status,
+    )  # fmt: skip

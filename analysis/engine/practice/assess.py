@@ -8,7 +8,7 @@ child's baselines and stores what ``assess`` returns.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +77,16 @@ def unclear_reason(
     return reason
 
 
+def unvalidated_reason(probabilities: np.ndarray, thresholds: Mapping[str, float]) -> str:
+    """ "unvalidated" when the top emotion's confidence is below the clinic's threshold for
+    that emotion (an emotion the clinic never saw agreed on has a threshold above 1)."""
+    top = int(np.argmax(probabilities))
+    limit = thresholds.get(CANONICAL_LABELS[top])
+    if limit is not None and float(probabilities[top]) < limit:
+        return "unvalidated"
+    return ""
+
+
 @dataclass
 class Assessment:
     """What one attempt came to. ``outcome`` is "done" (scored), "unclear" (an estimate the
@@ -104,6 +114,7 @@ def assess(
     example: Prosody | None = None,
     prosody_baseline: Any = None,
     seed: str = "",
+    emotion_thresholds: Mapping[str, float] | None = None,
 ) -> Assessment:
     """Score one decoded attempt against its ``target`` emotion.
 
@@ -111,6 +122,9 @@ def assess(
     separately); ``voice_baseline`` is a callable taking the loaded classifier and returning the
     child's ``VoiceBaseline`` or None. ``example`` is the exercise's model recording's prosody
     and ``prosody_baseline`` the child's own typical prosody, both optional.
+    ``emotion_thresholds``: per emotion, the confidence from which the clinic's evidence
+    (therapists' blind labels) shows the model agrees with its therapists on that emotion;
+    an estimate whose top emotion is below its threshold earns no stars ("could not tell").
     """
     from analysis.engine.emotion.baseline import predict_clip
 
@@ -140,6 +154,8 @@ def assess(
         label: round(float(p), 4) for label, p in zip(CANONICAL_LABELS, row, strict=True)
     }
     reason = unclear_reason(samples, row, classifier, atypicality=atypicality)
+    if not reason and emotion_thresholds is not None:
+        reason = unvalidated_reason(row, emotion_thresholds)
     if reason:
         # Never praise or blame on an estimate the audio or the model cannot support.
         return Assessment(

@@ -74,6 +74,9 @@ UNCLEAR_MESSAGES: dict[str, str] = {
     "closer to the microphone!",
     "unfamiliar": "We couldn't hear clearly how your voice sounded. Try again, a little closer "
     "to the microphone!",
+    # The clinic's blind-review evidence does not back the model on this emotion at this
+    # confidence: no stars either way.
+    "unvalidated": "We couldn't tell this time how your voice sounded. Have another go!",
 }
 UNCLEAR_CODE_PREFIX = "unclear_"
 

@@ -253,9 +253,11 @@ def child_cross_validation(
     fit: Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]],
     *,
     n_splits: int = 5,
+    train_allowed: Sequence[bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities for the rows marked ``evaluate`` (the blind labels), with
     folds by child (``groups``): a child's rows are never both trained on and evaluated.
+    Rows with ``train_allowed`` false (no training consent) are evaluated, never trained on.
 
     ``fit(x, y)`` returns a function from features to class probabilities. Returns the indices
     of the evaluated rows and their probability rows (rows of children no fold could hold out,
@@ -264,6 +266,11 @@ def child_cross_validation(
     from sklearn.model_selection import GroupKFold
 
     groups_arr = np.asarray(list(groups), dtype=object)
+    allowed = (
+        np.ones(len(groups_arr), dtype=bool)
+        if train_allowed is None
+        else np.asarray(list(train_allowed), dtype=bool)
+    )
     wanted = np.asarray(list(evaluate), dtype=bool)
     n_groups = len(set(groups_arr[wanted].tolist())) if wanted.any() else 0
     if n_groups < 2:
@@ -275,7 +282,7 @@ def child_cross_validation(
     eval_rows = np.flatnonzero(wanted)
     for _train_idx, test_idx in splitter.split(eval_rows, groups=eval_children):
         held_out = set(eval_children[test_idx].tolist())
-        train_mask = np.array([g not in held_out for g in groups_arr])
+        train_mask = np.array([g not in held_out for g in groups_arr]) & allowed
         if len(set(y[train_mask].tolist())) < 2:
             continue
         predict = fit(x[train_mask], y[train_mask])

@@ -128,3 +128,21 @@ def test_report_puts_it_together() -> None:
     # sad's recall 0.4 on 10 items is poor; happy's precision 10/16 is not below 0.5
     assert out["poor"] == ["sad"]
     assert out["reliability"]["counts"] == [20]
+
+
+def test_child_cross_validation_trains_only_on_allowed_rows() -> None:
+    groups = ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    x = np.arange(12, dtype=np.float64).reshape(-1, 1)
+    y = np.array([0, 1] * 6)
+    allowed = [g != "c" for g in groups]  # child c: no training consent
+    seen: list[set[float]] = []
+
+    def fit(xt: np.ndarray, yt: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        seen.append(set(xt[:, 0].tolist()))
+        return lambda xs: np.tile([0.5, 0.5], (len(xs), 1))
+
+    idx, _ = agreement.child_cross_validation(
+        x, y, groups, [True] * 12, fit, n_splits=3, train_allowed=allowed
+    )
+    assert sorted(idx.tolist()) == list(range(12))  # c is still evaluated
+    assert all(not (train & {8.0, 9.0, 10.0, 11.0}) for train in seen)
