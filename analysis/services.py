@@ -40,6 +40,7 @@ from sessions import audit
 from sessions.families.consent import has_consent, require_consent
 from sessions.models import Child, Recording, RecordingStatus, TherapySession
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def recording_create(
     *,
     session: TherapySession,
     uploaded_file: UploadedFile | File[Any],
-    uploaded_by: Any,
+    uploaded_by: Actor | None,
     request: HttpRequest | None = None,
 ) -> Recording:
     """Store an uploaded recording untouched and queue its analysis.
@@ -152,9 +153,7 @@ def recording_create(
                 sha256=checksum,
                 duration_s=probe.duration_s,
                 container=probe.format_name[:50],
-                uploaded_by=uploaded_by
-                if getattr(uploaded_by, "is_authenticated", False)
-                else None,
+                uploaded_by=signed_in(uploaded_by),
             )
             with path.open("rb") as handle:
                 recording.file.save(name, File(handle), save=False)
@@ -183,7 +182,10 @@ def active_run(recording: Recording) -> AnalysisRun | None:
 
 
 def _start_analysis(
-    *, recording: Recording, requested_by: Any, model_version: EmotionModelVersion | None = None
+    *,
+    recording: Recording,
+    requested_by: Actor | None,
+    model_version: EmotionModelVersion | None = None,
 ) -> AnalysisRun | None:
     """Create a queued run (or leave the recording waiting, saying why) and queue it on commit.
 
@@ -210,7 +212,7 @@ def _start_analysis(
         recording=recording,
         model_version=version,
         queue=queue,
-        requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None,
+        requested_by=signed_in(requested_by),
     )
     _set_recording_status(recording, RecordingStatus.QUEUED, "")
     transaction.on_commit(partial(_send, run.pk, queue))
@@ -247,7 +249,7 @@ def _set_recording_status(recording: Recording, status: str, detail: str) -> Non
 def recording_reanalyze(
     *,
     recording: Recording,
-    requested_by: Any,
+    requested_by: Actor | None,
     model_version: EmotionModelVersion | None = None,
     request: HttpRequest | None = None,
 ) -> AnalysisRun | None:
@@ -282,7 +284,7 @@ def recording_reanalyze(
 
 @transaction.atomic
 def run_retry(
-    *, recording: Recording, requested_by: Any, request: HttpRequest | None = None
+    *, recording: Recording, requested_by: Actor | None, request: HttpRequest | None = None
 ) -> AnalysisRun | None:
     """Retry a failed or quarantined analysis with a fresh run (attempts start again).
 

@@ -227,12 +227,12 @@ def require_clinic_admin(user: Actor) -> Clinic:
     return clinic
 
 
-def require_therapist_clinic(user: Any) -> Clinic:
+def require_therapist_clinic(user: Actor) -> Clinic:
     """The clinic a therapist creates exercises for (their first therapist membership); 403
     for everyone else."""
     membership = (
         Membership.objects.filter(user=user, role=Role.THERAPIST).select_related("clinic").first()
-        if getattr(user, "is_authenticated", False)
+        if isinstance(user, User)
         else None
     )
     if membership is None:
@@ -517,8 +517,7 @@ def get_listening_clip_audio_for_user(user: Actor, clip_id: Any) -> Clip:
         raise Http404("Not found.")
     assigned = ListeningAssignment.objects.filter(child__in=children_visible_to(user))
     visible = Clip.objects.filter(
-        Q(clinic_id__in=_staff_clinic_ids(user))
-        | Q(sets__in=assigned.values("listening_set_id"))
+        Q(clinic_id__in=_staff_clinic_ids(user)) | Q(sets__in=assigned.values("listening_set_id"))
     ).distinct()
     clip: Clip = _get_or_404(visible, clip_id)
     return clip

@@ -24,6 +24,7 @@ from rest_framework.authentication import TokenAuthentication
 
 from sessions import access
 from sessions.models import ApiToken, User
+from sessions.types import Actor
 
 # last_used_at is written at most this often per token (not on every request).
 _TOUCH_EVERY = timedelta(seconds=60)
@@ -52,9 +53,9 @@ def token_issue(*, user: User, mfa_verified: bool) -> str:
     return key
 
 
-def tokens_revoke(*, user: Any) -> int:
+def tokens_revoke(*, user: Actor | None) -> int:
     """End every API token of ``user``; returns how many. Running it twice ends nothing more."""
-    if user is None or getattr(user, "pk", None) is None:
+    if not isinstance(user, User):
         return 0
     deleted, _ = ApiToken.objects.filter(user_id=user.pk).delete()
     return deleted
@@ -71,7 +72,7 @@ def _expired(token: ApiToken, now: Any) -> bool:
     return token.last_used_at < now - idle or token.created_at < now - max_age
 
 
-def mfa_blocks(user: Any, *, mfa_verified: bool) -> bool:
+def mfa_blocks(user: Actor, *, mfa_verified: bool) -> bool:
     """The web's rule (sessions.middleware) for a request made with a token."""
     return bool(
         settings.MFA_REQUIRED_FOR_STAFF

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -21,12 +22,21 @@ from analysis.services import (
 )
 from sessions import audit
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, User, signed_in
 
 MIN_SPEECH_S = 5.0
 
 
+def _person(user: Actor) -> User:
+    """Only a signed-in therapist has a voice to enrol (the view lets no one else in)."""
+    person = signed_in(user)
+    if person is None:
+        raise PermissionDenied("Sign in to enrol your voice.")
+    return person
+
+
 def voice_enroll(
-    *, user: Any, uploaded_file: UploadedFile | File[Any], request: HttpRequest | None = None
+    *, user: Actor, uploaded_file: UploadedFile | File[Any], request: HttpRequest | None = None
 ) -> VoiceEnrollment:
     """Compute and store ``user``'s voice print from a sample; the audio itself is not kept.
 
@@ -50,7 +60,7 @@ def voice_enroll(
         ) from exc
     with transaction.atomic():
         enrollment, _ = VoiceEnrollment.objects.update_or_create(
-            user=user,
+            user=_person(user),
             defaults={
                 "embedding": [round(float(v), 6) for v in embedding],
                 "speech_s": round(len(samples) / audio.TARGET_SR, 1),
@@ -67,9 +77,9 @@ def voice_enroll(
 
 
 @transaction.atomic
-def voice_forget(*, user: Any, request: HttpRequest | None = None) -> bool:
+def voice_forget(*, user: Actor, request: HttpRequest | None = None) -> bool:
     """Delete ``user``'s voice print. Returns whether there was one."""
-    deleted, _ = VoiceEnrollment.objects.filter(user=user).delete()
+    deleted, _ = VoiceEnrollment.objects.filter(user=_person(user)).delete()
     if deleted:
         audit.record(
             actor=user,

@@ -27,6 +27,7 @@ from sessions.families.views import consent as consent_pages
 from sessions.families.views import reports as report_pages
 from sessions.models import Child
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 
 _DETAIL = inline_serializer("FamiliesDetail", {"detail": serializers.CharField()})
 
@@ -70,7 +71,7 @@ class ReportSerializer(serializers.ModelSerializer[ProgressReport]):
         return selectors.report_data(report)
 
 
-def _reports_for(user: Any, child: Child) -> list[ProgressReport]:
+def _reports_for(user: Actor, child: Child) -> list[ProgressReport]:
     """Staff see every version of every report; the family the newest released versions."""
     if access.is_staff_reader(user, child):
         return selectors.reports_for_staff(child=child)

@@ -20,6 +20,7 @@ from analysis.voices.services import lane_naming_record
 from sessions import audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 from sessions.workspace import selectors
 from sessions.workspace.corrections import CorrectionError, find
 from sessions.workspace.models import EditOperation, SegmentEdit
@@ -30,7 +31,7 @@ from sessions.workspace.services import _new_edit, _store_corrected_summary, _su
 def lane_name(
     *,
     recording: Recording,
-    author: Any,
+    author: Actor | None,
     person: str,
     lane: str | None = None,
     segment: str | None = None,

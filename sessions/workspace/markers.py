@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from sessions import audit
 from sessions.models import Child, TherapySession
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 from sessions.workspace.models import MarkerKind, TrendMarker, TrendMetric
 
 
@@ -28,7 +29,7 @@ def marker_create(
     label: str,
     metric: str = "",
     target: float | None = None,
-    created_by: Any,
+    created_by: Actor | None,
     request: HttpRequest | None = None,
 ) -> TrendMarker:
     """Add a phase line or a goal to ``child``'s trend charts. Refuses (``MarkerDuplicate``) a
@@ -63,7 +64,7 @@ def marker_create(
         label=label[:80],
         metric=metric,
         target=target,
-        created_by=created_by,
+        created_by=signed_in(created_by),
     )
     audit.record(
         actor=created_by,
@@ -80,7 +81,7 @@ def session_goal_record(
     *,
     session: TherapySession,
     goal: dict[str, Any] | None,
-    created_by: Any,
+    created_by: Actor | None,
     request: HttpRequest | None = None,
 ) -> TrendMarker | None:
     """The goal set with a new session, as a goal line on the child's trends from the session's
@@ -100,7 +101,9 @@ def session_goal_record(
 
 
 @transaction.atomic
-def marker_delete(*, marker: TrendMarker, actor: Any, request: HttpRequest | None = None) -> None:
+def marker_delete(
+    *, marker: TrendMarker, actor: Actor | None, request: HttpRequest | None = None
+) -> None:
     """Remove a marker. Deleting one that is already gone does nothing."""
     child = marker.child
     deleted, _ = TrendMarker.objects.filter(pk=marker.pk).delete()

@@ -20,7 +20,8 @@ from analysis.engine.emotion import summary as summary_rules
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.models import AnalysisRun, RunFrames, RunStatus, Segment
 from sessions import access
-from sessions.models import Child, Clinic, Recording, RecordingStatus, TherapySession
+from sessions.models import Child, Clinic, Recording, RecordingStatus, TherapySession, User
+from sessions.types import Actor
 from sessions.workspace import corrections
 from sessions.workspace.models import (
     ChunkedUpload,
@@ -329,7 +330,9 @@ def compare(
     return rows
 
 
-def active_uploads(session: TherapySession, user: Any) -> list[ChunkedUpload]:
+def active_uploads(session: TherapySession, user: Actor) -> list[ChunkedUpload]:
+    if not isinstance(user, User):
+        return []
     return list(
         ChunkedUpload.objects.filter(
             session=session,
@@ -350,7 +353,7 @@ def main_recording(rows: Sequence[RecordingRow]) -> RecordingRow | None:
 
 
 def session_dashboard(
-    *, session: TherapySession, user: Any, recording_id: str | None = None
+    *, session: TherapySession, user: Actor, recording_id: str | None = None
 ) -> dict[str, Any]:
     """The dashboard of one session: its recordings with their analysis state, the one shown,
     the child's summary and the comparison with the previous analysed session."""
