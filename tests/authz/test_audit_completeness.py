@@ -43,6 +43,10 @@ NO_CHILD_DATA = {
     "api-exercise": "an exercise of the library",
     "voice_enrollment": "the therapist's own voice profile",
     "invitation": "an invitation to join a clinic",
+    "listening_library": "the clinic's listening clips and sets",
+    "listening_clip_create": "an empty clip form",
+    "listening_set_create": "a set form listing the clinic's clips",
+    "listening_clip_audio": "a listening clip (a therapist's or generated voice, never a child's)",
 }
 
 READS = [
