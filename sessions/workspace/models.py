@@ -42,9 +42,15 @@ class UploadStatus(models.TextChoices):
 
 
 class ChunkedUpload(TimestampedModel):
-    """One file being uploaded in chunks to a session. The bytes received so far live in
-    ``MEDIA_ROOT/uploads/<id>/data``; ``received_bytes`` is the offset the next chunk must start
-    at, so a dropped connection resumes where it stopped."""
+    """One file being uploaded in chunks to a session. ``received_bytes`` is the offset the next
+    chunk must start at, so a dropped connection resumes where it stopped.
+
+    Where the bytes received so far live depends on the media storage when the upload started
+    (``parts_in_storage``): with local media, in one file ``MEDIA_ROOT/uploads/<id>/data``;
+    with object storage (no shared disk), each chunk is its own object
+    ``uploads/<id>/<offset>-<length>-<token>`` in the default storage, listed in ``parts`` as
+    ``[offset, length, name]`` in order, so any web machine takes the next chunk and any worker
+    assembles the file."""
 
     session = models.ForeignKey(TherapySession, on_delete=models.CASCADE, related_name="+")
     created_by = models.ForeignKey(
@@ -67,6 +73,8 @@ class ChunkedUpload(TimestampedModel):
     # cancellation, noise suppression, automatic gain, channels, rate) and the recorder's format
     # and bit rate, as the page reported them. Empty for files chosen from disk.
     capture = models.JSONField(default=dict, blank=True)
+    parts_in_storage = models.BooleanField(default=False)
+    parts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,7 +5,9 @@ trend markers. Each service validates, writes, and records the audit entry.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 import uuid
 from datetime import timedelta
 from functools import partial
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
@@ -94,7 +98,13 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+class UploadStorageUnavailable(Exception):
+    """The media storage could not be read or written just now (object storage unreachable):
+    nothing was lost, the same request may simply be made again."""
+
+
 def upload_dir(upload_id: Any) -> Path:
+    """The local folder of an upload whose bytes stay on this machine (local media)."""
     return Path(settings.MEDIA_ROOT) / "uploads" / str(upload_id)
 
 
@@ -102,8 +112,47 @@ def upload_data_path(upload_id: Any) -> Path:
     return upload_dir(upload_id) / "data"
 
 
-def _remove_upload_dir(upload_id: Any) -> None:
+def upload_prefix(upload_id: Any) -> str:
+    """The storage folder of an upload whose chunks are objects (object storage)."""
+    return f"uploads/{upload_id}"
+
+
+def parts_go_to_storage() -> bool:
+    """Whether new uploads keep their chunks as objects in the default storage: when that
+    storage has no local path (S3 and the like), so the bytes are where every web machine and
+    worker can reach them. Local media keeps one file on this machine's disk, as always."""
+    try:
+        default_storage.path("uploads")
+    except NotImplementedError:
+        return True
+    return False
+
+
+def _temp_dir() -> str | None:
+    return getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
+
+
+def _stored_names(upload_id: Any) -> list[str]:
+    try:
+        _, files = default_storage.listdir(upload_prefix(upload_id))
+    except FileNotFoundError:
+        return []
+    return [f"{upload_prefix(upload_id)}/{name}" for name in files]
+
+
+def _remove_upload_dir(upload_id: Any, in_storage: bool = False) -> None:
+    """Delete an upload's bytes: its local folder and, for chunks kept in the storage, every
+    object under its prefix (parts of chunks that were stored but never accepted included).
+    Runs after commit: an unreachable storage is logged, and the periodic cleanup deletes the
+    leftovers later."""
     shutil.rmtree(upload_dir(upload_id), ignore_errors=True)
+    if not in_storage:
+        return
+    try:
+        for name in _stored_names(upload_id):
+            default_storage.delete(name)
+    except Exception:  # boto3 raises its own types when the endpoint is unreachable
+        logger.warning("upload %s: could not delete its parts yet", upload_id, exc_info=True)
 
 
 def _readable_size(n: int) -> str:
@@ -165,10 +214,12 @@ def upload_create(
         content_type=(content_type or "")[:100],
         size_bytes=size_bytes,
         capture=capture_settings(capture),
+        parts_in_storage=parts_go_to_storage(),
     )
-    folder = upload_dir(upload.pk)
-    folder.mkdir(parents=True, exist_ok=True)
-    upload_data_path(upload.pk).touch()
+    if not upload.parts_in_storage:
+        folder = upload_dir(upload.pk)
+        folder.mkdir(parents=True, exist_ok=True)
+        upload_data_path(upload.pk).touch()
     audit.record(
         actor=created_by,
         action=AuditAction.CREATE,
@@ -196,7 +247,7 @@ def _fail_upload(upload: ChunkedUpload, message: str) -> None:
         status=UploadStatus.FAILED, error=message[:500], updated_at=timezone.now()
     )
     upload.status, upload.error = UploadStatus.FAILED, message[:500]
-    transaction.on_commit(partial(_remove_upload_dir, upload.pk))
+    transaction.on_commit(partial(_remove_upload_dir, upload.pk, upload.parts_in_storage))
 
 
 def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, length: int) -> int:
@@ -205,7 +256,9 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
     The body is first written to its own temp file (no lock held while the network is slow),
     then appended under a row lock if ``offset`` is still where the upload stands. A chunk sent
     twice (the client never saw the answer) is refused with the current offset, so the client
-    simply continues from there: nothing is written twice.
+    simply continues from there: nothing is written twice. With chunks kept in the storage the
+    chunk is stored as its own object before the lock and listed in ``parts`` under it; a chunk
+    that is then refused deletes its object.
     """
     if upload.status != UploadStatus.UPLOADING:
         raise RecordingRejected(
@@ -228,6 +281,8 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
             "The chunk goes past the end of the file that was announced.",
             offset=upload.received_bytes,
         )
+    if upload.parts_in_storage:
+        return _append_part(upload=upload, offset=offset, stream=stream, length=length)
     folder = upload_dir(upload.pk)
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"chunk-{offset}-{uuid.uuid4().hex}.part"
@@ -258,12 +313,7 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
                     offset=locked.received_bytes,
                 )
             if offset == 0 and not _looks_like_media(part.read_bytes()[:4096]):
-                message = (
-                    f"“{locked.filename}” does not look like an audio or video recording "
-                    "(it looks like a document or a web page). Choose the recording "
-                    "file itself."
-                )
-                _fail_upload(locked, message)
+                _fail_upload(locked, _not_media_message(locked))
                 upload.status, upload.error = locked.status, locked.error
                 return locked.received_bytes
             data = upload_data_path(upload.pk)
@@ -280,6 +330,83 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
             return new_offset
     finally:
         part.unlink(missing_ok=True)
+
+
+def _receive(stream: Readable, out: Any, length: int) -> int:
+    received = 0
+    while received < length:
+        block = stream.read(min(1024 * 1024, length - received))
+        if not block:
+            break
+        out.write(block)
+        received += len(block)
+    return received
+
+
+def _not_media_message(upload: ChunkedUpload) -> str:
+    return (
+        f"“{upload.filename}” does not look like an audio or video recording "
+        "(it looks like a document or a web page). Choose the recording file itself."
+    )
+
+
+def _append_part(*, upload: ChunkedUpload, offset: int, stream: Readable, length: int) -> int:
+    """``upload_append`` for chunks kept in the storage: the chunk becomes the object
+    ``uploads/<id>/<offset>-<length>-<token>`` (a token, so two requests racing with the same
+    chunk never write the same object) and is listed in ``parts`` under the row lock."""
+    name = ""
+    accepted = False
+    with tempfile.TemporaryFile(dir=_temp_dir()) as body:
+        try:
+            if _receive(stream, body, length) != length:
+                raise RecordingRejected(
+                    "The connection dropped during this chunk; send it again.",
+                    offset=upload.received_bytes,
+                )
+            body.seek(0)
+            media = offset != 0 or _looks_like_media(body.read(4096))
+            if media:
+                wanted = f"{upload_prefix(upload.pk)}/{offset}-{length}-{uuid.uuid4().hex[:12]}"
+                try:
+                    name = default_storage.save(wanted, File(body, name=wanted))
+                except Exception as exc:  # boto3's own types when the storage is unreachable
+                    logger.warning("upload %s: could not store a chunk", upload.pk, exc_info=True)
+                    raise RecordingRejected(
+                        "The server could not store this chunk just now; send it again.",
+                        "storage_unavailable",
+                        status=503,
+                        offset=upload.received_bytes,
+                    ) from exc
+            with transaction.atomic():
+                locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
+                if locked.status != UploadStatus.UPLOADING:
+                    raise RecordingRejected(
+                        _not_uploading_message(locked), status=409, offset=locked.received_bytes
+                    )
+                if locked.received_bytes != offset:
+                    raise RecordingRejected(
+                        "The upload continues from another point.",
+                        status=409,
+                        offset=locked.received_bytes,
+                    )
+                if not media:
+                    _fail_upload(locked, _not_media_message(locked))
+                    upload.status, upload.error = locked.status, locked.error
+                    return locked.received_bytes
+                new_offset = offset + length
+                parts = [*locked.parts, [offset, length, name]]
+                ChunkedUpload.objects.filter(pk=upload.pk).update(
+                    received_bytes=new_offset, parts=parts, updated_at=timezone.now()
+                )
+                upload.received_bytes, upload.parts = new_offset, parts
+                accepted = True
+                return new_offset
+        finally:
+            if name and not accepted:
+                try:
+                    default_storage.delete(name)
+                except Exception:  # the periodic cleanup deletes it later
+                    logger.warning("upload %s: could not delete a refused chunk", upload.pk)
 
 
 def _not_uploading_message(upload: ChunkedUpload) -> str:
@@ -355,50 +482,106 @@ def upload_release_claim(*, upload_id: Any) -> bool:
     return bool(released)
 
 
+def _copy_counted(src: Any, out: Any) -> int:
+    copied = 0
+    while block := src.read(1024 * 1024):
+        out.write(block)
+        copied += len(block)
+    return copied
+
+
+def _assemble_parts(upload: ChunkedUpload) -> Path | None:
+    """Stream an upload's parts, in order, from the storage into a local temp file of the
+    machine that finalizes (outside MEDIA_ROOT), to be checked and stored like a file that came
+    in one piece. None when a part is missing or the parts do not cover the file exactly;
+    UploadStorageUnavailable when the storage cannot be read just now."""
+    parts = sorted(upload.parts, key=lambda part: int(part[0]))
+    position = 0
+    for offset, length, _ in parts:
+        if int(offset) != position:
+            return None
+        position += int(length)
+    if position != upload.size_bytes:
+        return None
+    handle, temp_name = tempfile.mkstemp(prefix=f"upload-{upload.pk}-", dir=_temp_dir())
+    path = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for _, length, name in parts:
+                with default_storage.open(name, "rb") as src:
+                    if _copy_counted(src, out) != int(length):
+                        path.unlink(missing_ok=True)
+                        return None
+    except FileNotFoundError:
+        path.unlink(missing_ok=True)
+        return None
+    except Exception as exc:  # boto3's own types when the storage is unreachable
+        path.unlink(missing_ok=True)
+        raise UploadStorageUnavailable(f"upload {upload.pk}: parts unreadable") from exc
+    return path
+
+
 def _finalize_claimed(*, upload_id: Any, request: HttpRequest | None) -> ChunkedUpload:
     from analysis.services import recording_create
 
-    with transaction.atomic():
-        upload = (
-            ChunkedUpload.objects.select_for_update(of=("self",))
-            .select_related("session__child__clinic", "created_by")
-            .get(pk=upload_id)
-        )
-        if upload.status != UploadStatus.FINALIZING:
-            return upload
-        data = upload_data_path(upload.pk)
-        if not data.exists() or data.stat().st_size != upload.size_bytes:
-            _fail_upload(
-                upload, "The uploaded data went missing on the server. Upload the file again."
+    # Chunks kept in the storage are fetched before the row lock is taken (they cannot change
+    # while the upload is being finalized), so the lock is held only for the checks.
+    pending = ChunkedUpload.objects.filter(pk=upload_id).first()
+    fetched_parts: list[Any] | None = None
+    assembled: Path | None = None
+    if pending and pending.parts_in_storage and pending.status == UploadStatus.FINALIZING:
+        fetched_parts, assembled = pending.parts, _assemble_parts(pending)
+    try:
+        with transaction.atomic():
+            upload = (
+                ChunkedUpload.objects.select_for_update(of=("self",))
+                .select_related("session__child__clinic", "created_by")
+                .get(pk=upload_id)
             )
-            logger.error("upload %s: data file missing or wrong size", upload.pk)
-            return upload
-        django_file = _AssembledFile(data, upload.filename, upload.content_type, upload.size_bytes)
-        with django_file:
-            try:
-                with transaction.atomic():
-                    recording = recording_create(
-                        session=upload.session,
-                        uploaded_file=django_file,
-                        uploaded_by=upload.created_by,
-                        request=request,
-                    )
-            except RecordingRejected as exc:
-                _fail_upload(upload, exc.detail)
+            if upload.status != UploadStatus.FINALIZING:
                 return upload
-            except ConsentMissing as exc:
-                _fail_upload(upload, str(exc))
+            if upload.parts_in_storage and fetched_parts != upload.parts:
+                if assembled is not None:
+                    assembled.unlink(missing_ok=True)
+                assembled = _assemble_parts(upload)
+            data = assembled if upload.parts_in_storage else upload_data_path(upload.pk)
+            if data is None or not data.exists() or data.stat().st_size != upload.size_bytes:
+                _fail_upload(
+                    upload, "The uploaded data went missing on the server. Upload the file again."
+                )
+                logger.error("upload %s: data missing or wrong size", upload.pk)
                 return upload
-        ChunkedUpload.objects.filter(pk=upload.pk).update(
-            status=UploadStatus.COMPLETE,
-            recording=recording,
-            error="",
-            updated_at=timezone.now(),
-        )
-        upload.status, upload.recording = UploadStatus.COMPLETE, recording
-        transaction.on_commit(partial(_remove_upload_dir, upload.pk))
-        transaction.on_commit(partial(queue_waveform, recording.pk))
-    return upload
+            django_file = _AssembledFile(
+                data, upload.filename, upload.content_type, upload.size_bytes
+            )
+            with django_file:
+                try:
+                    with transaction.atomic():
+                        recording = recording_create(
+                            session=upload.session,
+                            uploaded_file=django_file,
+                            uploaded_by=upload.created_by,
+                            request=request,
+                        )
+                except RecordingRejected as exc:
+                    _fail_upload(upload, exc.detail)
+                    return upload
+                except ConsentMissing as exc:
+                    _fail_upload(upload, str(exc))
+                    return upload
+            ChunkedUpload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.COMPLETE,
+                recording=recording,
+                error="",
+                updated_at=timezone.now(),
+            )
+            upload.status, upload.recording = UploadStatus.COMPLETE, recording
+            transaction.on_commit(partial(_remove_upload_dir, upload.pk, upload.parts_in_storage))
+            transaction.on_commit(partial(queue_waveform, recording.pk))
+        return upload
+    finally:
+        if assembled is not None:
+            assembled.unlink(missing_ok=True)
 
 
 def queue_finalize(upload_id: Any) -> bool:
@@ -430,7 +613,7 @@ def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | N
     ).update(status=UploadStatus.CANCELLED, updated_at=timezone.now())
     upload.refresh_from_db(fields=["status", "updated_at"])
     if updated:
-        transaction.on_commit(partial(_remove_upload_dir, upload.pk))
+        transaction.on_commit(partial(_remove_upload_dir, upload.pk, upload.parts_in_storage))
         audit.record(
             actor=actor,
             action=AuditAction.DELETE,
@@ -441,31 +624,58 @@ def upload_cancel(*, upload: ChunkedUpload, actor: Any, request: HttpRequest | N
     return bool(updated)
 
 
+def _remove_storage_leftovers(live: set[str], now: Any) -> int:
+    """Delete the storage folders ``uploads/<id>/`` of finished, failed or unknown uploads
+    (iterating the storage prefix, as no local folder exists for them). A folder with an
+    object younger than an hour is left: its upload's row may not be committed yet."""
+    removed = 0
+    try:
+        folders, _ = default_storage.listdir("uploads")
+        for folder in folders:
+            if folder in live:
+                continue
+            names = _stored_names(folder)
+            if any(
+                now - default_storage.get_modified_time(name) < timedelta(hours=1) for name in names
+            ):
+                continue
+            for name in names:
+                default_storage.delete(name)
+            removed += 1
+    except Exception:  # an unreachable storage: the next run tries again
+        logger.warning("upload cleanup: could not clean the storage", exc_info=True)
+    return removed
+
+
 def uploads_cleanup(*, max_idle: timedelta | None = None) -> dict[str, int]:
     """Expire uploads nobody has added to for ``max_idle`` (default
     ``WORKSPACE_UPLOAD_IDLE_HOURS``) and delete their bytes; delete leftover folders of
-    finished, failed or unknown uploads; re-queue finalizations that crashed. Safe to repeat."""
+    finished, failed or unknown uploads (on this machine's disk and, with object storage, under
+    the storage's ``uploads/`` prefix); re-queue finalizations that crashed. Safe to repeat."""
     idle = max_idle or timedelta(hours=getattr(settings, "WORKSPACE_UPLOAD_IDLE_HOURS", 24))
     now = timezone.now()
-    expired_ids = list(
+    expired = list(
         ChunkedUpload.objects.filter(
             status=UploadStatus.UPLOADING, updated_at__lt=now - idle
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "parts_in_storage")
     )
+    expired_ids = [upload_id for upload_id, _ in expired]
     ChunkedUpload.objects.filter(pk__in=expired_ids, status=UploadStatus.UPLOADING).update(
         status=UploadStatus.EXPIRED, updated_at=now
     )
-    for upload_id in expired_ids:
-        _remove_upload_dir(upload_id)
+    for upload_id, in_storage in expired:
+        _remove_upload_dir(upload_id, in_storage)
     removed = 0
     root = Path(settings.MEDIA_ROOT) / "uploads"
+    live = {
+        str(pk)
+        for pk in ChunkedUpload.objects.filter(
+            status__in=[UploadStatus.UPLOADING, UploadStatus.FINALIZING]
+        ).values_list("pk", flat=True)
+    }
+    if parts_go_to_storage():
+        removed += _remove_storage_leftovers(live, now)
     if root.is_dir():
-        live = {
-            str(pk)
-            for pk in ChunkedUpload.objects.filter(
-                status__in=[UploadStatus.UPLOADING, UploadStatus.FINALIZING]
-            ).values_list("pk", flat=True)
-        }
         for folder in root.iterdir():
             # Young folders may belong to an upload whose row is not committed yet.
             young = now.timestamp() - folder.stat().st_mtime < 3600

@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
+    # A lost database connection, or object storage unreachable while fetching the parts.
+    autoretry_for=(OperationalError, services.UploadStorageUnavailable),
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
