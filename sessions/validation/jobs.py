@@ -114,18 +114,15 @@ def stretch_features(
     tag = feature_tag(classifier)
     if tag is None:
         raise ValueError("This model offers no separate features.")
-    kept: list[Stretch] = []
-    rows: list[np.ndarray] = []
+    vectors: dict[str, np.ndarray] = {}
     missing: list[Stretch] = []
     for stretch in stretches:
         cache = FeatureCache(child_cache_dir(stretch.child_id))
         path = cache._path(tag, stretch.key)
         if path.exists():
-            kept.append(stretch)
-            rows.append(np.load(path, allow_pickle=False))
+            vectors[stretch.key] = np.load(path, allow_pickle=False)
         else:
             missing.append(stretch)
-    done = len(kept)
     total = len(stretches)
     for stretch, clip in _audio_by_recording(missing):
         cache = FeatureCache(child_cache_dir(stretch.child_id))
@@ -133,12 +130,12 @@ def stretch_features(
         def compute(clip: np.ndarray = clip) -> np.ndarray:
             return np.asarray(classifier.features([clip])[0])
 
-        vector = cache.get_or_compute(tag, stretch.key, compute)
-        kept.append(stretch)
-        rows.append(vector)
-        done += 1
-        if progress is not None and done % 10 == 0:
-            progress(done, total)
+        vectors[stretch.key] = cache.get_or_compute(tag, stretch.key, compute)
+        if progress is not None and len(vectors) % 10 == 0:
+            progress(len(vectors), total)
+    # In the order asked for; stretches whose audio could not be read are left out.
+    kept = [s for s in stretches if s.key in vectors]
+    rows = [vectors[s.key] for s in kept]
     x = np.stack(rows).astype(np.float64) if rows else np.zeros((0, 0))
     return kept, x
 
