@@ -47,6 +47,8 @@ NO_CHILD_DATA = {
     "listening_clip_create": "an empty clip form",
     "listening_set_create": "a set form listing the clinic's clips",
     "listening_clip_audio": "a listening clip (a therapist's or generated voice, never a child's)",
+    "validation_clinic": "the clinic's blind-review settings and counts",
+    "validation_job": "a validation job's progress",
 }
 
 READS = [
