@@ -2,8 +2,9 @@
 (long words wrap, tables become stacked cards) and every control is at least 44 px tall.
 
 The pages are those of sessions/families/urls.py and the family routes of
-sessions/exercises/urls.py that answer GET with a page (downloads and POST-only actions are
-left out); ``test_the_walk_covers_every_family_page`` keeps the list complete.
+sessions/exercises/urls.py and sessions/listening/urls.py that answer GET with a page
+(downloads and POST-only actions are left out); ``test_the_walk_covers_every_family_page``
+keeps the list complete.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from sessions.exercises import urls as exercise_urls
 from sessions.exercises.models import Exercise
 from sessions.families import services
 from sessions.families import urls as family_urls
+from sessions.listening import urls as listening_urls
 from tests.conftest import Cast
 from tests.exercises.factories import done_attempt, make_assignment
 from tests.families.helpers import analysed_session, consent, released_report
 from tests.families.test_browser import PHONE, _open, _page
+from tests.listening.factories import answer, make_listening_assignment
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -48,6 +51,8 @@ FAMILY_PAGES = (
     "family_progress",
     "exercise_practice",
     "attempt_result",
+    "family_listening",
+    "listening_play",
 )
 
 # Controls smaller than 44 px tall, and elements wider than the page, as (what, size) pairs.
@@ -83,7 +88,7 @@ def _routes(module: Any) -> set[str]:
 def test_the_walk_covers_every_family_page() -> None:
     family_routes = {
         p.name
-        for module in (family_urls, exercise_urls)
+        for module in (family_urls, exercise_urls, listening_urls)
         for p in module.urlpatterns
         if isinstance(p, URLPattern)
         and p.name
@@ -126,7 +131,13 @@ def family(cast: Cast, transactional_db: Any) -> dict[str, Any]:
     ]
     cast.other_child.guardians.add(cast.guardian)
     consent(cast.other_child)
-    return {"report": report, "assignment": assignment, "attempt": attempts[-1]}
+    listening = make_listening_assignment(cast.child, note=f"Listen at {LONG_WORD} time!")
+    for target, chosen in (("happy", "happy"), ("sad", "calm"), ("angry", "angry")):
+        answer(listening, target, chosen)
+    return {
+        "report": report, "assignment": assignment, "attempt": attempts[-1],
+        "listening": listening,
+    }  # fmt: skip
 
 
 def _urls(cast: Cast, family: dict[str, Any]) -> dict[str, str]:
@@ -146,6 +157,8 @@ def _urls(cast: Cast, family: dict[str, Any]) -> dict[str, str]:
         "family_progress": reverse("family_progress", kwargs=child),
         "exercise_practice": reverse("exercise_practice", args=[family["assignment"].pk]),
         "attempt_result": reverse("attempt_result", args=[family["attempt"].pk]),
+        "family_listening": reverse("family_listening", kwargs=child),
+        "listening_play": reverse("listening_play", args=[family["listening"].pk]),
     }
 
 
