@@ -19,6 +19,7 @@ from django.http import HttpRequest
 
 from sessions import access, audit, tokens
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 
 
 class ClinicAccountAdapter(DefaultAccountAdapter):
@@ -57,12 +58,12 @@ class ClinicMFAAdapter(DefaultMFAAdapter):
 @receiver(password_set)
 @receiver(password_reset)
 @receiver(authenticator_removed)
-def _revoke_api_tokens(sender: Any, user: Any = None, **kwargs: Any) -> None:
+def _revoke_api_tokens(sender: Any, user: Actor | None = None, **kwargs: Any) -> None:
     tokens.tokens_revoke(user=user)
 
 
 def audit_account_event(
-    *, user: Any, action: str, object_type: str, object_id: Any, request: HttpRequest | None
+    *, user: Actor, action: str, object_type: str, object_id: Any, request: HttpRequest | None
 ) -> None:
     """A log-in or log-out goes to the audit log of every clinic the account belongs to (the
     account is the object, and each of its clinics' admins may need to see it)."""
@@ -79,14 +80,14 @@ def audit_account_event(
 
 
 @receiver(user_logged_in)
-def _audit_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+def _audit_login(sender: Any, request: HttpRequest, user: Actor, **kwargs: Any) -> None:
     audit_account_event(
         user=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk, request=request
     )
 
 
 @receiver(user_logged_out)
-def _audit_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+def _audit_logout(sender: Any, request: HttpRequest, user: Actor, **kwargs: Any) -> None:
     tokens.tokens_revoke(user=user)
     if user is not None:
         audit_account_event(
@@ -119,7 +120,9 @@ def _audit_login_failed(
 
 
 @receiver(mfa_authentication_failed)
-def _audit_mfa_failed(sender: Any, request: Any = None, user: Any = None, **kw: Any) -> None:
+def _audit_mfa_failed(
+    sender: Any, request: Any = None, user: Actor | None = None, **kw: Any
+) -> None:
     """A wrong one-time code after a right password: the account is known for certain."""
     audit.record_login_failed(
         account=user,

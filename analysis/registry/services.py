@@ -41,6 +41,7 @@ from analysis.registry import active as registry
 from sessions import audit
 from sessions.models import Clinic
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def model_import_stage(
     name: str,
     version: str,
     allow_pickle: bool,
-    actor: Any,
+    actor: Actor | None,
     source_kind: str = "archive",
 ) -> PendingImport:
     """Check an archive (``source_kind="archive"``), a model folder (``"folder"``) or a Hub id
@@ -235,7 +236,7 @@ def model_import_stage(
     return pending
 
 
-def pending_import_get(*, clinic: Clinic, token: Any, actor: Any) -> PendingImport:
+def pending_import_get(*, clinic: Clinic, token: Any, actor: Actor | None) -> PendingImport:
     """The pending import ``token`` of ``actor`` in ``clinic``; LookupError when there is none
     (unknown, expired, confirmed already, or someone else's)."""
     try:
@@ -256,7 +257,7 @@ def pending_import_get(*, clinic: Clinic, token: Any, actor: Any) -> PendingImpo
     return pending
 
 
-def model_import_cancel(*, clinic: Clinic, token: Any, actor: Any) -> None:
+def model_import_cancel(*, clinic: Clinic, token: Any, actor: Actor | None) -> None:
     """Remove a pending import. Running it twice is harmless (the second finds nothing)."""
     try:
         pending = pending_import_get(clinic=clinic, token=token, actor=actor)
@@ -279,7 +280,7 @@ def model_import_confirm(
     clinic: Clinic,
     token: Any,
     label_map: Mapping[str, str | None],
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> EmotionModelVersion:
     """Finish a pending import with the admin's label map: write the manifest, re-run the test
@@ -318,7 +319,7 @@ def model_import_confirm(
             size_bytes=size,
             model_card=_read_model_card(final_dir),
             status=ModelStatus.STAGED,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=signed_in(actor),
             origin=pending.origin,
             import_notes=pending.warnings,
         )
@@ -352,7 +353,7 @@ def model_import(
     version: str,
     label_map: Mapping[str, str | None] | None = None,
     allow_pickle: bool = False,
-    actor: Any = None,
+    actor: Actor | None = None,
     request: HttpRequest | None = None,
 ) -> EmotionModelVersion:
     """One-step import (the ``import_model`` command): an archive, a folder or a Hub id.
@@ -401,7 +402,7 @@ def _locked(version: EmotionModelVersion) -> EmotionModelVersion:
 def model_activate(
     *,
     version: EmotionModelVersion,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
     reason: str = "",
 ) -> EmotionModelVersion:
@@ -451,11 +452,11 @@ def model_activate(
     if previous is not None:
         previous.status = ModelStatus.RETIRED
         previous.retired_at = now
-        previous.retired_by = actor if getattr(actor, "is_authenticated", False) else None
+        previous.retired_by = signed_in(actor)
         previous.save(update_fields=["status", "retired_at", "retired_by", "updated_at"])
     version.status = ModelStatus.ACTIVE
     version.activated_at = now
-    version.activated_by = actor if getattr(actor, "is_authenticated", False) else None
+    version.activated_by = signed_in(actor)
     version.save(update_fields=["status", "activated_at", "activated_by", "updated_at"])
     audit.record(
         actor=actor,
@@ -483,7 +484,7 @@ def model_activate(
 
 @transaction.atomic
 def model_retire(
-    *, version: EmotionModelVersion, actor: Any, request: HttpRequest | None = None
+    *, version: EmotionModelVersion, actor: Actor | None, request: HttpRequest | None = None
 ) -> EmotionModelVersion:
     """Retire a staged version. The active one cannot be retired directly (the clinic would be
     left without a model): activate another first. Retiring a retired version does nothing.
@@ -499,7 +500,7 @@ def model_retire(
         )
     version.status = ModelStatus.RETIRED
     version.retired_at = timezone.now()
-    version.retired_by = actor if getattr(actor, "is_authenticated", False) else None
+    version.retired_by = signed_in(actor)
     version.save(update_fields=["status", "retired_at", "retired_by", "updated_at"])
     registry.forget_version(version)
     audit.record(
@@ -515,7 +516,7 @@ def model_retire(
 
 @transaction.atomic
 def model_restage(
-    *, version: EmotionModelVersion, actor: Any, request: HttpRequest | None = None
+    *, version: EmotionModelVersion, actor: Actor | None, request: HttpRequest | None = None
 ) -> EmotionModelVersion:
     """Put a retired version back to staged (so it can be tried and activated again).
     Changes: the status and one UPDATE audit entry; a staged or active version is unchanged."""
@@ -540,7 +541,7 @@ def model_store_evaluation(
     *,
     version: EmotionModelVersion,
     evaluation: dict[str, Any],
-    actor: Any = None,
+    actor: Actor | None = None,
     request: HttpRequest | None = None,
 ) -> EmotionModelVersion:
     """Store evaluation results on a version (replacing earlier ones).
@@ -604,7 +605,7 @@ def shipped_default_info(name: str = registry.SHIPPED_DEFAULT) -> dict[str, Any]
 def register_shipped_default(
     *,
     clinic: Clinic,
-    actor: Any = None,
+    actor: Actor | None = None,
     request: HttpRequest | None = None,
     info: dict[str, Any] | None = None,
 ) -> EmotionModelVersion | None:
@@ -623,7 +624,7 @@ def register_shipped_default(
 def _register_and_activate_shipped(
     *,
     clinic: Clinic,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None,
     info: dict[str, Any],
     upgraded_from: EmotionModelVersion | None = None,
@@ -647,7 +648,7 @@ def _register_and_activate_shipped(
         evaluated_at=timezone.now() if info["evaluation"] else None,
         status=ModelStatus.STAGED,
         origin="shipped with the portal",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=signed_in(actor),
     )
     audit.record(
         actor=actor,
@@ -666,7 +667,7 @@ def _register_and_activate_shipped(
 
 @transaction.atomic
 def upgrade_shipped_default(
-    *, clinic: Clinic, actor: Any = None, info: dict[str, Any] | None = None
+    *, clinic: Clinic, actor: Actor | None = None, info: dict[str, Any] | None = None
 ) -> EmotionModelVersion | None:
     """Replace an *active older shipped default* with the current one (registered, activated,
     the old one retired; audited). ser-default-v1 is known to be wrong outside studio
@@ -686,7 +687,7 @@ def upgrade_shipped_default(
     )  # fmt: skip
 
 
-def ensure_default_models(*, actor: Any = None) -> list[EmotionModelVersion]:
+def ensure_default_models(*, actor: Actor | None = None) -> list[EmotionModelVersion]:
     """Register and activate the shipped default for every clinic without any version, and
     move clinics whose active model is an older shipped default to the current one
     (``upgrade_shipped_default``). Fast and idempotent: two queries when there is nothing to
@@ -736,7 +737,7 @@ def register_trained_version(
     origin: str,
     base_version: EmotionModelVersion | None = None,
     evaluation: dict[str, Any] | None = None,
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> EmotionModelVersion:
     """Store a model trained here (a written model folder with its manifest) as a *staged*
     version: moves ``model_dir`` into the clinic's store. Changes: one row, one CREATE audit
@@ -771,7 +772,7 @@ def register_trained_version(
             status=ModelStatus.STAGED,
             origin=origin[:300],
             base_version=base_version,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=signed_in(actor),
         )
         audit.record(
             actor=actor,

@@ -20,7 +20,7 @@ from analysis.models import AnalysisRun, ChildVoicePrint, LaneNaming, SpeakerLan
 from sessions import audit
 from sessions.models import Child
 from sessions.models.audit import AuditAction
-from sessions.types import Actor
+from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -153,10 +153,10 @@ def child_print_delete(
 
 
 def lane_naming_record(
-    *, lane: SpeakerLane, person_key: str, role: str, batch: Any, author: Any
+    *, lane: SpeakerLane, person_key: str, role: str, batch: Any, author: Actor | None
 ) -> LaneNaming:
     """Store that ``author`` named ``lane`` as ``person_key`` with the segment corrections of
     ``batch`` (see ``sessions.workspace.lanes.lane_name``, which also writes the audit entry)."""
     return LaneNaming.objects.create(
-        lane=lane, person_key=person_key, role=role, batch=batch, author=author
+        lane=lane, person_key=person_key, role=role, batch=batch, author=signed_in(author)
     )

@@ -56,6 +56,7 @@ from sessions.exercises.models import (
 from sessions.families.consent import has_consent, require_consent
 from sessions.models import Child, Clinic
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def attempt_audio_index(attempt: Attempt) -> bool:
 def exercise_create(
     *,
     clinic: Clinic,
-    created_by: Any,
+    created_by: Actor | None,
     title: str,
     phrase: str,
     target_emotion: str,
@@ -318,7 +319,7 @@ def exercise_create(
     if target_emotion not in CANONICAL_LABELS:
         raise ValueError(f"Unknown emotion {target_emotion!r}.")
     exercise = Exercise(
-        clinic=clinic, created_by=created_by, title=title, phrase=phrase,
+        clinic=clinic, created_by=signed_in(created_by), title=title, phrase=phrase,
         target_emotion=target_emotion, goal=goal, instructions=instructions,
         difficulty=difficulty,
     )  # fmt: skip
@@ -339,7 +340,7 @@ def exercise_create(
 def exercise_update(
     *,
     exercise: Exercise,
-    actor: Any,
+    actor: Actor | None,
     model_audio: UploadedFile | File[Any] | None = None,
     remove_model_audio: bool = False,
     archived: bool | None = None,
@@ -404,7 +405,7 @@ def assignment_create(
     *,
     child: Child,
     exercise: Exercise,
-    assigned_by: Any,
+    assigned_by: Actor | None,
     weekdays: Iterable[int] = range(7),
     starts_on: dt.date | None = None,
     ends_on: dt.date | None = None,
@@ -431,7 +432,7 @@ def assignment_create(
     if assignment is None:
         assignment = Assignment(child=child, exercise=exercise)
         action = AuditAction.CREATE
-    assignment.assigned_by = assigned_by
+    assignment.assigned_by = signed_in(assigned_by)
     assignment.weekdays, assignment.starts_on, assignment.ends_on = mask, starts_on, ends_on
     assignment.note = note
     assignment.save()
@@ -448,7 +449,7 @@ def assignment_create(
 
 @transaction.atomic
 def assignment_end(
-    *, assignment: Assignment, actor: Any, request: HttpRequest | None = None
+    *, assignment: Assignment, actor: Actor | None, request: HttpRequest | None = None
 ) -> Assignment:
     """Stop an assignment (its attempts stay in the history). Twice: no further change."""
     if assignment.ended_at is None:
@@ -472,7 +473,7 @@ def attempt_create(
     *,
     assignment: Assignment,
     uploaded_file: UploadedFile | File[Any],
-    uploaded_by: Any,
+    uploaded_by: Actor | None,
     client_token: UUID | str | None = None,
     capture: Any = None,
     request: HttpRequest | None = None,
@@ -514,9 +515,7 @@ def attempt_create(
                     duration_s=probe.duration_s,
                     client_token=token,
                     capture=capture_settings(capture),
-                    uploaded_by=uploaded_by
-                    if getattr(uploaded_by, "is_authenticated", False)
-                    else None,
+                    uploaded_by=signed_in(uploaded_by),
                 )
                 with path.open("rb") as handle:
                     attempt.audio.save(
@@ -790,7 +789,7 @@ def attempt_fail_unexpectedly(attempt_id: Any, *, timeout: bool = False) -> None
 def attempt_review(
     *,
     attempt: Attempt,
-    reviewer: Any,
+    reviewer: Actor | None,
     stars: int | None,
     conveyed: bool | None,
     encouragement: str = "",
@@ -805,7 +804,7 @@ def attempt_review(
     attempt.reviewed_stars = stars
     attempt.reviewed_conveyed = conveyed
     attempt.encouragement = encouragement.strip()[:500]
-    attempt.reviewed_by = reviewer
+    attempt.reviewed_by = signed_in(reviewer)
     attempt.reviewed_at = timezone.now()
     attempt.save(
         update_fields=[

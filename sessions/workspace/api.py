@@ -43,6 +43,7 @@ from analysis.voices import selectors as voice_selectors
 from sessions import access, audit
 from sessions.models import Recording
 from sessions.models.audit import AuditAction
+from sessions.types import Actor
 from sessions.validation.selectors import poor_emotions
 from sessions.workspace import charts, selectors, services
 from sessions.workspace.corrections import CorrectionError
@@ -304,7 +305,7 @@ SEGMENT_KEYS = (
 
 
 def workspace_json(
-    recording: Recording, user: Any, segments: list[dict[str, Any]] | None = None
+    recording: Recording, user: Actor, segments: list[dict[str, Any]] | None = None
 ) -> HttpResponse:
     """The recording's status, its corrected segments and the timeline figure, as a JSON
     response. The figure's model-output traces are stored JSON text (built once per run) and
