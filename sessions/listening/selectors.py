@@ -150,3 +150,30 @@ def child_figures(*, child: Child, since: dt.datetime | None = None) -> dict[str
         "confusion": confusion(rows),
         "times": response_times(rows),
     }
+
+
+def trend_table(figures: dict[str, Any], *, weeks: int = 6) -> dict[str, Any]:
+    """The last ``weeks`` weeks with answers as columns, a row per clip feeling with the right
+    answers of each week ("2 of 3" or None), and the confusions (clip feeling heard as another)
+    most common first."""
+    week_list = sorted({p.week for p in figures["by_week"]})[-weeks:]
+    cells = {(p.emotion, p.week): p for p in figures["by_week"]}
+    rows = [
+        {
+            "emotion": row.emotion,
+            "cells": [cells.get((row.emotion, week)) for week in week_list],
+            "total": row,
+        }
+        for row in figures["per_emotion"]
+    ]
+    matrix = figures["confusion"]
+    mixups = sorted(
+        (
+            {"target": matrix.labels[i], "chosen": matrix.labels[j], "count": n}
+            for i, row in enumerate(matrix.counts)
+            for j, n in enumerate(row)
+            if i != j and n
+        ),
+        key=lambda m: -int(m["count"]),
+    )
+    return {"weeks": week_list, "rows": rows, "mixups": mixups[:3]}

@@ -125,3 +125,20 @@ def test_therapist_page_shows_the_confusions_as_a_table_and_chart(cast: Cast) ->
     page = client.get(reverse("child_listening", args=[cast.child.pk])).content.decode()
     assert 'id="confusion-figure"' in page and '"type": "heatmap"' in page
     assert "0 of 1 answers right" in page
+
+
+def test_child_page_shows_listening_beside_the_speaking_trends(cast: Cast) -> None:
+    assignment = make_listening_assignment(cast.child)
+    answer(assignment, "sad", "calm", days_ago=8)
+    answer(assignment, "sad", "sad")
+    answer(assignment, "happy", "happy")
+    client = Client()
+    client.force_login(cast.therapist)
+    page = client.get(reverse("child_detail", args=[cast.child.pk])).content.decode()
+    section = page[page.index('id="listening-trends"') :]
+    assert page.index('id="trends"') < page.index('id="listening-trends"')
+    assert "2 of 3 answers right" in section
+    assert "Most often mixed up: sad heard as calm (1)." in section
+    # Two weeks as columns; sad: 0 of 1, then 1 of 1.
+    sad_row = section[section.index('<th scope="row">Sad</th>') :].split("</tr>")[0]
+    assert sad_row.count("of 1</td>") == 2 and "0 of 1" in sad_row and "1 of 2 (50 %)" in sad_row
