@@ -3,7 +3,7 @@
 About 830 cases ran against a freshly built seven-persona cast each; now the cast is built
 once per module (``module_cast``) and each case gets copies of its instances inside the
 ``db`` fixture's transaction, which nests as a savepoint and is rolled back after the case.
-``test_matrix.py::test_a_write_in_one_case_does_not_reach_the_next`` checks the isolation.
+``test_matrix.py::test_shared_cast_isolation_*`` check the isolation.
 """
 
 from __future__ import annotations
