@@ -174,3 +174,25 @@ def test_analyze_array_resamples_and_repairs_input(
     result = analyze_array(audio, tiny_classifier, sr=8000)
     assert result.duration_s == pytest.approx(5.0, abs=0.01)
     assert all(np.isfinite(s.probabilities).all() for s in result.segments)
+
+
+def test_known_voices_name_the_lanes_in_the_document(
+    conversation: Conversation, tiny_classifier: HFAudioClassifier
+) -> None:
+    from analysis.engine.speakers.diarization import KnownVoice, enroll_embedding
+    from tests.analysis.conftest import _voice
+
+    sample = np.concatenate([_voice("Good morning, shall we start with greetings?", True, 0)] * 2)
+    voice = KnownVoice("therapist:7", "therapist", "Sam", enroll_embedding(sample))
+    result = analyze_array(conversation.audio, tiny_classifier, voices=[voice], expected_speakers=2)
+    doc = json.loads(json.dumps(result.to_dict()))
+    lanes = {s["cluster"]: s for s in doc["speakers"]}
+    assert sorted((s["role"], s["role_source"]) for s in lanes.values()) == [
+        ("child", "elimination"),
+        ("therapist", "print"),
+    ]
+    therapist = next(s for s in lanes.values() if s["role"] == "therapist")
+    assert therapist["voice_key"] == "therapist:7" and therapist["voice_similarity"] >= 0.6
+    assert all(seg["speaker"] == lanes[seg["cluster"]]["role"] for seg in doc["segments"])
+    assert "centroid" not in therapist  # a voice print stays out of the exportable document
+    assert all(np.linalg.norm(c.centroid) == pytest.approx(1.0, abs=1e-4) for c in result.speakers)
