@@ -154,6 +154,11 @@ class ReportForm(forms.Form):
         help_text="Shown to the family in the report. Your private session notes are never "
         "included.",
     )
+    include_listening = forms.BooleanField(
+        required=False,
+        label="Include listening practice",
+        help_text="Right answers per feeling and the most common mix-ups in the period.",
+    )
 
     def __init__(self, *args: Any, child: Child, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

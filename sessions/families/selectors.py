@@ -31,6 +31,10 @@ from sessions.models import Child, Clinic, Recording, TherapySession
 
 # --- consent ----------------------------------------------------------------------------------
 
+# The key in a report's summary: the therapist included listening practice (a draft keeps only
+# this choice; a released report has it with the frozen figures under "listening").
+LISTENING_CHOICE = "include_listening"
+
 
 def consent_text_current(*, clinic: Clinic | Any, purpose: str) -> ConsentText | None:
     return ConsentText.objects.filter(clinic=clinic, purpose=purpose).order_by("-version").first()
@@ -275,8 +279,10 @@ def report_summary(
     sessions: Iterable[TherapySession],
     period_start: dt.date,
     period_end: dt.date,
+    include_listening: bool = False,
 ) -> dict[str, Any]:
     """The automatic part of a progress report, as plain JSON (frozen into a released report).
+    With ``include_listening`` also the child's listening practice of the period.
 
     Per session: date, kind and the child's speech figures (emotion time shares, the three mood
     groups, mean valence/arousal, talk-time share); overall: the same weighted by speech time;
@@ -315,7 +321,14 @@ def report_summary(
         "overall": overall,
         "trends": {"calm_or_cheerful": _trend(pleasant), "talk_share": _trend(talk)},
         "exercises": _exercise_progress(child, period_start, period_end),
+        **(_listening(child, period_start, period_end) if include_listening else {}),
     }
+
+
+def _listening(child: Child, start: dt.date, end: dt.date) -> dict[str, Any]:
+    from sessions.listening.selectors import report_figures
+
+    return {LISTENING_CHOICE: True, "listening": report_figures(child=child, start=start, end=end)}
 
 
 def report_data(report: ProgressReport) -> dict[str, Any]:
@@ -327,6 +340,7 @@ def report_data(report: ProgressReport) -> dict[str, Any]:
         sessions=report.sessions.all(),
         period_start=report.period_start,
         period_end=report.period_end,
+        include_listening=bool(report.summary.get(LISTENING_CHOICE)),
     )
 
 

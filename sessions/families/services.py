@@ -43,6 +43,9 @@ from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
 
+# The key in a report's summary that says the therapist included listening practice.
+LISTENING_CHOICE = selectors.LISTENING_CHOICE
+
 
 class ConsentTextMissing(ValueError):
     """The clinic has not written the consent text for this purpose yet."""
@@ -688,9 +691,12 @@ def report_create(
     sessions: Iterable[TherapySession],
     title: str = "Progress report",
     comments: str = "",
+    include_listening: bool = False,
     request: HttpRequest | None = None,
 ) -> ProgressReport:
-    """Start a draft report. Each call creates a new report (version 1 of a new series)."""
+    """Start a draft report. Each call creates a new report (version 1 of a new series).
+    ``include_listening``: the report shows the child's listening practice of the period (the
+    choice is kept in the draft's ``summary`` until release freezes the figures)."""
     _check_period(period_start, period_end)
     chosen = _check_sessions(child, sessions)
     report = ProgressReport.objects.create(
@@ -700,6 +706,7 @@ def report_create(
         period_end=period_end,
         comments=comments.strip(),
         created_by=signed_in(actor),
+        summary={LISTENING_CHOICE: True} if include_listening else {},
     )
     report.sessions.set(chosen)
     audit.record(
@@ -723,10 +730,11 @@ def report_update(
     period_end: dt.date,
     sessions: Iterable[TherapySession],
     comments: str,
+    include_listening: bool | None = None,
     request: HttpRequest | None = None,
 ) -> ProgressReport:
     """Change a draft. Raises ReportLocked for a released report. Saving the same values twice
-    leaves the same draft."""
+    leaves the same draft. ``include_listening`` None keeps the draft's choice."""
     report = ProgressReport.objects.select_for_update().get(pk=report.pk)
     if report.is_released:
         raise ReportLocked()
@@ -735,6 +743,8 @@ def report_update(
     report.title = title.strip() or "Progress report"
     report.period_start, report.period_end = period_start, period_end
     report.comments = comments.strip()
+    if include_listening is not None:
+        report.summary = {LISTENING_CHOICE: True} if include_listening else {}
     report.save()
     report.sessions.set(chosen)
     audit.record(
@@ -766,6 +776,7 @@ def report_release(
         sessions=report.sessions.all(),
         period_start=report.period_start,
         period_end=report.period_end,
+        include_listening=bool(report.summary.get(LISTENING_CHOICE)),
     )
     report.status = ReportStatus.RELEASED
     report.released_at = timezone.now()
@@ -805,6 +816,7 @@ def report_revise(
         period_end=report.period_end,
         comments=report.comments,
         created_by=signed_in(actor),
+        summary={LISTENING_CHOICE: True} if report.summary.get(LISTENING_CHOICE) else {},
     )
     correction.sessions.set(report.sessions.all())
     audit.record(

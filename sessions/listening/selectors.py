@@ -177,3 +177,37 @@ def trend_table(figures: dict[str, Any], *, weeks: int = 6) -> dict[str, Any]:
         key=lambda m: -int(m["count"]),
     )
     return {"weeks": week_list, "rows": rows, "mixups": mixups[:3]}
+
+
+def report_figures(*, child: Child, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Listening practice of a report's period as plain JSON (frozen into a released report):
+    answers, right ones, per clip feeling, the most common mix-ups, median response time."""
+    answers = ListeningAnswer.objects.filter(
+        child=child, answered_at__gte=_day_start(start),
+        answered_at__lt=_day_start(end + dt.timedelta(days=1)),
+    )  # fmt: skip
+    rows = engine_answers(answers)
+    figures: dict[str, Any] = {
+        "answers": len(rows),
+        "correct": sum(1 for a in rows if a.correct),
+        "per_emotion": accuracy_per_emotion(rows),
+        "by_week": accuracy_by_week(rows),
+        "confusion": confusion(rows),
+        "times": response_times(rows),
+    }
+    table = trend_table(figures, weeks=0)
+    return {
+        "answers": figures["answers"],
+        "correct": figures["correct"],
+        "per_emotion": [
+            {"emotion": r.emotion, "word": EMOTION_WORDS.get(r.emotion, r.emotion),
+             "answers": r.answers, "correct": r.correct}
+            for r in figures["per_emotion"]
+        ],
+        "mixups": [
+            {**m, "target_word": EMOTION_WORDS.get(m["target"], m["target"]),
+             "chosen_word": EMOTION_WORDS.get(m["chosen"], m["chosen"])}
+            for m in table["mixups"]
+        ],
+        "median_ms": figures["times"].median_ms,
+    }  # fmt: skip

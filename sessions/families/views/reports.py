@@ -69,6 +69,7 @@ def report_create(request: HttpRequest, child_id: str) -> HttpResponse:
             period_end=form.cleaned_data["period_end"],
             sessions=form.cleaned_data["sessions"],
             comments=form.cleaned_data["comments"],
+            include_listening=form.cleaned_data["include_listening"],
         )
         messages.success(
             request,
@@ -116,6 +117,7 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
             "period_end": report.period_end,
             "sessions": list(report.sessions.all()),
             "comments": report.comments,
+            "include_listening": bool(report.summary.get(selectors.LISTENING_CHOICE)),
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -129,6 +131,7 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
                 period_end=form.cleaned_data["period_end"],
                 sessions=form.cleaned_data["sessions"],
                 comments=form.cleaned_data["comments"],
+                include_listening=form.cleaned_data["include_listening"],
             )
         except ReportLocked as exc:
             messages.error(request, str(exc))
