@@ -65,7 +65,9 @@ BENCH_ARGS_robustness = --data $(RAVDESS) --copies 4 --condition-every 3 --json 
 BENCH_ARGS_sessions = --data $(RAVDESS) --json var/sessions.json
 BENCH_ARGS_speakers = --data $(RAVDESS) --json var/speakers.json --time-minutes 5
 BENCH_ARGS_feedback =
-BENCHMARKS := throughput segmentation robustness sessions speakers feedback
+# Clinic validation on constructed, cached features: evaluate 5,000 segments, adapt on 2,000.
+BENCH_ARGS_agreement = --items 5000 --labels 2000
+BENCHMARKS := throughput segmentation robustness sessions speakers agreement feedback
 ARGS ?= $(BENCH_ARGS_$(WHAT))
 
 bench: $(STAMP)

@@ -102,6 +102,9 @@ def seed_demo(*, today: dt.date | None = None) -> dict[str, object]:
     _seed_recordings([(alex, therapist), (bea, therapist), (charlie, therapist2)])
     for child in (alex, bea):  # the two families of the demo
         _seed_family_screens(child, therapist, today)
+    from sessions.validation.demo import seed_blind_labels
+
+    seed_blind_labels(demo, therapist, therapist2, today=today)  # the validation page's figures
     return {"clinics": [demo, other], "admin_other": other_admin}
 
 
@@ -283,6 +286,7 @@ def _seed_report(child: Child, therapist: User, today: dt.date) -> None:
         period_end=today,
         sessions=sessions,
         title="Autumn progress report",
+        include_listening=True,
         comments=(
             f"{child.given_name} has been practising greetings and taking turns in "
             "conversation. At home, try the 'Happy hello' exercise a few times a week.\n\n"
@@ -297,4 +301,7 @@ def _seed_family_screens(child: Child, therapist: User, today: dt.date) -> None:
     if run is not None:
         _seed_corrections(run, therapist)
     _seed_practice(child, therapist)
+    from sessions.listening.demo import seed_listening
+
+    seed_listening(child, therapist, today)  # listening sets with three weeks of answers
     _seed_report(child, therapist, today)

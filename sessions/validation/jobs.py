@@ -29,6 +29,7 @@ from django.conf import settings
 
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.training import agreement
+from analysis.engine.training.adaptation import adapt
 from analysis.models import EmotionModelVersion
 from sessions import audit
 from sessions.models import Child
@@ -251,43 +252,6 @@ def run_predict(job: ValidationJob) -> dict[str, Any]:
     return {"answered": len(kept), "already": len(have)}
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    from analysis.engine.classifiers.features_head import HeadEnsemble
-    from analysis.engine.training.heads import fit_logistic
-
-    ensemble = HeadEnsemble(
-        labels=list(CANONICAL_LABELS), heads=[fit_logistic(x, y, len(CANONICAL_LABELS))]
-    )
-    return ensemble.predict_proba
-
-
-def adapt_features(
-    x: np.ndarray,
-    labels: Sequence[str],
-    groups: Sequence[str],
-    evaluate: Sequence[bool],
-    trainable: Sequence[bool],
-    *,
-    n_splits: int = 5,
-) -> dict[str, Any]:
-    """The adaptation on feature rows (no Django rows: the benchmark calls it too): child-level
-    cross-validated answers on the ``evaluate`` rows and the final head on all trainable rows."""
-    from analysis.engine.classifiers.features_head import HeadEnsemble
-    from analysis.engine.training.heads import fit_logistic
-
-    index = {label: i for i, label in enumerate(CANONICAL_LABELS)}
-    y = np.array([index[label] for label in labels], dtype=np.int64)
-    oof_idx, oof_probs = agreement.child_cross_validation(
-        x, y, groups, evaluate, _fit_logistic, n_splits=n_splits, train_allowed=trainable
-    )
-    mask = np.asarray(trainable, dtype=bool)
-    ensemble = HeadEnsemble(
-        labels=list(CANONICAL_LABELS),
-        heads=[fit_logistic(x[mask], y[mask], len(CANONICAL_LABELS))],
-    )
-    return {"oof_index": oof_idx, "oof_probabilities": oof_probs, "ensemble": ensemble}
-
-
 def run_adapt(job: ValidationJob) -> tuple[dict[str, Any], EmotionModelVersion]:
     """Train, cross-validate by child and stage the clinic's adapted head."""
     from analysis.engine.classifiers.features_head import write_model
@@ -325,15 +289,15 @@ def run_adapt(job: ValidationJob) -> tuple[dict[str, Any], EmotionModelVersion]:
         )
     _audit_training_use(job, kept)
     validation_services.job_progress(job, 70, "Child-level cross-validation")
-    result = adapt_features(
+    result = adapt(
         x,
         [s.label for s in kept],
         [str(s.child_id) for s in kept],
         [s.evaluate for s in kept],
         trainable,
     )
-    oof_rows = [kept[i] for i in result["oof_index"]]
-    oof_probs = result["oof_probabilities"]
+    oof_rows = [kept[i] for i in result.oof_index]
+    oof_probs = result.oof_probabilities
     pred = [CANONICAL_LABELS[int(np.argmax(r))] for r in oof_probs]
     default = selectors.default_threshold(base)
     evaluation = agreement.report(
@@ -350,7 +314,7 @@ def run_adapt(job: ValidationJob) -> tuple[dict[str, Any], EmotionModelVersion]:
         spec: str | dict[str, Any] = classifier.manifest.extra["features"]
         write_model(
             out_dir,
-            result["ensemble"],
+            result.ensemble,
             features=spec,
             name=f"{base.name}-clinic",
             version="1",

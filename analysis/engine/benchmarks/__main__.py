@@ -37,6 +37,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "analysis.engine.benchmarks.diarization",
         "speaker count, DER/JER and roles of 2-4 speaker conversations",
     ),
+    "agreement": (
+        "analysis.engine.benchmarks.agreement",
+        "clinic validation on cached (constructed) features: evaluate 5,000, adapt on 2,000",
+    ),
 }
 
 

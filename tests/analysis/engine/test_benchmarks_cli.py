@@ -25,7 +25,7 @@ def test_each_sub_command_hands_its_arguments_to_its_benchmark(
     usage = capsys.readouterr().out
     # The benchmark's own parser answered (its options), under this command's name.
     assert usage.startswith(f"usage: python -m analysis.engine.benchmarks {what} ")
-    assert "--data" in usage or "--minutes" in usage
+    assert "--data" in usage or "--minutes" in usage or "--items" in usage
 
 
 def test_an_unknown_benchmark_is_refused_with_the_list(capsys: pytest.CaptureFixture[str]) -> None:
