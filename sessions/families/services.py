@@ -324,6 +324,11 @@ def child_recordings_erase(
         child_print_delete(child=child, actor=actor, reason=reason, request=request)
     )
     transaction.on_commit(lambda: _delete_files(files))
+    # Feature vectors the clinic validation cached from the child's segments go with them.
+    from sessions.validation.jobs import forget_child_features
+
+    child_id = child.pk
+    transaction.on_commit(lambda: forget_child_features(child_id))
     audit.record(
         actor=actor,
         action=AuditAction.DELETE,

@@ -54,6 +54,11 @@ def child_cache_dir(child_id: Any) -> Path:
     return cache_root() / "features" / uuid.UUID(str(child_id)).hex
 
 
+def forget_child_features(child_id: Any) -> None:
+    """Delete the child's cached features (their recordings were erased). Twice: harmless."""
+    shutil.rmtree(child_cache_dir(child_id), ignore_errors=True)
+
+
 @dataclass
 class Stretch:
     """A labelled stretch of a recording: a blind-reviewed segment or a correction."""

@@ -109,6 +109,24 @@ def test_features_are_cached_so_reevaluating_needs_no_audio(cast: Cast) -> None:
     assert len(again) == 36 and np.array_equal(x, y, equal_nan=True)
 
 
+def test_erasing_a_childs_recordings_removes_their_cached_features(
+    cast: Cast, django_capture_on_commit_callbacks: Any
+) -> None:
+    from analysis.registry import active as registry
+    from sessions.families.services import child_recordings_erase
+
+    base, _children = _clinic_with_labels(cast)
+    classifier = registry.load_for_inference(registry.model_dir(base))
+    jobs.stretch_features(classifier, jobs._blind_stretches(cast.clinic))
+    folder = jobs.child_cache_dir(cast.child.pk)
+    assert any(folder.iterdir())
+    with django_capture_on_commit_callbacks(execute=True):
+        child_recordings_erase(child=cast.child, actor=cast.admin, reason="test")
+    assert not folder.exists()
+    # Its blind labels went with its segments.
+    assert not ReviewItem.objects.filter(child=cast.child).exists()
+
+
 def test_too_few_consented_labels_fail_with_a_message(cast: Cast) -> None:
     base = features_model(cast.clinic)
     job = services.job_start(clinic=cast.clinic, kind="adapt", version=None, actor=cast.admin)
