@@ -21,6 +21,7 @@ import json, django
 django.setup()
 from sessions.exercises.models import Attempt, Exercise
 from sessions.families.models import ProgressReport
+from sessions.listening.models import ListeningAnswer
 from sessions.models import Child
 from sessions.workspace.models import SegmentEdit
 out = {}
@@ -32,6 +33,10 @@ for child in Child.objects.filter(guardians__isnull=False).distinct():
         "tries_done": Attempt.objects.filter(child=child, status="done").count(),
         "reviewed": Attempt.objects.filter(child=child).exclude(reviewed_at=None).count(),
         "corrections": SegmentEdit.objects.filter(run__recording__session__child=child).count(),
+        "listening_answers": ListeningAnswer.objects.filter(child=child).count(),
+        "listening_wrong": ListeningAnswer.objects.filter(child=child, correct=False).count(),
+        "report_listening": max([r.summary.get("listening", {}).get("answers", 0)
+                                 for r in released] or [0]),
     }
 out["generated_examples"] = sum(e.model_voice_generated for e in Exercise.objects.all())
 print(json.dumps(out))
@@ -76,6 +81,10 @@ def test_the_demo_seed_fills_every_family_screen_and_is_idempotent(tmp_path: Pat
         assert row["tries_done"] >= 2, code
         assert row["reviewed"] >= 1, code
         assert row["corrections"] >= 1, code
+        # Two starter sets (4 + 8 clips) answered on two days of three weeks, some wrong.
+        assert row["listening_answers"] == 72, code
+        assert 0 < row["listening_wrong"] < 72, code
+        assert row["report_listening"] == 72, (code, "the report includes listening")
     assert first["generated_examples"] >= 9  # each library exercise has its generated example
 
     _run(["manage.py", "seed_demo"], env)
