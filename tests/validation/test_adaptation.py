@@ -135,3 +135,18 @@ def test_too_few_consented_labels_fail_with_a_message(cast: Cast) -> None:
     job.refresh_from_db()
     assert job.status == "failed" and "at least 20" in job.error
     assert not EmotionModelVersion.objects.filter(source="trained", base_version=base).exists()
+
+
+def test_a_staged_model_answers_the_blind_labels_for_comparison(cast: Cast, client: Any) -> None:
+    _clinic_with_labels(cast)
+    staged = features_model(cast.clinic, status="staged", name="candidate")
+    client.force_login(cast.admin)
+    response = client.post(reverse("validation_model_predict", args=[staged.pk]))
+    assert response.status_code == 302
+    job = ValidationJob.objects.get(kind="predict")
+    assert jobs.job_run(job.pk) == "done"
+    assert SegmentPrediction.objects.filter(version=staged, out_of_fold=False).count() == 36
+    job.refresh_from_db()
+    assert job.detail == {"answered": 36, "already": 0}
+    page = client.get(reverse("console_model_activate", args=[staged.pk])).content.decode()
+    assert "On the same 36 segments therapists labelled blind" in page
