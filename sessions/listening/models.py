@@ -51,6 +51,10 @@ class Clip(TimestampedModel):
     source = models.CharField(max_length=12, choices=ClipSource.choices)
     # Background noise mixed in when the clip was built (None: clean), in dB signal-to-noise.
     noise_snr_db = models.FloatField(null=True, blank=True)
+    # The clip this one was made from by mixing in noise (``services.clip_noisy_variant``).
+    variant_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="variants"
+    )
     audio = models.FileField(upload_to=clip_upload_to, max_length=300)
     content_type = models.CharField(max_length=100, blank=True)
     duration_s = models.FloatField(null=True, blank=True)

@@ -7,19 +7,25 @@ Views, the API and commands call these; none of them touches the models directly
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+import soundfile as sf
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from analysis.engine.audio import conditions
+from analysis.engine.audio import decode as audio
 from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.practice.listening import MAX_CHOICES, MIN_CHOICES, choices_for
-from analysis.services import RecordingRejected, local_upload_path
+from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
 from sessions.exercises.models import EVERY_DAY
 from sessions.exercises.services import (
@@ -159,6 +165,44 @@ def clip_retag(*, clip: Clip, emotion: str, actor: Any, request: HttpRequest | N
             request=request, detail={"emotion": emotion},
         )  # fmt: skip
     return clip
+
+
+NOISE_SEED = 16
+
+
+def clip_noisy_variant(
+    *, clip: Clip, snr_db: float, actor: Any, request: HttpRequest | None = None
+) -> Clip:
+    """A copy of ``clip`` with seeded pink noise mixed in at ``snr_db`` (a harder clip). The
+    emotion is the person's label of the original (the words and voice are the same); the copy
+    is a 16 kHz WAV. Twice with the same level: the first copy is returned."""
+    existing = Clip.objects.filter(variant_of=clip, noise_snr_db=float(snr_db)).first()
+    if existing is not None:
+        return existing
+    with local_file_path(clip.audio) as path:
+        try:
+            clean = audio.decode(path)
+        except audio.AudioError as exc:
+            raise RecordingRejected("This clip could not be read.", exc.code) from exc
+    rng = np.random.default_rng(NOISE_SEED)
+    mixed = conditions.mix_at_snr(clean, conditions.coloured_noise(clean.size, rng, 1.0), snr_db)
+    mixed = mixed / max(1.0, float(np.max(np.abs(mixed))))
+    buffer = io.BytesIO()
+    sf.write(buffer, mixed.astype(np.float32), audio.TARGET_SR, format="WAV", subtype="PCM_16")
+    with transaction.atomic():
+        variant = Clip(
+            clinic_id=clip.clinic_id, emotion=clip.emotion, intensity=clip.intensity,
+            words=clip.words, source=clip.source, noise_snr_db=float(snr_db),
+            content_type="audio/wav", duration_s=round(clean.size / audio.TARGET_SR, 3),
+            tagged_by=clip.tagged_by, variant_of=clip,
+        )  # fmt: skip
+        variant.audio.save("noisy.wav", ContentFile(buffer.getvalue()), save=False)
+        variant.save()
+        audit.record(
+            actor=actor, action=AuditAction.CREATE, obj=variant, clinic_id=clip.clinic_id,
+            request=request, detail={"noisy_copy_of": str(clip.pk), "snr_db": snr_db},
+        )  # fmt: skip
+    return variant
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ urlpatterns = [
     path("listening/", views.library, name="listening_library"),
     path("listening/clips/new/", views.clip_create, name="listening_clip_create"),
     path("listening/clips/<uuid:clip_id>/tag/", views.clip_tag, name="listening_clip_tag"),
+    path("listening/clips/<uuid:clip_id>/noisy/", views.clip_noisy, name="listening_clip_noisy"),
     path("listening/sets/new/", views.set_create, name="listening_set_create"),
     path("children/<uuid:child_id>/listening/", views.child_listening, name="child_listening"),
     path(

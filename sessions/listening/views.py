@@ -148,6 +148,7 @@ def library(request: HttpRequest) -> HttpResponse:
             "sets": sets.prefetch_related("clips"),
             "can_create": access.is_therapist(request.user),
             "tag_form": ClipTagForm(),
+            "noise_levels": NOISE_LEVELS_DB,
         },
     )
 
@@ -185,6 +186,30 @@ def clip_tag(request: HttpRequest, clip_id: str) -> HttpResponse:
         messages.success(request, "Feeling saved. Earlier answers keep the label they had.")
     else:
         messages.error(request, "Please choose a feeling.")
+    return redirect("listening_library")
+
+
+NOISE_LEVELS_DB = (15, 10, 5)
+
+
+@login_required
+@require_POST
+def clip_noisy(request: HttpRequest, clip_id: str) -> HttpResponse:
+    """A harder copy of a clip: the same voice with background noise mixed in."""
+    clip = access.get_listening_clip_for_user(request.user, clip_id, write=True)
+    try:
+        snr_db = int(request.POST.get("snr_db", ""))
+    except ValueError:
+        snr_db = 0
+    if snr_db not in NOISE_LEVELS_DB:
+        messages.error(request, "Please choose how much noise to add.")
+        return redirect("listening_library")
+    try:
+        services.clip_noisy_variant(clip=clip, snr_db=snr_db, actor=request.user, request=request)
+    except RecordingRejected as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Noisy copy made ({snr_db} dB). Add it to a set to use it.")
     return redirect("listening_library")
 
 

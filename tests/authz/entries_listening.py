@@ -69,6 +69,13 @@ ENTRIES = [
         kwargs=clip,
         data=lambda c: {"emotion": _clip(c).emotion},
     ),
+    Endpoint(
+        "listening_clip_noisy",
+        each(404, therapist=302, other_therapist=302, admin=403, anonymous=LOGIN),
+        method="post",
+        kwargs=clip,
+        data=lambda c: {"snr_db": "10"},
+    ),
     Endpoint("listening_set_create", THERAPISTS_ONLY),
     Endpoint(
         "listening_set_create",

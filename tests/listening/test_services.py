@@ -3,11 +3,14 @@ per client id, consent-gated), the figures from stored answers, erasure with con
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
+import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from analysis.engine.audio import decode as audio
 from analysis.services import RecordingRejected
 from sessions.families.consent import ConsentMissing
 from sessions.listening import selectors, services, starter
@@ -141,3 +144,22 @@ def test_streak_counts_scheduled_listening_days(cast: Cast) -> None:
     assert selectors.child_streak(child=cast.child) == 3
     board = selectors.family_board(child=cast.child)
     assert board["due"][0]["answered_today"] == 1 and board["done_today"] == 1
+
+
+def test_a_noisy_copy_keeps_the_person_label_and_is_made_once(cast: Cast) -> None:
+    upload = SimpleUploadedFile("mine.wav", wav_bytes(1.5), content_type="audio/wav")
+    clip = services.clip_create(
+        clinic=cast.clinic, uploaded_file=upload, emotion="angry", tagged_by=cast.therapist
+    )
+    noisy = services.clip_noisy_variant(clip=clip, snr_db=5, actor=cast.therapist)
+    assert (noisy.emotion, noisy.tagged_by, noisy.variant_of) == ("angry", cast.therapist, clip)
+    assert noisy.noise_snr_db == 5.0 and noisy.content_type == "audio/wav"
+    with noisy.audio.open("rb") as handle:
+        data = handle.read()
+    with clip.audio.open("rb") as handle:
+        original = handle.read()
+    assert data != original
+    samples, rate = sf.read(io.BytesIO(data))
+    assert rate == audio.TARGET_SR and abs(samples.size / rate - 1.5) < 0.05
+    assert services.clip_noisy_variant(clip=clip, snr_db=5, actor=cast.therapist).pk == noisy.pk
+    assert Clip.objects.filter(variant_of=clip).count() == 1
