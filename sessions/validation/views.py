@@ -49,10 +49,14 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         request=request,
         detail={"count": len(queue)},
     )
+    # The therapist's way to the evidence: their clinics' active models' validation pages.
+    active_models = EmotionModelVersion.objects.filter(
+        clinic_id__in=access.clinic_ids_of(user), status=ModelStatus.ACTIVE
+    ).select_related("clinic")
     return render(
         request,
         "validation/review_queue.html",
-        {"pending": pending, "answered": answered},
+        {"pending": pending, "answered": answered, "active_models": active_models},
     )
 
 
