@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sessions.listening.models import ListeningAnswer
+from sessions.listening.models import Clip, ClipSource, ListeningAnswer
 from tests.conftest import Cast, grant_consent
 from tests.families.test_browser import PHONE, _open, _page
 from tests.listening.factories import answer, make_listening_assignment
@@ -121,3 +121,29 @@ def test_therapist_reads_the_confusion_chart(
     row = page.locator("#confusion-table tbody tr", has_text="sad").inner_text().split()
     assert row == ["sad", "2", "0", "1", "0"]
     assert "3 of 6 answers right" in page.content()
+
+
+def test_therapist_records_a_clip_in_the_browser_and_tags_its_feeling(
+    browser: Any, live_server: Any, cast: Cast, transactional_db: Any
+) -> None:
+    page = _page(browser, live_server, cast.therapist, DESKTOP)
+    _open(page, live_server, "/listening/clips/new/")
+    record = page.get_by_role("button", name="● Record")
+    record.click()
+    page.get_by_role("button", name="■ Stop").wait_for()
+    page.wait_for_timeout(2500)  # Chromium's fake microphone plays its beep
+    page.get_by_role("button", name="■ Stop").click()
+    page.wait_for_selector("#clip-preview:not([hidden])")
+    assert "Recorded." in page.locator("#clip-record-status").inner_text()
+    page.get_by_label("Which feeling does the voice show?").select_option("sad")
+    page.get_by_label("Intensity").select_option("normal")
+    page.get_by_label("What the voice says").fill("I lost my ball.")
+    page.get_by_role("button", name="Save the clip").click()
+    page.wait_for_url("**/listening/")
+    assert "Clip saved as sad" in page.locator("main").inner_text()
+    clip = Clip.objects.get(clinic=cast.clinic, source=ClipSource.RECORDED)
+    assert (clip.emotion, clip.intensity, clip.words) == ("sad", "normal", "I lost my ball.")
+    assert clip.tagged_by == cast.therapist and clip.content_type in {"audio/webm", "audio/ogg"}
+    assert clip.duration_s is not None and clip.duration_s > 1.5
+    row = page.locator("tr", has_text="I lost my ball.")
+    assert "Recorded in the browser, tagged by" in row.inner_text()
