@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from typing import Any
 
 import pytest
 import soundfile as sf
@@ -14,7 +15,13 @@ from analysis.engine.audio import decode as audio
 from analysis.services import RecordingRejected
 from sessions.families.consent import ConsentMissing
 from sessions.listening import selectors, services, starter
-from sessions.listening.models import Clip, ClipSource, ListeningAnswer, ListeningSet
+from sessions.listening.models import (
+    Clip,
+    ClipSource,
+    ListeningAnswer,
+    ListeningAssignment,
+    ListeningSet,
+)
 from sessions.models import AuditEvent
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import wav_bytes
@@ -41,7 +48,9 @@ def test_a_new_clinic_gets_the_generated_starter_clips_and_sets_once(cast: Cast)
     assert Clip.objects.filter(clinic=cast.clinic).count() == 20
 
 
-def _record(assignment, clip, chosen, client_id=None):  # type: ignore[no-untyped-def]
+def _record(
+    assignment: ListeningAssignment, clip: Clip, chosen: str, client_id: Any = None
+) -> tuple[ListeningAnswer, bool]:
     return services.answer_record(
         assignment=assignment, clip_id=clip.pk, chosen=chosen,
         client_id=client_id or uuid.uuid4(), answered_by=None, response_ms=900,
@@ -74,7 +83,7 @@ def test_answers_outside_the_set_or_the_choices_are_refused(cast: Cast) -> None:
     with pytest.raises(services.AnswerRejected) as offered:
         _record(assignment, clip, "angry")  # a 2-choice happy/sad set never offers angry
     assert offered.value.code == "bad_choice"
-    foreign = Clip.objects.filter(clinic=cast.clinic, emotion="angry").first()
+    foreign = Clip.objects.filter(clinic=cast.clinic, emotion="angry")[0]
     with pytest.raises(services.AnswerRejected) as outside:
         _record(assignment, foreign, "angry")
     assert outside.value.code == "unknown_clip"
@@ -126,7 +135,9 @@ def test_a_therapists_clip_keeps_the_emotion_they_tagged(cast: Cast) -> None:
         clinic=cast.clinic, uploaded_file=upload, emotion="fearful", tagged_by=cast.therapist
     )
     assert clip.source == ClipSource.UPLOADED and clip.tagged_by == cast.therapist
-    assert clip.emotion == "fearful" and clip.audio.name.startswith(f"listening/{cast.clinic.pk}/")
+    assert clip.emotion == "fearful" and str(clip.audio.name).startswith(
+        f"listening/{cast.clinic.pk}/"
+    )
     with pytest.raises(RecordingRejected):
         services.clip_create(
             clinic=cast.clinic, emotion="happy", tagged_by=cast.therapist,
