@@ -147,6 +147,10 @@ def test_practice_thresholds_learnt_from_blind_labels_default_elsewhere(cast: Ca
     assert thresholds["angry"] == pytest.approx(0.33)
 
 
+def report_model(cast: Cast) -> Any:
+    return selectors.EmotionModelVersion.objects.get(clinic=cast.clinic, status="active")
+
+
 def test_poor_emotions_are_greyed_out_in_the_timeline(cast: Cast) -> None:
     _labelled(cast, wrong=14, second=False)
     # 14 of 20 answers flipped: both emotions fall below one half on 10 or more items.
@@ -157,6 +161,9 @@ def test_poor_emotions_are_greyed_out_in_the_timeline(cast: Cast) -> None:
     for emotion in poor:
         assert min(rates[emotion]["recall"] or 1, rates[emotion]["precision"] or 1) < 0.5
     assert sorted(poor) == ["happy", "sad"]
+    # Practice gives no stars for them at any confidence: the evidence says never.
+    thresholds = selectors.practice_thresholds(report_model(cast))
+    assert thresholds["happy"] > 1 and thresholds["sad"] > 1
     lanes, _ = charts.segment_traces(
         [
             {
