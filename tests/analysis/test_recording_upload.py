@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,11 @@ def test_short_clip_goes_to_short_queue_and_long_to_long_queue_on_the_real_broke
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     grant_consent(cast.child)
+    # Queues of this test's own: the shared test broker's short and long queues may hold
+    # messages of other tests (practice attempts), which are not what this test checks.
+    suffix = uuid.uuid4().hex[:8]
+    settings.SER_QUEUE_SHORT = f"short-{suffix}"
+    settings.SER_QUEUE_LONG = f"long-{suffix}"
     short = write_speechlike_wav(tmp_path / "short.wav", seconds=3.0)
     long = write_silence_wav(tmp_path / "long.wav", seconds=settings.SER_SHORT_CLIP_MAX_S + 5)
     with django_capture_on_commit_callbacks(execute=True):
@@ -112,6 +118,7 @@ def test_short_clip_goes_to_short_queue_and_long_to_long_queue_on_the_real_broke
             assert message.headers["argsrepr"] == repr([str(run.pk)])
             message.ack()
             simple.close()
+            conn.default_channel.queue_delete(queue)
 
 
 def test_no_upload_without_recording_consent(api: Any, cast: Cast, tmp_path: Path) -> None:
