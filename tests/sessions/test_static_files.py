@@ -17,6 +17,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 
 BUNDLE = "vendor/plotly/plotly-cartesian.min.js"
+# The session page and the child page draw scatter and bar only: the smaller basic bundle.
+BASIC = "vendor/plotly/plotly-basic.min.js"
 CHART_MODULES = [
     "sessions/workspace/charts.py",
     "sessions/exercises/charts.py",
@@ -26,22 +28,22 @@ CHART_MODULES = [
 SCRIPTS = ["static/workspace", "static/exercises", "static/js"]
 
 
-def _bundle_trace_types() -> set[str]:
-    path = finders.find(BUNDLE)
-    assert path, f"{BUNDLE} is not among the static files"
+def _bundle_trace_types(bundle: str = BUNDLE) -> set[str]:
+    path = finders.find(bundle)
+    assert path, f"{bundle} is not among the static files"
     text = Path(str(path)).read_text(encoding="utf-8")
     return set(re.findall(r'moduleType:"trace",name:"([a-z0-9]+)"', text))
 
 
-def _trace_types_used() -> set[str]:
+def _trace_types_used(modules: list[str] = CHART_MODULES, folders: list[str] = SCRIPTS) -> set[str]:
     """Trace types named in the chart modules (``go.Bar(...)``, ``"type": "bar"``) and in our
     own scripts (``type: "bar"``), among all the trace types plotly knows."""
     known = dict(go.Figure()._data_validator.class_strs_map)  # trace type -> class name
     by_class = {cls: name for name, cls in known.items()}
     used: set[str] = set()
     base = Path(settings.BASE_DIR)
-    sources = [base / module for module in CHART_MODULES]
-    sources += [path for folder in SCRIPTS for path in (base / folder).glob("*.js")]
+    sources = [base / module for module in modules]
+    sources += [path for folder in folders for path in (base / folder).glob("*.js")]
     for path in sources:
         text = path.read_text(encoding="utf-8")
         used |= {by_class[c] for c in re.findall(r"\bgo\.([A-Z]\w*)\(", text) if c in by_class}
@@ -55,6 +57,20 @@ def test_the_partial_bundle_draws_every_trace_type_the_charts_use() -> None:
     # The charts really are found (a scan that finds nothing would prove nothing).
     assert {"scatter", "bar", "heatmap"} <= used
     assert used - _bundle_trace_types() == set()
+
+
+def test_the_session_page_and_the_child_page_load_the_basic_bundle_that_draws_their_charts() -> (
+    None
+):
+    used = _trace_types_used(["sessions/workspace/charts.py"], ["static/workspace"])
+    assert {"scatter", "bar"} <= used
+    assert used - _bundle_trace_types(BASIC) == set()
+    # It is smaller than the cartesian bundle (and evaluates in well under half its time).
+    assert _bundle_trace_types(BASIC) < _bundle_trace_types()
+    templates = Path(settings.BASE_DIR, "templates", "workspace")
+    for name in ("session_dashboard.html", "_child_trends.html"):
+        text = (templates / name).read_text(encoding="utf-8")
+        assert BASIC in text and BUNDLE not in text, name
 
 
 def test_no_page_loads_the_full_plotly_bundle() -> None:
