@@ -87,3 +87,21 @@ def test_blind_review_reveals_nothing_before_the_answer(
     phone.set_viewport_size({"width": 390, "height": 844})
     phone.goto(f"{live_server.url}/validation/review/")
     assert phone.evaluate("document.documentElement.scrollWidth <= 391")
+
+
+def test_validation_page_draws_its_figures_and_fits_a_phone(
+    browser: Any, live_server: Any, cast: Cast
+) -> None:
+    from tests.validation.test_validation_page import _labelled
+
+    model = _labelled(cast)
+    page = _login(browser, live_server, cast.admin.email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/validation/models/{model.pk}/")
+    page.locator("#vfig-confusion").wait_for(state="attached")
+    page.wait_for_function(
+        "document.querySelectorAll('.plotly-chart .main-svg').length >= 4", timeout=20000
+    )
+    assert "Model vs therapist, 20 items" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth <= 391")
+    assert page.problems == [], page.problems
