@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After whitenoise, so static files keep their long caching.
     "sessions.middleware.SecurityHeadersMiddleware",
+    # Gzip for JSON only (never the HTML, which holds CSRF tokens: BREACH; ser_portal.compression).
+    "ser_portal.compression.JsonGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,6 +86,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "sessions.middleware.StaffMFARequiredMiddleware",
 ]
+
+# JSON responses that hold a secret (the API token) are never compressed (BREACH).
+GZIP_EXCLUDED_PREFIXES = ("/api/v1/auth/",)
 
 ROOT_URLCONF = "ser_portal.urls"
 WSGI_APPLICATION = "ser_portal.wsgi.application"
