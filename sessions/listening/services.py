@@ -55,6 +55,8 @@ CONSENT_MESSAGE = (
 )
 # A response time above this is a child who walked away, not a slow answer: kept as unknown.
 MAX_RESPONSE_MS = 10 * 60 * 1000
+# How long an answer may wait in a browser's queue and still count on the day it was given.
+OFFLINE_GRACE = dt.timedelta(days=7)
 
 
 class AnswerRejected(ValueError):
@@ -333,11 +335,14 @@ def answer_record(
         return existing, False
     require_consent(child, "recording")
     require_consent(child, "analysis")
-    # Answers queued offline arrive late: accept them for a week after the assignment ended.
+    # Answers queued offline arrive late: the browser's time counts when it is plausible (the
+    # last week, not in the future); a device with a wrong clock gets the arrival time instead
+    # of losing the answer. Accepted for a week after the assignment ended.
     now = timezone.now()
-    when = answered_at if answered_at is not None and answered_at <= now else now
+    plausible = answered_at is not None and now - OFFLINE_GRACE <= answered_at <= now
+    when = answered_at if plausible and answered_at is not None else now
     if not assignment.is_active_on(timezone.localdate(when)) and not (
-        assignment.ended_at and now - assignment.ended_at < dt.timedelta(days=7)
+        assignment.ended_at and now - assignment.ended_at < OFFLINE_GRACE
     ):
         raise AnswerRejected("This listening set isn't on your list any more.", "inactive")
     clip = assignment.listening_set.clips.filter(pk=_parse_uuid(clip_id)).first()

@@ -67,11 +67,14 @@
         } catch (e) {
           break; // offline: keep it
         }
-        if (response.status >= 500 || response.status === 408 || response.status === 429) break;
-        if (response.status >= 400) {
-          var body = await response.json().catch(function () { return {}; });
-          if (body.detail) say(sections[Math.min(current, sections.length - 1)], body.detail, false);
-        }
+        var body = response.ok ? {} : await response.json().catch(function () { return {}; });
+        // Only the server's own verdict on the answer ends its wait: stored (201), stored before
+        // (200), refused for a reason (400), gone (404), no consent. A signed-out session (401),
+        // a CSRF refusal (403), a proxy's error page or a server error keep it queued.
+        var settled = response.status === 200 || response.status === 201 || response.status === 400 ||
+          response.status === 404 || (response.status === 403 && body.code === "consent_missing");
+        if (!settled) break;
+        if (!response.ok && body.detail) say(sections[Math.min(current, sections.length - 1)], body.detail, false);
         items = queue().filter(function (q) { return q.body.client_id !== entry.body.client_id; });
         saveQueue(items);
       }

@@ -147,3 +147,34 @@ def test_therapist_records_a_clip_in_the_browser_and_tags_its_feeling(
     assert clip.duration_s is not None and clip.duration_s > 1.5
     row = page.locator("tr", has_text="I lost my ball.")
     assert "Recorded in the browser, tagged by" in row.inner_text()
+
+
+def _answer_with(status: int) -> Any:
+    return lambda route, request: route.fulfill(status=status, body="{}")
+
+
+def test_an_answer_refused_by_a_signed_out_session_stays_queued_until_it_is_stored(
+    browser: Any, live_server: Any, cast: Cast, transactional_db: Any
+) -> None:
+    grant_consent(cast.child, "recording", "analysis")
+    assignment = make_listening_assignment(cast.child, "happy-or-sad")
+    page = _page(browser, live_server, cast.guardian, PHONE)
+    answers_url = f"**/api/v1/listening/assignments/{assignment.pk}/answers/"
+    # What the API says to a session that has expired, and what a proxy says while the
+    # server restarts: neither is the server's verdict on the answer.
+    for status in (401, 502):
+        page.route(answers_url, _answer_with(status))
+        # (page.goto, not _open: the refusals are the point; the queue is sent on load.)
+        page.goto(f"{live_server.url}/family/listening/{assignment.pk}/")
+        page.wait_for_selector(".li-item:not([hidden])")
+        page.keyboard.press("1")
+        page.wait_for_selector("#li-queue:not([hidden])")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.listeningQueue.size()") >= 1
+        page.unroute(answers_url)
+    assert not ListeningAnswer.objects.exists()
+    # Signed in again / server back: the next visit sends both, once each.
+    page.errors.clear()
+    _open(page, live_server, f"/family/listening/{assignment.pk}/")
+    page.wait_for_function("() => window.listeningQueue.size() === 0")
+    assert ListeningAnswer.objects.filter(child=cast.child).count() == 2

@@ -174,3 +174,25 @@ def test_a_noisy_copy_keeps_the_person_label_and_is_made_once(cast: Cast) -> Non
     assert rate == audio.TARGET_SR and abs(samples.size / rate - 1.5) < 0.05
     assert services.clip_noisy_variant(clip=clip, snr_db=5, actor=cast.therapist).pk == noisy.pk
     assert Clip.objects.filter(variant_of=clip).count() == 1
+
+
+def test_a_wrong_device_clock_never_costs_the_answer(cast: Cast) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    grant_consent(cast.child, "recording", "analysis")
+    assignment = make_listening_assignment(cast.child)
+    clip = assignment.listening_set.clips.filter(emotion="happy")[0]
+    for offset in (dt.timedelta(days=-400), dt.timedelta(days=30)):  # years behind, ahead
+        stored, created = services.answer_record(
+            assignment=assignment, clip_id=clip.pk, chosen="happy", client_id=uuid.uuid4(),
+            answered_by=None, answered_at=timezone.now() + offset,
+        )  # fmt: skip
+        assert created and abs(stored.answered_at - timezone.now()) < dt.timedelta(minutes=1)
+    two_days_ago = timezone.now() - dt.timedelta(days=2)
+    stored, _ = services.answer_record(
+        assignment=assignment, clip_id=clip.pk, chosen="happy", client_id=uuid.uuid4(),
+        answered_by=None, answered_at=two_days_ago,
+    )  # fmt: skip
+    assert stored.answered_at == two_days_ago  # queued offline: counts on the day it was given
