@@ -96,7 +96,7 @@ def test_review_page_never_shows_the_models_answer(cast: Cast, client: Any) -> N
     response = client.get(reverse("validation_review_item", args=[item.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "data-start=\"1.000\"" in html and "data-end=\"3.000\"" in html
+    assert 'data-start="1.000"' in html and 'data-end="3.000"' in html
     rest = _without_choices(html).lower()
     assert "surprised" not in rest
     assert "0.87" not in rest and "87%" not in rest and "87 %" not in rest
@@ -108,9 +108,7 @@ def test_review_page_never_shows_the_models_answer(cast: Cast, client: Any) -> N
     ).exists()
 
 
-def test_answer_is_stored_blind_final_and_apart_from_corrections(
-    cast: Cast, client: Any
-) -> None:
+def test_answer_is_stored_blind_final_and_apart_from_corrections(cast: Cast, client: Any) -> None:
     item = _one_item(cast)
     client.force_login(cast.therapist)
     url = reverse("validation_review_item", args=[item.pk])
