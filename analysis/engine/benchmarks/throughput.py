@@ -2,7 +2,8 @@
 
     python -m analysis.engine.benchmarks.throughput [--minutes 5] [--data RAVDESS_DIR] [--model \
         DIR] [--full-minutes 45]
-        [--threads N] [--dtype auto|fp32|bf16|int8] [--all-dtypes] [--long-stretches 2]
+        [--threads N] [--dtype auto|fp32|bf16|int8] [--all-dtypes] [--long-stretches 2] \
+        [--emulate-avx2] [--onnx]
 
 Input: a conversation of ``--minutes`` built from RAVDESS clips when ``--data`` is given
 (real speech, ~80 % of the time voiced), else a synthetic two-voice speech-like signal (which
@@ -31,6 +32,16 @@ the combination the pipeline runs, with the time of each.
 
 With ``--full-minutes 45`` the portal is also timed end to end on a real 45-minute input;
 otherwise the 45-minute figure is extrapolated linearly from (b) and labelled as such.
+
+``--emulate-avx2`` caps oneDNN, ATen, MKL and fbgemm at AVX2 (``precision.AVX2_EMULATION``) in
+every measurement: an AVX2-only CPU emulated on this machine's cores (other caches and clock
+than a real one; printed as emulated), with the precision choice seeing the capped flags.
+``--onnx`` also times the wav2vec2 encoder through ONNX Runtime, fp32 and dynamic int8, against
+torch on the 20 s stretch (``compare_onnx``; ONNX Runtime ignores the caps). Last, issue 17's
+targets are printed next to the measured figures (``Targets``): the speed-up over naive
+(>= 8x with AVX-512, >= 6x without), the 45-minute session (<= 90 s / <= 150 s; measured or
+extrapolated, said which) and the share of windows whose top label a precision or chunking
+choice moved against fp32 whole-stretch encoding (<= 1 %).
 """
 
 from __future__ import annotations
