@@ -150,3 +150,25 @@ def test_a_staged_model_answers_the_blind_labels_for_comparison(cast: Cast, clie
     assert job.detail == {"answered": 36, "already": 0}
     page = client.get(reverse("console_model_activate", args=[staged.pk])).content.decode()
     assert "On the same 36 segments therapists labelled blind" in page
+
+
+@pytest.mark.slow
+def test_adapt_button_runs_on_a_real_worker_with_progress(
+    cast: Cast, celery_worker: Any, client: Any
+) -> None:
+    from tests.celery_worker import wait_for
+
+    base, _children = _clinic_with_labels(cast)
+    client.force_login(cast.admin)
+    job_url = client.post(reverse("validation_adapt")).url
+    page = client.get(job_url).content.decode()
+    assert 'id="job-progress"' in page
+
+    def finished() -> Any:
+        state = client.get(job_url, HTTP_ACCEPT="application/json").json()
+        return state if not state["active"] else None
+
+    state = wait_for(finished, timeout=240)
+    assert state["status"] == "done", (state, celery_worker.lines[-20:])
+    staged = EmotionModelVersion.objects.get(pk=state["result"])
+    assert staged.status == "staged" and staged.base_version_id == base.pk
