@@ -258,10 +258,11 @@ def compare_onnx(
     are the best of two interleaved rounds after a warm-up, like ``compare_dtypes``.
     """
     try:
+        import onnx  # noqa: F401  (torch.onnx.export needs it)
         import onnxruntime as ort
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as exc:
-        return {"skipped": f"onnxruntime is not installed ({exc})"}
+        return {"skipped": f"onnx and onnxruntime are not installed ({exc}; not dependencies)"}
     import warnings
 
     import torch

@@ -3,9 +3,13 @@ thresholds of the CPU kind it ran on (emulated or not)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from analysis.engine.benchmarks.throughput import Targets
+import numpy as np
+import pytest
+
+from analysis.engine.benchmarks.throughput import Targets, _print_onnx, compare_onnx
 from analysis.engine.classifiers import precision
 
 AMX = "fpu sse sse2 avx avx2 fma avx512f avx512bw avx512_vnni avx_vnni avx512_bf16 amx_bf16"
@@ -40,3 +44,15 @@ def test_an_emulated_avx2_cpu_gets_the_avx2_targets_and_says_it_is_emulated(
     assert lines[0].startswith("targets (AVX2-only (emulated); ")
     assert lines[1] == "    speed-up over naive >= 6x: 6.5x MET"
     assert lines[2] == "    45-min session <= 150 s: 149 s (extrapolated) MET"
+
+
+def test_without_onnxruntime_the_bench_says_so_instead_of_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    result = compare_onnx(str(tmp_path / "no-model"), np.zeros(16000, np.float32), 1, "fp32")
+    assert result["skipped"].startswith("onnx and onnxruntime are not installed")
+    _print_onnx(result, _features(tmp_path, {}))
+    assert (
+        "onnxruntime: not timed, onnx and onnxruntime are not installed" in capsys.readouterr().out
+    )
