@@ -329,8 +329,10 @@ def test_an_unreachable_bucket_answers_503_and_loses_nothing(
 
 
 def test_cleanup_expires_abandoned_uploads_and_removes_leftover_parts_from_the_bucket(
-    on_bucket: str, cast: Cast, monkeypatch: Any
+    on_bucket: str, cast: Cast, monkeypatch: Any, machines: WebMachines
 ) -> None:
+    # An empty MEDIA_ROOT of its own: only the bucket holds upload folders to count.
+    machines.next()
     api = _api(cast)
     fresh = _create(api, cast, "fresh.wav", 5000).json()["id"]
     stale = _create(api, cast, "stale.wav", 5000).json()["id"]
