@@ -47,7 +47,12 @@ MINUS = "\u2212"  # typographic minus sign, for axis labels
 EN_DASH = "\u2013"
 # Bump when frame_traces() changes: stored traces of an older format are not used (a page view
 # computes them without storing; ``manage.py store_timelines`` stores them again).
-TIMELINE_FORMAT = 1
+TIMELINE_FORMAT = 2
+# The model-output traces hold at most about two frames per this many parts of the recording's
+# length: about the timeline's plot width in pixels on a desktop screen, so the first view shows
+# everything a screen can (issue 14). A recording of up to about 40 minutes at the pipeline's
+# 1 s hop is drawn in full; a longer one keeps, in each part, the frames that span its extremes.
+TIMELINE_BUCKETS = 1200
 # Left margin shared with the waveform above the chart, so both use one time axis.
 TIMELINE_MARGIN = {"l": 110, "r": 24, "t": 36, "b": 44}
 LANE_PX, PROB_PX, VA_PX, GAP_PX = 120, 110, 130, 22
@@ -140,13 +145,21 @@ def timeline_traces(frames: Sequence[Mapping[str, Any]]) -> tuple[list[str], str
 def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The model-output part of the timeline: stacked emotion probabilities of each speaker's
     speech windows (rows 2..) and valence/arousal lines (last row). It depends on the run's
-    frames only, so it is built once per run and stored (see ``selectors.timeline_traces``)."""
+    frames only, so it is built once per run and stored (see ``selectors.timeline_traces``).
+
+    Each trace holds at most about two frames per ``TIMELINE_BUCKETS``-th of the recording
+    (what a screen can show): the probabilities keep the frames spanning each part's extremes,
+    the valence and arousal lines each part's lowest and highest value."""
     roles = frame_roles(frames)
     va_axis = f"y{len(roles) + 2}"
     hop = _typical_hop(frames)
+    width = max((f["end_s"] for f in frames), default=0.0) / TIMELINE_BUCKETS
     traces: list[dict[str, Any]] = []
     for row, role in enumerate(roles, start=2):
-        runs = _runs([f for f in frames if f.get("speaker") == role], hop * 1.6)
+        runs = [
+            _spanning_frames(run, width)
+            for run in _runs([f for f in frames if f.get("speaker") == role], hop * 1.6)
+        ]
         xs: list[float | None] = []
         for run in runs:
             xs.append(_r(run[0]["start_s"], 2))
@@ -187,20 +200,20 @@ def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     for role in [r for r in roles if r != "other"]:
-        xs, vs, ars = [], [], []
-        for run in _runs([f for f in frames if f.get("speaker") == role], hop * 1.6):
-            for f in run:
-                xs.append(_r((f["start_s"] + f["end_s"]) / 2, 2))
-                vs.append(_r(f.get("valence")))
-                ars.append(_r(f.get("arousal")))
-            xs.append(None)
-            vs.append(None)
-            ars.append(None)
+        role_runs = _runs([f for f in frames if f.get("speaker") == role], hop * 1.6)
         visible = True if role == "child" else "legendonly"
-        for measure, values, dash, colour in (
-            ("valence", vs, "solid", "#2857a4"),
-            ("arousal", ars, "dash", "#b4451f"),
+        for measure, dash, colour in (
+            ("valence", "solid", "#2857a4"),
+            ("arousal", "dash", "#b4451f"),
         ):
+            line_x: list[float | None] = []
+            values: list[float | None] = []
+            for run in role_runs:
+                for f in _extreme_frames(run, width, measure):
+                    line_x.append(_r((f["start_s"] + f["end_s"]) / 2, 2))
+                    values.append(_r(f.get(measure)))
+                line_x.append(None)
+                values.append(None)
             traces.append(
                 {
                     "type": "scatter",
@@ -208,7 +221,7 @@ def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     "name": f"{SPEAKER_LABEL[role]} {measure}",
                     "xaxis": "x",
                     "yaxis": va_axis,
-                    "x": xs,
+                    "x": line_x,
                     "y": values,
                     "connectgaps": False,
                     "visible": visible,
@@ -221,6 +234,60 @@ def frame_traces(frames: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return traces
+
+
+def _by_bucket(run: Sequence[Mapping[str, Any]], width: float) -> list[list[Mapping[str, Any]]]:
+    """The run's frames in consecutive parts of ``width`` seconds (by their middle)."""
+    groups: dict[int, list[Mapping[str, Any]]] = {}
+    for f in run:
+        key = int((f["start_s"] + f["end_s"]) / 2 / width) if width > 0 else 0
+        groups.setdefault(key, []).append(f)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _spanning_frames(run: Sequence[Mapping[str, Any]], width: float) -> list[Mapping[str, Any]]:
+    """At most two real frames per part of the recording, for the stacked probabilities: the
+    frame furthest from the part's mean (a peak of any emotion) and the frame furthest from
+    that one (the other extreme), in time order. Real frames, so each point's probabilities
+    still add up to 1; a part with one or two frames keeps them."""
+    kept: list[Mapping[str, Any]] = []
+    for group in _by_bucket(run, width):
+        if len(group) <= 2:
+            kept.extend(group)
+            continue
+        vectors = [
+            [float((f.get("probabilities") or {}).get(label, 0.0)) for label in CANONICAL_LABELS]
+            for f in group
+        ]
+        mean = [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
+        first = _furthest(vectors, mean)
+        second = _furthest(vectors, vectors[first])
+        kept.extend(group[i] for i in sorted({first, second}))
+    return kept
+
+
+def _furthest(vectors: Sequence[Sequence[float]], origin: Sequence[float]) -> int:
+    """The index of the vector with the largest difference in any one component from
+    ``origin`` (the first such one on a tie)."""
+    distances = [max(abs(a - b) for a, b in zip(v, origin, strict=True)) for v in vectors]
+    return distances.index(max(distances))
+
+
+def _extreme_frames(
+    run: Sequence[Mapping[str, Any]], width: float, key: str
+) -> list[Mapping[str, Any]]:
+    """At most two frames per part of the recording for a line: the lowest and the highest
+    ``key`` (min/max decimation: every peak and trough stays), in time order."""
+    kept: list[Mapping[str, Any]] = []
+    for group in _by_bucket(run, width):
+        valued = [i for i, f in enumerate(group) if f.get(key) is not None]
+        if len(group) <= 2 or not valued:
+            kept.extend(group if len(group) <= 2 else group[:1])
+            continue
+        low = min(valued, key=lambda i: float(group[i][key]))
+        high = max(valued, key=lambda i: float(group[i][key]))
+        kept.extend(group[i] for i in sorted({low, high}))
+    return kept
 
 
 def speaker_lane(seg: Mapping[str, Any]) -> str:
