@@ -142,3 +142,21 @@ def test_child_page_shows_listening_beside_the_speaking_trends(cast: Cast) -> No
     # Two weeks as columns; sad: 0 of 1, then 1 of 1.
     sad_row = section[section.index('<th scope="row">Sad</th>') :].split("</tr>")[0]
     assert sad_row.count("of 1</td>") == 2 and "0 of 1" in sad_row and "1 of 2 (50 %)" in sad_row
+
+
+def test_without_javascript_each_picture_posts_and_the_page_answers_kindly(cast: Cast) -> None:
+    grant_consent(cast.child, "recording", "analysis")
+    assignment = make_listening_assignment(cast.child, "happy-or-sad")
+    clip = assignment.listening_set.clips.filter(emotion="sad")[0]
+    client = Client()
+    client.force_login(cast.guardian)
+    url = reverse("listening_play", args=[assignment.pk])
+    token = str(uuid.uuid4())
+    form = {"clip": str(clip.pk), "chosen": "happy", "client_id": token}
+    page = client.post(url, form, follow=True).content.decode()
+    assert "Good try! That voice sounded sad. Listen again." in page
+    client.post(url, form)  # the same form sent twice (a double tap, a resend)
+    assert ListeningAnswer.objects.filter(child=cast.child).count() == 1
+    again = client.post(url, {**form, "client_id": "", "chosen": "sad"}, follow=True)
+    assert "This answer has no valid id." in again.content.decode()
+    assert ListeningAnswer.objects.filter(child=cast.child).count() == 1

@@ -3,6 +3,7 @@ per client id, consent-gated), the figures from stored answers, erasure with con
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from analysis.engine.audio import decode as audio
 from analysis.services import RecordingRejected
@@ -177,10 +179,6 @@ def test_a_noisy_copy_keeps_the_person_label_and_is_made_once(cast: Cast) -> Non
 
 
 def test_a_wrong_device_clock_never_costs_the_answer(cast: Cast) -> None:
-    import datetime as dt
-
-    from django.utils import timezone
-
     grant_consent(cast.child, "recording", "analysis")
     assignment = make_listening_assignment(cast.child)
     clip = assignment.listening_set.clips.filter(emotion="happy")[0]
