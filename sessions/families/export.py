@@ -40,7 +40,7 @@ from sessions.models.audit import AuditAction
 from sessions.types import Actor
 
 # Apps whose rows about a child are exported generically (they may add models at any time).
-OTHER_APPS = ("exercises", "workspace")
+OTHER_APPS = ("exercises", "workspace", "listening")
 
 README = """\
 Everything SER Portal holds about {code}
@@ -60,7 +60,8 @@ reports.json / reports.csv      Progress reports, every version, released or dra
 voice_print.json / .csv         The voice print learnt from the child's practice tries (a list of
                                 numbers describing the voice, never audio), if there is one.
 other/                          Other rows kept about the child (practice exercises, their
-                                attempts, therapist corrections of the analysis, chart markers).
+                                attempts, listening sets and answers, therapist corrections of
+                                the analysis, chart markers).
 audio/                          Audio recordings that are still kept (older audio may have been
                                 deleted under the clinic's retention rule).
 

@@ -194,3 +194,23 @@ def test_a_wrong_device_clock_never_costs_the_answer(cast: Cast) -> None:
         answered_by=None, answered_at=two_days_ago,
     )  # fmt: skip
     assert stored.answered_at == two_days_ago  # queued offline: counts on the day it was given
+
+
+def test_the_right_of_access_archive_holds_the_listening_answers(cast: Cast) -> None:
+    import json
+    import zipfile
+
+    from sessions.families.export import child_export_archive
+
+    assignment = make_listening_assignment(cast.child)
+    answer(assignment, "sad", "calm")
+    answer(assignment, "happy", "happy")
+    archive = child_export_archive(child=cast.child, actor=cast.therapist)
+    archive.file.seek(0)
+    with zipfile.ZipFile(archive.file) as zipped:
+        rows = json.loads(zipped.read("other/listening_listeninganswer.json"))
+        assigned = json.loads(zipped.read("other/listening_listeningassignment.json"))
+    assert sorted((r["target_emotion"], r["chosen_emotion"]) for r in rows) == [
+        ("happy", "happy"), ("sad", "calm"),
+    ]  # fmt: skip
+    assert [a["id"] for a in assigned] == [str(assignment.pk)]
