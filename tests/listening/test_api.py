@@ -160,3 +160,34 @@ def test_without_javascript_each_picture_posts_and_the_page_answers_kindly(cast:
     again = client.post(url, {**form, "client_id": "", "chosen": "sad"}, follow=True)
     assert "This answer has no valid id." in again.content.decode()
     assert ListeningAnswer.objects.filter(child=cast.child).count() == 1
+
+
+def test_therapist_makes_a_set_from_chosen_clips_and_assigns_it(cast: Cast) -> None:
+    from sessions.listening.models import Clip, ListeningAssignment, ListeningSet
+
+    sad, calm = (
+        Clip.objects.filter(clinic=cast.clinic, emotion=e, intensity="normal")[0]
+        for e in ("sad", "calm")
+    )
+    client = Client()
+    client.force_login(cast.therapist)
+    empty = client.post(reverse("listening_set_create"), {"title": "Mine", "choice_count": "3"})
+    assert empty.status_code == 200 and "This field is required." in empty.content.decode()
+    response = client.post(
+        reverse("listening_set_create"),
+        {"title": "Sad or calm", "choice_count": "3", "clips": [str(sad.pk), str(calm.pk)]},
+    )
+    assert response.status_code == 302
+    made = ListeningSet.objects.get(clinic=cast.clinic, title="Sad or calm")
+    assert made.choice_count == 3 and set(made.clips.all()) == {sad, calm}
+    response = client.post(
+        reverse("listening_assign", args=[cast.child.pk]),
+        {"listening_set": str(made.pk), "weekdays": ["1", "3"],
+         "starts_on": timezone.localdate().isoformat(), "ends_on": "", "note": "Tuesdays"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assignment = ListeningAssignment.objects.get(child=cast.child, listening_set=made)
+    assert assignment.weekday_list == [1, 3] and assignment.schedule_text == "Tue, Thu"
+    # Two feelings in the set, three choices asked: the third comes from the other feelings.
+    offered = item_choices(assignment, sad)
+    assert len(offered) == 3 and {"sad", "calm"} <= set(offered)

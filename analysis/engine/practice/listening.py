@@ -38,15 +38,19 @@ class Answer:
 def choices_for(target: str, pool: Sequence[str], count: int, *, seed: str) -> list[str]:
     """``count`` emotions to pick from, always including ``target``: the others come from
     ``pool`` (the set's emotions), in an order fixed by ``seed`` (the same page shows the same
-    buttons after a reload). Fewer if the pool is too small; never fewer than two."""
+    buttons after a reload). A pool too small for ``count`` is used whole and topped up from
+    the canonical labels. Always between two and four."""
     count = max(MIN_CHOICES, min(MAX_CHOICES, int(count)))
-    others = [label for label in dict.fromkeys(pool) if label != target]
-    if len(others) < count - 1:
-        # Too small a pool: fill from the canonical labels so there is always a real choice.
-        others += [label for label in CANONICAL_LABELS if label != target and label not in others]
+    others = sorted(label for label in dict.fromkeys(pool) if label != target)
     # Not a secret: a reproducible shuffle, so the buttons stay put after a reload.
     rng = random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))  # noqa: S311
-    picked = [*rng.sample(sorted(others), count - 1), target]
+    if len(others) >= count - 1:
+        picked = [*rng.sample(others, count - 1), target]
+    else:
+        # Too small a pool: all of the set's feelings, then others from the canonical labels,
+        # so there is always a real choice.
+        fill = sorted(set(CANONICAL_LABELS) - set(others) - {target})
+        picked = [*others, *rng.sample(fill, count - 1 - len(others)), target]
     rng.shuffle(picked)
     return picked
 

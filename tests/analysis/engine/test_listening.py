@@ -94,5 +94,9 @@ def test_choices_always_hold_the_clips_emotion_and_are_stable_for_a_seed() -> No
 def test_choices_from_a_too_small_pool_still_offer_a_real_choice() -> None:
     picked = choices_for("happy", ["happy"], 3, seed="x")
     assert len(picked) == 3 and "happy" in picked
+    # Every feeling of a small set is offered before any from outside it.
+    for seed in map(str, range(10)):
+        picked = choices_for("sad", ["sad", "calm"], 4, seed=seed)
+        assert len(set(picked)) == 4 and {"sad", "calm"} <= set(picked)
     assert len(choices_for("happy", ["happy", "sad"], 9, seed="x")) == 4
     assert len(choices_for("happy", ["happy", "sad"], 1, seed="x")) == 2
