@@ -21,6 +21,10 @@ const UNCERTAIN_REASON = {
 };
 const uncertainReason = (seg) => UNCERTAIN_REASON[seg.uncertain_reason] || UNCERTAIN_REASON.low_confidence;
 const MIN_SPAN_S = 2;
+// Below this width (px) no emotion name fits on a lane's segment (plotly hides labels under 9 px
+// type: uniformtext), so the labels are not laid out at all: measuring 700 of them that would
+// all be hidden was a fifth of the first drawing of a 45-minute timeline (issue 14).
+const LABEL_MIN_PX = 12;
 // Lists longer than this are drawn as a window of rows (rows are ROW_PX high there).
 const VIRTUAL_MIN_ROWS = 300;
 const ROW_PX = 34;
@@ -120,6 +124,8 @@ export class Timeline {
     const layout = { ...figure.layout, xaxis: { ...figure.layout.xaxis } };
     layout.xaxis.range = [this.view.start, this.view.end];
     Object.assign(layout.xaxis, this.ticks(this.view.start, this.view.end));
+    this.labelMode = this.wantedLabelMode();
+    for (const trace of figure.data) if (trace.type === "bar" && trace.text) trace.textposition = this.labelMode;
     const config = {
       responsive: true, displaylogo: false, scrollZoom: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage", "zoomIn2d", "zoomOut2d"],
@@ -138,6 +144,21 @@ export class Timeline {
       this.alignWaveform();
       this.updatePlayhead();
     });
+  }
+
+  wantedLabelMode() {
+    // "inside" once the longest segment in the view is wide enough to hold a name, else "none".
+    const longest = Math.max(0, ...this.segments.map((s) => s.end_s - s.start_s));
+    const span = Math.max(this.view.end - this.view.start, 1e-3);
+    return (longest * this.plotArea().width) / span >= LABEL_MIN_PX ? "inside" : "none";
+  }
+
+  updateLabels() {
+    const mode = this.wantedLabelMode();
+    if (!this.plotReady || mode === this.labelMode) return;
+    this.labelMode = mode;
+    const lanes = (this.plotEl.data || []).flatMap((t, i) => (t.type === "bar" && t.text ? [i] : []));
+    if (lanes.length) window.Plotly.restyle(this.plotEl, { textposition: mode }, lanes);
   }
 
   alignWaveform() {
@@ -228,6 +249,7 @@ export class Timeline {
     } else if (this.plotReady) {
       window.Plotly.relayout(this.plotEl, this.prefixed(this.ticks(start, end)));
     }
+    this.updateLabels();
     if (source !== "wave" && this.ws && this.wsReady) {
       this.syncingWave = true;
       const width = this.ws.getWidth() || this.waveEl.clientWidth;
