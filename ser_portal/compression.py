@@ -12,16 +12,23 @@ WhiteNoise and never pass through here.
 
 from __future__ import annotations
 
+import gzip
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware.gzip import GZipMiddleware
+from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
+from django.utils.cache import patch_vary_headers
 
 JSON_TYPES = ("application/json", "application/vnd.oai.openapi+json")
+# Level 1, not Django's 6: the timeline's ~1 MB of JSON compresses in ~10 ms instead of ~130 ms
+# of server time on the shared VM (6 ms against 89 ms for 616 kB), for ~18% more bytes; on the
+# page's critical path the server's time counts more than the bytes.
+LEVEL = 1
 
 
 class JsonGZipMiddleware(GZipMiddleware):
-    """Django's ``GZipMiddleware`` (Vary: Accept-Encoding, ETag handling, small bodies left
-    alone), applied to JSON responses outside the excluded paths only."""
+    """Django's ``GZipMiddleware`` rules (Vary: Accept-Encoding, weak ETags, bodies under 200
+    bytes left alone), for JSON responses outside the excluded paths only, at ``LEVEL``."""
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
@@ -32,4 +39,21 @@ class JsonGZipMiddleware(GZipMiddleware):
         excluded = getattr(settings, "GZIP_EXCLUDED_PREFIXES", ())
         if any(request.path.startswith(prefix) for prefix in excluded):
             return response
-        return super().process_response(request, response)
+        if response.streaming:  # exports: Django's own, chunk by chunk
+            return super().process_response(request, response)
+        content: bytes = response.content  # type: ignore[attr-defined]
+        if len(content) < 200 or response.has_header("Content-Encoding"):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if not re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            return response
+        compressed = gzip.compress(content, compresslevel=LEVEL, mtime=0)
+        if len(compressed) >= len(content):
+            return response
+        response.content = compressed  # type: ignore[attr-defined]
+        response.headers["Content-Length"] = str(len(compressed))
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response.headers["ETag"] = "W/" + etag
+        response.headers["Content-Encoding"] = "gzip"
+        return response
