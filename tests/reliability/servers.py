@@ -251,8 +251,11 @@ def producer_broker(url: str) -> Iterator[None]:
     from ser_portal.celery import app
 
     def reset() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        from kombu import pools
+
+        # app._pool is kombu's process-wide pool of the URL: closing it while kombu's registry
+        # keeps it made every later send of this process fail ("Acquire on closed pool").
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
