@@ -1,19 +1,16 @@
-"""Plotly figures of the validation page, built from ``selectors.version_report`` with
-plotly.graph_objects and embedded as JSON (``json_script``); the vendored plotly.js draws them
-(``static/js/models_console.js``). Every figure names its item count and has a table twin on
-the page."""
+"""Plotly figures of the validation page, built from ``selectors.version_report`` as plain
+plotly.js figure dicts like every interactive chart of the portal (checked against
+plotly.graph_objects in the tests, not at run time) and embedded as JSON (``json_script``); the
+vendored plotly.js draws them (``static/js/models_console.js``). Every figure names its item
+count and has a table twin on the page."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import plotly.graph_objects as go
 
-
-def _plain(figure: go.Figure) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(figure.to_json())
-    return data
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    return {"data": data, "layout": layout}
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
@@ -30,92 +27,101 @@ def confusion_figure(report: dict[str, Any]) -> dict[str, Any]:
     matrix = report["confusion"]
     shares = [[c / sum(row) if sum(row) else 0.0 for c in row] for row in matrix]
     text = [[str(c) for c in row] for row in matrix]
-    figure = go.Figure(
-        go.Heatmap(
-            z=shares,
-            x=labels,
-            y=labels,
-            text=text,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            hovertemplate="therapist %{y}, model %{x}: %{text} items<extra></extra>",
-        ),
-        layout=_layout(
+    return _figure(
+        [
+            {
+                "type": "heatmap",
+                "z": shares,
+                "x": labels,
+                "y": labels,
+                "text": text,
+                "texttemplate": "%{text}",
+                "colorscale": "Blues",
+                "zmin": 0,
+                "zmax": 1,
+                "hovertemplate": "therapist %{y}, model %{x}: %{text} items<extra></extra>",
+            }
+        ],
+        _layout(
             f"Therapist (rows) vs model (columns), {report['n']} items",
             xaxis={"title": {"text": "model"}},
             yaxis={"title": {"text": "therapist"}, "autorange": "reversed"},
             height=max(380, 50 * len(labels) + 160),
         ),
     )
-    return _plain(figure)
 
 
 def rates_figure(report: dict[str, Any]) -> dict[str, Any]:
     rows = report["rates"]
     labels = [f"{r['label']} (n={r['support']})" for r in rows]
-    figure = go.Figure(
+    return _figure(
         [
-            go.Bar(name="recall", x=labels, y=[r["recall"] for r in rows]),
-            go.Bar(name="precision", x=labels, y=[r["precision"] for r in rows]),
+            {"type": "bar", "name": "recall", "x": labels, "y": [r["recall"] for r in rows]},
+            {
+                "type": "bar",
+                "name": "precision",
+                "x": labels,
+                "y": [r["precision"] for r in rows],
+            },
         ],
-        layout=_layout(
+        _layout(
             f"Per emotion, {report['n']} items",
             barmode="group",
             yaxis={"range": [0, 1], "tickformat": ".0%"},
         ),
     )
-    return _plain(figure)
 
 
 def reliability_figure(report: dict[str, Any]) -> dict[str, Any]:
     diagram = report["reliability"]
-    figure = go.Figure(
+    return _figure(
         [
-            go.Scatter(
-                name="model",
-                x=diagram["mean_confidence"],
-                y=diagram["fraction_correct"],
-                mode="lines+markers+text",
-                text=[f"n={c}" for c in diagram["counts"]],
-                textposition="top center",
-            ),
-            go.Scatter(
-                name="perfectly calibrated",
-                x=[0, 1],
-                y=[0, 1],
-                mode="lines",
-                line={"dash": "dash", "color": "grey"},
-            ),
+            {
+                "type": "scatter",
+                "name": "model",
+                "x": diagram["mean_confidence"],
+                "y": diagram["fraction_correct"],
+                "mode": "lines+markers+text",
+                "text": [f"n={c}" for c in diagram["counts"]],
+                "textposition": "top center",
+            },
+            {
+                "type": "scatter",
+                "name": "perfectly calibrated",
+                "x": [0, 1],
+                "y": [0, 1],
+                "mode": "lines",
+                "line": {"dash": "dash", "color": "grey"},
+            },
         ],
-        layout=_layout(
+        _layout(
             f"Is the model's confidence right that often? {report['n']} items",
             xaxis={"title": {"text": "model confidence"}, "range": [0, 1], "tickformat": ".0%"},
             yaxis={"title": {"text": "share agreed"}, "range": [0, 1], "tickformat": ".0%"},
         ),
     )
-    return _plain(figure)
 
 
 def weeks_figure(report: dict[str, Any]) -> dict[str, Any]:
     rows = report["by_week"]
-    figure = go.Figure(
-        go.Scatter(
-            x=[r["group"] for r in rows],
-            y=[r["agreement"] for r in rows],
-            mode="lines+markers+text",
-            text=[f"n={r['n']}" for r in rows],
-            textposition="top center",
-            name="share agreed",
-        ),
-        layout=_layout(
+    return _figure(
+        [
+            {
+                "type": "scatter",
+                "x": [r["group"] for r in rows],
+                "y": [r["agreement"] for r in rows],
+                "mode": "lines+markers+text",
+                "text": [f"n={r['n']}" for r in rows],
+                "textposition": "top center",
+                "name": "share agreed",
+            }
+        ],
+        _layout(
             "Agreement per week (drift)",
             yaxis={"range": [0, 1], "tickformat": ".0%"},
             xaxis={"title": {"text": "week (Monday)"}, "type": "category"},
         ),
     )
-    return _plain(figure)
 
 
 def validation_figures(report: dict[str, Any]) -> list[dict[str, Any]]:

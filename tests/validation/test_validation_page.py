@@ -193,3 +193,24 @@ def test_poor_emotions_are_greyed_out_in_the_timeline(cast: Cast) -> None:
     assert by_name["sad"]["marker"]["color"] == charts.POOR_AGREEMENT_COLOUR
     assert "poor agreement" in by_name["sad"]["name"]
     assert by_name["happy"]["marker"]["color"] == charts.emotion_colour("happy")
+
+
+def test_validation_figures_are_valid_plotly_with_their_item_counts(cast: Cast) -> None:
+    import plotly.graph_objects as go
+
+    from sessions.validation.charts import validation_figures
+
+    report = selectors.version_report(_labelled(cast))
+    figures = validation_figures(report)
+    assert [f["element_id"] for f in figures] == [
+        "vfig-confusion",
+        "vfig-rates",
+        "vfig-reliability",
+        "vfig-weeks",
+    ]
+    for entry in figures:
+        go.Figure(entry["figure"])  # raises ValueError on anything plotly.js does not know
+    assert "20 items" in figures[0]["figure"]["layout"]["title"]["text"]
+    assert figures[0]["figure"]["data"][0]["z"] == [
+        [c / sum(row) if sum(row) else 0.0 for c in row] for row in report["confusion"]
+    ]
