@@ -34,6 +34,39 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EVERY_DAY = 0b1111111
 
 
+class WeekdaySchedule:
+    """The weekday schedule shared by speaking and listening assignments: ``weekdays`` is a bit
+    mask (bit 0 Monday ... bit 6 Sunday) between ``starts_on`` and ``ends_on``; an ended
+    assignment (``ended_at``) is due on no day. The model defines those fields."""
+
+    weekdays: int
+    starts_on: dt.date
+    ends_on: dt.date | None
+    ended_at: dt.datetime | None
+
+    def is_active_on(self, day: dt.date) -> bool:
+        return (
+            self.ended_at is None
+            and self.starts_on <= day
+            and (self.ends_on is None or day <= self.ends_on)
+        )
+
+    def is_due_on(self, day: dt.date) -> bool:
+        return self.is_active_on(day) and bool(self.weekdays & (1 << day.weekday()))
+
+    @property
+    def weekday_list(self) -> list[int]:
+        return [i for i in range(7) if self.weekdays & (1 << i)]
+
+    @property
+    def schedule_text(self) -> str:
+        if self.weekdays == EVERY_DAY:
+            days = "Every day"
+        else:
+            days = ", ".join(WEEKDAY_NAMES[i] for i in self.weekday_list) or "No days"
+        return f"{days} until {self.ends_on:%d %b %Y}" if self.ends_on else days
+
+
 class Difficulty(models.IntegerChoices):
     EASY = 1, "Easy"
     MEDIUM = 2, "Medium"
@@ -109,7 +142,7 @@ class Exercise(TimestampedModel):
         return "generated voice" if self.model_voice_generated else "recorded"
 
 
-class Assignment(TimestampedModel):
+class Assignment(WeekdaySchedule, TimestampedModel):
     """An exercise given to a child, practised on the chosen weekdays until ``ends_on``."""
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="exercise_assignments")
@@ -136,28 +169,6 @@ class Assignment(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.exercise} for {self.child}"
-
-    def is_active_on(self, day: dt.date) -> bool:
-        return (
-            self.ended_at is None
-            and self.starts_on <= day
-            and (self.ends_on is None or day <= self.ends_on)
-        )
-
-    def is_due_on(self, day: dt.date) -> bool:
-        return self.is_active_on(day) and bool(self.weekdays & (1 << day.weekday()))
-
-    @property
-    def weekday_list(self) -> list[int]:
-        return [i for i in range(7) if self.weekdays & (1 << i)]
-
-    @property
-    def schedule_text(self) -> str:
-        if self.weekdays == EVERY_DAY:
-            days = "Every day"
-        else:
-            days = ", ".join(WEEKDAY_NAMES[i] for i in self.weekday_list) or "No days"
-        return f"{days} until {self.ends_on:%d %b %Y}" if self.ends_on else days
 
 
 class AttemptStatus(models.TextChoices):

@@ -8,7 +8,6 @@ schedule as speaking exercises; a ``ListeningAnswer`` is one pick, with its resp
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from analysis.engine.practice.feedback import EMOTION_WORDS
-from sessions.exercises.models import EMOTION_CHOICES, EVERY_DAY, WEEKDAY_NAMES
+from sessions.exercises.models import EMOTION_CHOICES, EVERY_DAY, WeekdaySchedule
 from sessions.models import Child, Clinic
 from sessions.models.base import TimestampedModel
 
@@ -118,7 +117,7 @@ class ListeningSet(TimestampedModel):
         return self.title
 
 
-class ListeningAssignment(TimestampedModel):
+class ListeningAssignment(WeekdaySchedule, TimestampedModel):
     """A set given to a child, practised on the chosen weekdays until ``ends_on`` (the same
     schedule as ``sessions.exercises.models.Assignment``)."""
 
@@ -147,28 +146,6 @@ class ListeningAssignment(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.listening_set} for {self.child}"
-
-    def is_active_on(self, day: dt.date) -> bool:
-        return (
-            self.ended_at is None
-            and self.starts_on <= day
-            and (self.ends_on is None or day <= self.ends_on)
-        )
-
-    def is_due_on(self, day: dt.date) -> bool:
-        return self.is_active_on(day) and bool(self.weekdays & (1 << day.weekday()))
-
-    @property
-    def weekday_list(self) -> list[int]:
-        return [i for i in range(7) if self.weekdays & (1 << i)]
-
-    @property
-    def schedule_text(self) -> str:
-        if self.weekdays == EVERY_DAY:
-            days = "Every day"
-        else:
-            days = ", ".join(WEEKDAY_NAMES[i] for i in self.weekday_list) or "No days"
-        return f"{days} until {self.ends_on:%d %b %Y}" if self.ends_on else days
 
 
 class ListeningAnswer(TimestampedModel):
