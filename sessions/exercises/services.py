@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import numpy as np
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -59,6 +59,7 @@ from sessions.models.audit import AuditAction
 from sessions.types import Actor, signed_in
 
 logger = logging.getLogger(__name__)
+_Scheduled = TypeVar("_Scheduled", bound=models.Model)  # a speaking or listening assignment
 
 # Practice clips are short: anything longer is refused from the header, before decoding.
 ATTEMPT_MAX_BYTES = 20 * 1024 * 1024
@@ -419,18 +420,48 @@ def assignment_create(
     """
     if exercise.clinic_id != child.clinic_id:
         raise ValueError("The exercise belongs to another clinic.")
+    return schedule_assignment(
+        Assignment,
+        child=child,
+        target={"exercise": exercise},
+        assigned_by=assigned_by,
+        weekdays=weekdays,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        note=note,
+        request=request,
+    )
+
+
+def schedule_assignment(
+    model: type[_Scheduled],
+    *,
+    child: Child,
+    target: dict[str, Any],
+    assigned_by: Actor | None,
+    weekdays: Iterable[int],
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+    note: str,
+    request: HttpRequest | None,
+) -> _Scheduled:
+    """Give ``child`` the one ``target`` (``{"exercise": ...}`` or ``{"listening_set": ...}``)
+    on a weekday schedule, as a row of ``model`` (speaking or listening assignments). An open
+    assignment of the same target has its schedule and note updated instead, so assigning twice
+    leaves one. Call inside a transaction (the open row is locked). Audited as a create or an
+    update with the target's id."""
     mask = weekdays_mask(weekdays) or EVERY_DAY
     starts_on = starts_on or timezone.localdate()
     if ends_on is not None and ends_on < starts_on:
         raise ValueError("The end date is before the start date.")
-    assignment = (
-        Assignment.objects.select_for_update()
-        .filter(child=child, exercise=exercise, ended_at__isnull=True)
+    assignment: Any = (
+        model._default_manager.select_for_update()
+        .filter(child=child, ended_at__isnull=True, **target)
         .first()
     )
     action = AuditAction.UPDATE
     if assignment is None:
-        assignment = Assignment(child=child, exercise=exercise)
+        assignment = model(child=child, **target)
         action = AuditAction.CREATE
     assignment.assigned_by = signed_in(assigned_by)
     assignment.weekdays, assignment.starts_on, assignment.ends_on = mask, starts_on, ends_on
@@ -442,9 +473,9 @@ def assignment_create(
         obj=assignment,
         child=child,
         request=request,
-        detail={"exercise": str(exercise.pk)},
+        detail={name: str(value.pk) for name, value in target.items()},
     )
-    return assignment
+    return cast(_Scheduled, assignment)
 
 
 @transaction.atomic

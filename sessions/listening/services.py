@@ -27,13 +27,12 @@ from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.practice.listening import MAX_CHOICES, MIN_CHOICES, choices_for
 from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
-from sessions.exercises.models import EVERY_DAY
 from sessions.exercises.services import (
     _check_clip,
     _clean_content_type,
     _storage_name,
     _with_seek_index,
-    weekdays_mask,
+    schedule_assignment,
 )
 from sessions.families.consent import require_consent
 from sessions.listening import starter
@@ -253,28 +252,17 @@ def assignment_create(
     schedule instead of adding a second assignment."""
     if listening_set.clinic_id != child.clinic_id:
         raise ValueError("The listening set belongs to another clinic.")
-    mask = weekdays_mask(weekdays) or EVERY_DAY
-    starts_on = starts_on or timezone.localdate()
-    if ends_on is not None and ends_on < starts_on:
-        raise ValueError("The end date is before the start date.")
-    assignment = (
-        ListeningAssignment.objects.select_for_update()
-        .filter(child=child, listening_set=listening_set, ended_at__isnull=True)
-        .first()
+    return schedule_assignment(
+        ListeningAssignment,
+        child=child,
+        target={"listening_set": listening_set},
+        assigned_by=assigned_by,
+        weekdays=weekdays,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        note=note,
+        request=request,
     )
-    action = AuditAction.UPDATE
-    if assignment is None:
-        assignment = ListeningAssignment(child=child, listening_set=listening_set)
-        action = AuditAction.CREATE
-    assignment.assigned_by = assigned_by
-    assignment.weekdays, assignment.starts_on, assignment.ends_on = mask, starts_on, ends_on
-    assignment.note = note
-    assignment.save()
-    audit.record(
-        actor=assigned_by, action=action, obj=assignment, child=child, request=request,
-        detail={"listening_set": str(listening_set.pk)},
-    )  # fmt: skip
-    return assignment
 
 
 @transaction.atomic
