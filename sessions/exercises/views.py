@@ -7,7 +7,6 @@ Thin: access through ``selectors`` (which applies ``sessions.access``), writes t
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,15 +22,11 @@ from sessions import access, audit
 from sessions.exercises import charts, selectors, services
 from sessions.exercises.forms import AssignForm, AttemptUploadForm, ExerciseForm, ReviewForm
 from sessions.exercises.models import Attempt
-from sessions.families.consent import ConsentMissing, has_consent
+from sessions.families.consent import ConsentMissing, has_practice_consent
 from sessions.models.audit import AuditAction
-from sessions.views.audio import audited_audio_response, ranged_file_response
+from sessions.views.audio import audited_audio_response, clinic_material_response
 
 PAGE_SIZE = 25
-
-
-def _consent_ok(child: Any) -> bool:
-    return has_consent(child, "recording") and has_consent(child, "analysis")
 
 
 # --- families -----------------------------------------------------------------------------------
@@ -50,7 +45,7 @@ def family_exercises(request: HttpRequest, child_id: str) -> HttpResponse:
             "child": child,
             "board": board,
             "is_family": access.is_guardian_of(request.user, child),
-            "consent_ok": _consent_ok(child),
+            "consent_ok": has_practice_consent(child),
         },
     )
 
@@ -110,7 +105,7 @@ def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
         "history": history,
         "figure": charts.exercise_figure(history, word) if history else None,
         "can_practise": can_practise,
-        "consent_ok": _consent_ok(child),
+        "consent_ok": has_practice_consent(child),
         # A fresh token per page view: pressing "Send" twice stores the recording once.
         "upload_form": AttemptUploadForm(initial={"client_token": uuid.uuid4()}),
         "is_family": access.is_guardian_of(request.user, child),
@@ -206,12 +201,11 @@ def exercise_audio(request: HttpRequest, exercise_id: str) -> HttpResponseBase:
     exercise = access.get_exercise_audio_for_user(request.user, exercise_id)
     if not exercise.model_audio:
         raise Http404("This exercise has no model recording.")
-    response = ranged_file_response(
-        request, exercise.model_audio,
-        exercise.model_audio_content_type or "application/octet-stream",
-    )  # fmt: skip
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return clinic_material_response(
+        request,
+        field_file=exercise.model_audio,
+        content_type=exercise.model_audio_content_type or "application/octet-stream",
+    )
 
 
 # --- therapists ---------------------------------------------------------------------------------
@@ -316,7 +310,7 @@ def child_exercises(request: HttpRequest, child_id: str) -> HttpResponse:
             "to_review": selectors.attempts_to_review(child=child).count(),
             "streak": selectors.child_streak(child=child),
             "can_edit": access.is_therapist_of(request.user, child),
-            "consent_ok": _consent_ok(child),
+            "consent_ok": has_practice_consent(child),
         },
     )
 

@@ -24,6 +24,16 @@ def has_consent(child: Child | object, purpose: str) -> bool:
     ).exists()
 
 
+# Practising at home stores the child's voice and has it analysed: recording and analysis.
+PRACTICE_PURPOSES = (ConsentPurpose.RECORDING, ConsentPurpose.ANALYSIS)
+
+
+def has_practice_consent(child: Child | object) -> bool:
+    """Whether the child's practice answers and recordings may be stored (speaking exercises
+    and listening sets alike)."""
+    return all(has_consent(child, purpose) for purpose in PRACTICE_PURPOSES)
+
+
 def require_consent(child: Child | object, purpose: str) -> None:
     if not has_consent(child, purpose):
         raise ConsentMissing(purpose)

@@ -7,7 +7,6 @@ Thin: access through ``sessions.access``, writes through ``services``, reads thr
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,17 +18,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from analysis.services import RecordingRejected
 from sessions import access, audit
-from sessions.families.consent import ConsentMissing, has_consent
+from sessions.families.consent import ConsentMissing, has_practice_consent
 from sessions.listening import charts, selectors, services
 from sessions.listening.forms import ClipForm, ClipTagForm, ListeningAssignForm, SetForm
 from sessions.models.audit import AuditAction
-from sessions.views.audio import ranged_file_response
+from sessions.views.audio import clinic_material_response
 
 PAGE_SIZE = 25
-
-
-def _consent_ok(child: Any) -> bool:
-    return has_consent(child, "recording") and has_consent(child, "analysis")
 
 
 # --- families -----------------------------------------------------------------------------------
@@ -53,7 +48,7 @@ def family_listening(request: HttpRequest, child_id: str) -> HttpResponse:
             "page": page,
             "figures": selectors.child_figures(child=child),
             "is_family": access.is_guardian_of(request.user, child),
-            "consent_ok": _consent_ok(child),
+            "consent_ok": has_practice_consent(child),
         },
     )
 
@@ -103,7 +98,7 @@ def listening_play(request: HttpRequest, assignment_id: str) -> HttpResponse:
             # A fresh id per clip and page view: the no-JavaScript form sent twice stores once.
             "items": [{**item, "client_id": uuid.uuid4()} for item in items],
             "can_practise": can_practise,
-            "consent_ok": _consent_ok(child),
+            "consent_ok": has_practice_consent(child),
             "is_family": access.is_guardian_of(request.user, child),
             "config": {
                 "answerUrl": reverse("api-listening-answers", args=[assignment.pk]),
@@ -121,11 +116,9 @@ def clip_audio(request: HttpRequest, clip_id: str) -> HttpResponseBase:
     clip = access.get_listening_clip_audio_for_user(request.user, clip_id)
     if not clip.audio:
         raise Http404("This clip has no audio.")
-    response = ranged_file_response(
-        request, clip.audio, clip.content_type or "application/octet-stream"
+    return clinic_material_response(
+        request, field_file=clip.audio, content_type=clip.content_type or "application/octet-stream"
     )
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
 
 
 # --- therapists ---------------------------------------------------------------------------------
@@ -257,7 +250,7 @@ def child_listening(request: HttpRequest, child_id: str) -> HttpResponse:
             else None,
             "streak": selectors.child_streak(child=child),
             "can_edit": access.is_therapist_of(request.user, child),
-            "consent_ok": _consent_ok(child),
+            "consent_ok": has_practice_consent(child),
         },
     )
 

@@ -116,6 +116,17 @@ def audited_audio_response(
     return response
 
 
+def clinic_material_response(
+    request: HttpRequest, *, field_file: FieldFile, content_type: str
+) -> HttpResponseBase:
+    """Clinic material that holds no child's data (an exercise's model recording, a listening
+    clip), whole or ranged: not audited, and the browser may keep it for an hour, so a child
+    replaying it does not fetch it again."""
+    response = ranged_file_response(request, field_file, content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @login_required
 @require_GET
 def recording_audio(request: HttpRequest, recording_id: str) -> HttpResponseBase:

@@ -159,7 +159,7 @@ def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_pa
     from analysis.services import RecordingRejected
     from sessions.exercises import services as exercise_services
     from sessions.exercises.models import Attempt
-    from sessions.workspace import services as workspace_services
+    from sessions.workspace import uploads
     from sessions.workspace.models import ChunkedUpload
     from tests.analysis.audio_factory import write_bad_file
     from tests.exercises.factories import make_assignment, make_exercise
@@ -181,7 +181,7 @@ def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_pa
             assignment=assignment, uploaded_file=clip(), uploaded_by=cast.guardian
         )
     with pytest.raises(RecordingRejected) as chunked:
-        workspace_services.upload_create(
+        uploads.upload_create(
             session=cast.session,
             filename="notes.txt",
             size_bytes=len(text),
@@ -335,3 +335,67 @@ def test_every_interactive_figure_is_valid_plotly() -> None:
     for name, figure in figures.items():
         assert (figure is not None and figure["data"]) or name == "trends, empty", name
         go.Figure(figure)  # raises ValueError on anything plotly.js does not know
+
+
+# --- the speaking and listening practice pages: one consent rule, one clinic-material answer -----
+
+
+def test_speaking_and_listening_pages_need_recording_and_analysis_consent_alike(
+    cast: Cast,
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from sessions.families.consent import has_practice_consent
+
+    client = Client()
+    client.force_login(cast.therapist)
+    exercises = reverse("child_exercises", args=[cast.child.pk])
+    listening = reverse("child_listening", args=[cast.child.pk])
+
+    def refused() -> tuple[bool, bool, bool]:
+        return (
+            not has_practice_consent(cast.child),
+            "No recording/analysis consent" in client.get(exercises).content.decode(),
+            "No practice consent" in client.get(listening).content.decode(),
+        )
+
+    assert refused() == (True, True, True)
+    grant_consent(cast.child, "recording", "sharing", "training")
+    assert refused() == (True, True, True), "recording consent alone is not enough"
+    grant_consent(cast.child, "analysis")
+    assert refused() == (False, False, False)
+    assert "Recording and analysis consent given" in client.get(exercises).content.decode()
+
+
+def test_exercise_and_listening_clip_audio_are_cacheable_ranged_and_not_audited(
+    cast: Cast,
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from sessions.exercises.models import Exercise
+    from sessions.listening.models import Clip
+    from sessions.models.audit import AuditEvent
+
+    exercise = Exercise.objects.filter(clinic=cast.clinic).exclude(model_audio="").first()
+    clip = Clip.objects.filter(clinic=cast.clinic).exclude(audio="").first()
+    assert exercise is not None and clip is not None
+    client = Client()
+    client.force_login(cast.therapist)
+    entries = AuditEvent.objects.count()
+    for url, field_file in (
+        (reverse("exercise_audio", args=[exercise.pk]), exercise.model_audio),
+        (reverse("listening_clip_audio", args=[clip.pk]), clip.audio),
+    ):
+        with field_file.open("rb") as handle:
+            data = handle.read()
+        whole = client.get(url)
+        assert whole.status_code == 200, url
+        assert b"".join(whole.streaming_content) == data  # type: ignore[attr-defined]
+        assert whole["Cache-Control"] == "private, max-age=3600", url
+        part = client.get(url, HTTP_RANGE="bytes=0-9")
+        assert part.status_code == 206, url
+        assert b"".join(part.streaming_content) == data[:10]  # type: ignore[attr-defined]
+        assert part["Cache-Control"] == "private, max-age=3600", url
+    assert AuditEvent.objects.count() == entries  # clinic material holds no child's data
