@@ -84,6 +84,22 @@ def record_child_view(
     )
 
 
+def record_consent_view(
+    request: HttpRequest, child: Any, *, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """One VIEW entry, by the requesting user, for a page, form or API answer that shows
+    ``child``'s consent records (staff's and the family's alike)."""
+    return record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        object_type="consentrecord",
+        object_id=child.pk,
+        child=child,
+        request=request,
+        detail=detail,
+    )
+
+
 def record_audio_access(
     *, actor: Actor | None, obj: Any, child: Any, request: HttpRequest
 ) -> AuditEvent | None:

@@ -237,14 +237,7 @@ class ChildConsentView(APIView):
         child = access.get_child_for_user(request.user, child_id)
         if not access.is_staff_reader(request.user, child):
             raise PermissionDenied("Families see their consents in the family portal.")
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            object_type="consentrecord",
-            object_id=child.pk,
-            child=child,
-            request=request._request,
-        )
+        audit.record_consent_view(request._request, child)
         return Response(_consents(child))
 
 

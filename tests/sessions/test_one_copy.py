@@ -399,3 +399,52 @@ def test_exercise_and_listening_clip_audio_are_cacheable_ranged_and_not_audited(
         assert b"".join(part.streaming_content) == data[:10]  # type: ignore[attr-defined]
         assert part["Cache-Control"] == "private, max-age=3600", url
     assert AuditEvent.objects.count() == entries  # clinic material holds no child's data
+
+
+# --- one audit entry for reading a child's consents, on every page and the API ------------------
+
+
+def test_every_consent_read_is_one_view_entry_of_the_childs_consent_records(cast: Cast) -> None:
+    from django.test import Client
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from sessions import tokens
+    from sessions.models.audit import AuditEvent
+
+    def browser(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Token {tokens.token_issue(user=cast.admin, mfa_verified=True)}"
+    )
+    child = str(cast.child.pk)
+    reads = [
+        (browser(cast.therapist), reverse("child_consent", args=[child]), cast.therapist, None),
+        (
+            browser(cast.admin),
+            reverse("child_consent_grant", args=[child, "sharing"]),
+            cast.admin,
+            {"form": "grant", "purpose": "sharing"},
+        ),
+        (
+            browser(cast.admin),
+            reverse("child_consent_revoke", args=[child, "training"]),
+            cast.admin,
+            {"form": "revoke", "purpose": "training"},
+        ),
+        (browser(cast.guardian), reverse("family_consent", args=[child]), cast.guardian, None),
+        (api, reverse("api-child-consents", args=[child]), cast.admin, None),
+    ]
+    for client, url, reader, form in reads:
+        AuditEvent.objects.all().delete()
+        assert client.get(url).status_code == 200, url
+        entry = AuditEvent.objects.get(object_type="consentrecord")
+        assert (entry.action, entry.actor, entry.object_id) == ("view", reader, child), url
+        assert (entry.child_id, entry.clinic_id) == (cast.child.pk, cast.clinic.pk), url
+        assert entry.path == url
+        detail = {"page": "family"} if reader == cast.guardian else form or {}
+        assert entry.detail == detail, url

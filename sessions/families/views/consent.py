@@ -167,14 +167,7 @@ def child_consent(request: HttpRequest, child_id: str) -> HttpResponse:
     child = access.get_child_for_user(request.user, child_id)
     if not access.is_staff_reader(request.user, child):
         return redirect("family_child", child_id=child.pk)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        object_type="consentrecord",
-        object_id=child.pk,
-        child=child,
-        request=request,
-    )
+    audit.record_consent_view(request, child)
     return render(
         request,
         "families/child_consent.html",
@@ -210,15 +203,7 @@ def child_consent_grant(request: HttpRequest, child_id: str, purpose: str) -> Ht
             messages.success(request, f"Consent to {purpose.label.lower()} recorded.")
             return redirect("child_consent", child_id=child.pk)
     # The form names the child and the consent wording in force for them.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        object_type="consentrecord",
-        object_id=child.pk,
-        child=child,
-        request=request,
-        detail={"form": "grant", "purpose": purpose.value},
-    )
+    audit.record_consent_view(request, child, detail={"form": "grant", "purpose": purpose.value})
     return render(
         request,
         "families/consent_grant.html",
@@ -257,15 +242,7 @@ def child_consent_revoke(request: HttpRequest, child_id: str, purpose: str) -> H
             messages.success(request, f"Consent to {purpose.label.lower()} revoked.")
         return redirect("child_consent", child_id=child.pk)
     # The page shows the consent in force (who gave it, when) and what revoking would erase.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        object_type="consentrecord",
-        object_id=child.pk,
-        child=child,
-        request=request,
-        detail={"form": "revoke", "purpose": purpose.value},
-    )
+    audit.record_consent_view(request, child, detail={"form": "revoke", "purpose": purpose.value})
     return render(
         request,
         "families/consent_revoke.html",

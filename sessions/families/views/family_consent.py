@@ -28,7 +28,6 @@ from sessions.families.models import (
     ScheduledErasure,
 )
 from sessions.models import Child
-from sessions.models.audit import AuditAction
 
 # What withdrawing does, in the family's words (the staff page has the clinic's wording).
 WITHDRAW_EFFECTS: dict[str, str] = {
@@ -59,15 +58,7 @@ def _child_for_guardian(request: HttpRequest, child_id: str) -> Child:
 
 
 def _audit_view(request: HttpRequest, child: Child, **detail: Any) -> None:
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        object_type="consentrecord",
-        object_id=child.pk,
-        child=child,
-        request=request,
-        detail={"page": "family", **detail},
-    )
+    audit.record_consent_view(request, child, detail={"page": "family", **detail})
 
 
 @login_required
