@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,13 +24,32 @@ DATABASES["default"]["TEST"] = {
 CELERY_BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Worker subprocesses started by tests inherit the same media root through the environment.
-if not os.environ.get("MEDIA_ROOT"):
-    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="ser-test-media-")
-MEDIA_ROOT = Path(os.environ["MEDIA_ROOT"])
+
+
+def process_folder(variable: str, prefix: str, *, remove_at_exit: bool = False) -> Path:
+    """A folder of this test process in ``os.environ[variable]``, made when missing.
+
+    Worker subprocesses started by a test inherit it through the environment. Under
+    pytest-xdist (``make test`` runs two) the controller's folder reaches every xdist worker
+    the same way, so each worker makes its own: the folder belongs to the process whose
+    ``PYTEST_XDIST_WORKER`` made it (``<variable>_OWNER``). ``remove_at_exit``: the process
+    that made the folder removes it when it ends.
+    """
+    owner = os.environ.get("PYTEST_XDIST_WORKER", "-")
+    if not os.environ.get(variable) or os.environ.get(f"{variable}_OWNER", owner) != owner:
+        os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
+        if remove_at_exit:
+            atexit.register(shutil.rmtree, os.environ[variable], ignore_errors=True)
+    os.environ[f"{variable}_OWNER"] = owner
+    return Path(os.environ[variable])
+
+
+MEDIA_ROOT = process_folder("MEDIA_ROOT", "ser-test-media-")
 # A worker started as "another machine" (tests/analysis/test_scale_out.py) has its own model
 # volume apart from its media folder; every other test process keeps models under MEDIA_ROOT.
 SER_MODELS_DIR = Path(os.environ.get("SER_TEST_MODELS_DIR") or MEDIA_ROOT / "models")
+# Exported ONNX Runtime encoders of the tests' models stay with the process's own files.
+SER_ONNX_CACHE_DIR = MEDIA_ROOT / "onnx-cache"
 WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"

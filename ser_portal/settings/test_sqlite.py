@@ -7,21 +7,16 @@ in someone's ``make demo``.
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ser_portal.settings import base as _base
 from ser_portal.settings.test import *  # noqa: F403
+from ser_portal.settings.test import process_folder
 
 # One folder per test process for the database file and the broker's messages; worker
 # subprocesses started by tests inherit it through the environment, as MEDIA_ROOT.
-if not os.environ.get("SER_TEST_SQLITE_DIR"):
-    os.environ["SER_TEST_SQLITE_DIR"] = tempfile.mkdtemp(prefix="ser-test-sqlite-")
-    atexit.register(shutil.rmtree, os.environ["SER_TEST_SQLITE_DIR"], ignore_errors=True)
-_DIR = Path(os.environ["SER_TEST_SQLITE_DIR"])
+_DIR = process_folder("SER_TEST_SQLITE_DIR", "ser-test-sqlite-", remove_at_exit=True)
 
 # The demo's SQLite connection settings (base.py, without DATABASE_URL), in this folder. A
 # worker subprocess started by a test is told the test database (tests/celery_worker.py).

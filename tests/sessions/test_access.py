@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -82,7 +80,11 @@ def test_get_child_for_user_404_for_unknown_and_403_for_read_only(cast: Cast) ->
         access.get_child_for_user(cast.guardian, cast.child.pk, write=True)
 
 
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "1; DROP TABLE", str(uuid.uuid4())])
+# A fixed unknown UUID: a random one would name the test differently in each pytest-xdist worker.
+UNKNOWN_ID = "6ba59736-23e2-4008-b68e-00931322f3a4"
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "1; DROP TABLE", UNKNOWN_ID])
 def test_malformed_or_unknown_ids_are_404(cast: Cast, bad_id: str) -> None:
     with pytest.raises(Http404):
         access.get_child_for_user(cast.admin, bad_id)
