@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from analysis.engine.classifiers import ModelFormatError, read_manifest
+from analysis.engine.classifiers import ModelFormatError, ModelManifest, read_manifest
 from analysis.engine.classifiers import importing as importer
 from analysis.engine.classifiers.importing import ImportLimits, ImportRejected
 from analysis.models import EmotionModelVersion, ModelSource, ModelStatus
@@ -274,6 +274,29 @@ def _read_model_card(directory: Path) -> str:
     return ""
 
 
+def _manifest_columns(manifest: ModelManifest) -> dict[str, Any]:
+    """The columns of a version row that its manifest decides, whatever the version's source."""
+    return {
+        "kind": manifest.kind,
+        "architecture": manifest.architecture[:100],
+        "labels": manifest.labels,
+        "label_map": manifest.label_map,
+        "sample_rate": manifest.sample_rate,
+    }
+
+
+def _move_into_store(clinic: Clinic, model_dir: Path) -> tuple[uuid.UUID, str, Path]:
+    """Move a checked model folder to ``SER_MODELS_DIR/<clinic>/<new version id>/``; returns
+    the new version's id, its stored location and the folder (which the caller removes when
+    the row cannot be created)."""
+    version_id = uuid.uuid4()
+    location = registry.new_location(clinic.pk, version_id)
+    final_dir = Path(settings.SER_MODELS_DIR) / location
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(model_dir), str(final_dir))
+    return version_id, location, final_dir
+
+
 @transaction.atomic
 def model_import_confirm(
     *,
@@ -296,11 +319,7 @@ def model_import_confirm(
     manifest = importer.finalize_staged(
         pending.model_dir, label_map=label_map, name=pending.name, version=pending.version
     )
-    version_id = uuid.uuid4()
-    location = registry.new_location(clinic.pk, version_id)
-    final_dir = Path(settings.SER_MODELS_DIR) / location
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(pending.model_dir), str(final_dir))
+    version_id, location, final_dir = _move_into_store(clinic, pending.model_dir)
     try:
         checksum, size = registry.directory_checksum(final_dir)
         version = EmotionModelVersion.objects.create(
@@ -309,11 +328,7 @@ def model_import_confirm(
             name=pending.name,
             version=pending.version,
             source=ModelSource.IMPORTED,
-            kind=manifest.kind,
-            architecture=manifest.architecture[:100],
-            labels=manifest.labels,
-            label_map=manifest.label_map,
-            sample_rate=manifest.sample_rate,
+            **_manifest_columns(manifest),
             location=location,
             checksum=checksum,
             size_bytes=size,
@@ -635,11 +650,7 @@ def _register_and_activate_shipped(
         name=manifest.name,
         version=manifest.version,
         source=ModelSource.SHIPPED,
-        kind=manifest.kind,
-        architecture=manifest.architecture[:100],
-        labels=manifest.labels,
-        label_map=manifest.label_map,
-        sample_rate=manifest.sample_rate,
+        **_manifest_columns(manifest),
         location=registry.SHIPPED_PREFIX + registry.SHIPPED_DEFAULT,
         checksum=info["checksum"],
         size_bytes=info["size_bytes"],
@@ -745,11 +756,7 @@ def register_trained_version(
     _check_name(name, version)
     _check_name_free(clinic, name, version)
     manifest = read_manifest(model_dir)
-    version_id = uuid.uuid4()
-    location = registry.new_location(clinic.pk, version_id)
-    final_dir = Path(settings.SER_MODELS_DIR) / location
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(model_dir), str(final_dir))
+    version_id, location, final_dir = _move_into_store(clinic, model_dir)
     try:
         checksum, size = registry.directory_checksum(final_dir)
         row = EmotionModelVersion.objects.create(
@@ -758,11 +765,7 @@ def register_trained_version(
             name=name,
             version=version,
             source=ModelSource.TRAINED,
-            kind=manifest.kind,
-            architecture=manifest.architecture[:100],
-            labels=manifest.labels,
-            label_map=manifest.label_map,
-            sample_rate=manifest.sample_rate,
+            **_manifest_columns(manifest),
             location=location,
             checksum=checksum,
             size_bytes=size,

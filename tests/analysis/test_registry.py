@@ -304,6 +304,44 @@ def test_evaluation_is_stored_and_summarised(cast: Cast, hf_folder: Path) -> Non
     assert heatmap["text"][0][0].startswith("3")
 
 
+def test_imported_shipped_and_trained_versions_take_their_columns_from_the_manifest_alike(
+    cast: Cast, shipped: Path, hf_folder: Path, tmp_path: Path
+) -> None:
+    """One rule for the manifest's columns (the architecture cut to its column's 100
+    characters) and one for moving a model folder into the clinic's store."""
+    from analysis.engine.classifiers import read_manifest
+    from tests.model_factory import registered_tiny_model
+
+    trained_dir = registered_tiny_model(tmp_path / "trained")
+    manifest_path = trained_dir / "ser_model.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "architecture": "x" * 150}))
+    versions = {
+        "imported": _import(cast, hf_folder),
+        "shipped": registry_services.register_shipped_default(clinic=cast.other_clinic),
+        "trained": registry_services.register_trained_version(
+            clinic=cast.clinic, model_dir=trained_dir, name="here", version="1", origin="test"
+        ),
+    }
+    for source, version in versions.items():
+        assert version is not None and version.source == source
+        manifest = read_manifest(registry.model_dir(version))
+        columns = (version.kind, version.labels, version.label_map, version.sample_rate)
+        assert columns == (
+            manifest.kind,
+            manifest.labels,
+            manifest.label_map,
+            manifest.sample_rate,
+        ), source
+        assert version.architecture == manifest.architecture[:100], source
+    assert versions["trained"].architecture == "x" * 100
+    for source in ("imported", "trained"):
+        version = versions[source]
+        stored = Path(settings.SER_MODELS_DIR) / str(cast.clinic.pk) / str(version.pk)
+        assert registry.model_dir(version) == stored and stored.is_dir(), source
+    assert not trained_dir.exists()
+
+
 # --- the shipped default --------------------------------------------------------------------
 
 
