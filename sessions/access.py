@@ -424,6 +424,19 @@ def is_staff_reader(user: Actor, child: Child) -> bool:
     return is_therapist_of(user, child) or is_admin_of_clinic(user, child.clinic_id)
 
 
+# --- consent records -----------------------------------------------------------------------------
+# The child's staff read them; only an admin of the child's clinic records or revokes one.
+
+
+def get_child_for_consent_admin(user: Actor, child_id: Any) -> Child:
+    """The child whose consent ``user`` records or revokes: 404 for whoever may not see the
+    child, 403 for anyone who may see it but is not an admin of its clinic."""
+    child = get_child_for_user(user, child_id)
+    if not is_admin_of_clinic(user, child.clinic_id):
+        raise PermissionDenied("Only a clinic admin can record or revoke consent.")
+    return child
+
+
 # --- emotion models (the registry) ----------------------------------------------------------------
 # Models belong to a clinic and only its admins see them; anyone else gets a 404 (the console
 # is not theirs to know about).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBase
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from sessions import access, audit
 from sessions.families import selectors, services
-from sessions.families.consent import ConsentMissing
+from sessions.families.consent import ConsentMissing, purpose_or_404
 from sessions.families.models import ConsentPurpose, ConsentRecord, ProgressReport
 from sessions.families.views import consent as consent_pages
 from sessions.families.views import reports as report_pages
@@ -214,19 +214,6 @@ def _consents(child: Child) -> dict[str, Any]:
     }
 
 
-def _child_for_admin(request: Request, child_id: str) -> Child:
-    child = access.get_child_for_user(request.user, child_id)
-    if not access.is_admin_of_clinic(request.user, child.clinic_id):
-        raise PermissionDenied("Only a clinic admin can record or revoke consent.")
-    return child
-
-
-def _purpose(value: str) -> ConsentPurpose:
-    if value not in ConsentPurpose.values:
-        raise Http404("Not found.")
-    return ConsentPurpose(value)
-
-
 class ChildConsentView(APIView):
     @extend_schema(
         responses={200: CONSENTS},
@@ -260,8 +247,8 @@ class ConsentGrantView(APIView):
         "record in force when it was already given",
     )
     def post(self, request: Request, child_id: str, purpose: str) -> Response:
-        child = _child_for_admin(request, child_id)
-        purpose_value = _purpose(purpose)
+        child = access.get_child_for_consent_admin(request.user, child_id)
+        purpose_value = purpose_or_404(purpose)
         payload = _Grant(data=request.data)
         payload.is_valid(raise_exception=True)
         text = selectors.consent_text_current(clinic=child.clinic, purpose=purpose_value)
@@ -331,8 +318,8 @@ class ConsentRevokeView(APIView):
         "consent erases the child's recordings",
     )
     def post(self, request: Request, child_id: str, purpose: str) -> Response:
-        child = _child_for_admin(request, child_id)
-        purpose_value = _purpose(purpose)
+        child = access.get_child_for_consent_admin(request.user, child_id)
+        purpose_value = purpose_or_404(purpose)
         payload = _Revoke(data=request.data)
         payload.is_valid(raise_exception=True)
         errors: dict[str, list[str]] = {}

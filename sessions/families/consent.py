@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
+
 from sessions.families.models import ConsentPurpose, ConsentRecord
 from sessions.models import Child
 
@@ -15,6 +17,13 @@ class ConsentMissing(PermissionError):
         self.purpose = purpose
         label = ConsentPurpose(purpose).label.lower()
         super().__init__(f"There is no guardian consent for {label} for this child.")
+
+
+def purpose_or_404(value: str) -> ConsentPurpose:
+    """The purpose a URL names; a name that is no purpose answers 404 like any unknown page."""
+    if value not in ConsentPurpose.values:
+        raise Http404("Not found.")
+    return ConsentPurpose(value)
 
 
 def has_consent(child: Child | object, purpose: str) -> bool:

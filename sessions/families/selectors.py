@@ -76,6 +76,11 @@ def consent_overview(*, child: Child) -> list[ConsentStatus]:
     return overview
 
 
+def consent_live(*, child: Child, purpose: str) -> ConsentRecord | None:
+    """The consent in force for ``purpose`` (who gave it, when, to which text), if any."""
+    return next(s.live for s in consent_overview(child=child) if s.purpose == purpose)
+
+
 def online_consent_purposes(*, clinic: Clinic | Any) -> list[str]:
     """The purposes guardians of ``clinic`` may give or withdraw online (all of them until the
     clinic chooses otherwise in the console)."""

@@ -448,3 +448,58 @@ def test_every_consent_read_is_one_view_entry_of_the_childs_consent_records(cast
         assert entry.path == url
         detail = {"page": "family"} if reader == cast.guardian else form or {}
         assert entry.detail == detail, url
+
+
+# --- consent actions: one admin rule, one purpose parser, one "consent in force" ------------------
+
+
+def test_recording_or_revoking_consent_answers_alike_on_the_pages_and_the_api(cast: Cast) -> None:
+    from django.test import Client
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from sessions import tokens
+
+    def page(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def api(user: Any) -> APIClient:
+        client = APIClient()
+        token = tokens.token_issue(user=user, mfa_verified=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+
+    child = cast.child.pk
+    for action, api_action in (("grant", "grant"), ("revoke", "revoke")):
+        page_url = reverse(f"child_consent_{action}", args=[child, "sharing"])
+        api_url = reverse(f"api-consent-{api_action}", args=[child, "sharing"])
+        answers = {
+            "therapist": (page(cast.therapist).get(page_url), api(cast.therapist).post(api_url)),
+            "other admin": (
+                page(cast.other_admin).get(page_url),
+                api(cast.other_admin).post(api_url),
+            ),
+        }
+        assert [r.status_code for r in answers["therapist"]] == [403, 403], action
+        assert [r.status_code for r in answers["other admin"]] == [404, 404], action
+        no_purpose_page = reverse(f"child_consent_{action}", args=[child, "marketing"])
+        no_purpose_api = reverse(f"api-consent-{api_action}", args=[child, "marketing"])
+        assert page(cast.admin).get(no_purpose_page).status_code == 404, action
+        assert api(cast.admin).post(no_purpose_api).status_code == 404, action
+        assert page(cast.admin).get(page_url).status_code == 200, action
+    assert not cast.child.consents.exists()  # nothing refused was recorded
+
+
+def test_consent_live_is_the_record_in_force_for_that_purpose_only(cast: Cast) -> None:
+    from sessions.families import selectors, services
+
+    assert selectors.consent_live(child=cast.child, purpose="sharing") is None
+    grant_consent(cast.child, "sharing", "training")
+    live = selectors.consent_live(child=cast.child, purpose="sharing")
+    assert live is not None and (live.purpose, live.revoked_at) == ("sharing", None)
+    services.consent_revoke(child=cast.child, purpose="sharing", actor=cast.admin)
+    assert selectors.consent_live(child=cast.child, purpose="sharing") is None
+    training = selectors.consent_live(child=cast.child, purpose="training")
+    assert training is not None and training.purpose == "training"

@@ -10,13 +10,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions import access, audit
 from sessions.families import selectors, services
+from sessions.families.consent import purpose_or_404
 from sessions.families.export import child_export_archive
 from sessions.families.forms import (
     DEFAULT_TEXTS,
@@ -27,7 +28,6 @@ from sessions.families.forms import (
     RetentionForm,
 )
 from sessions.families.models import ConsentPurpose, ConsentText
-from sessions.models import Child
 from sessions.models.audit import AuditAction
 
 PAGE_SIZE = 25
@@ -44,19 +44,6 @@ REVOKE_EFFECTS: dict[str, str] = {
     "training": "The child's recordings are no longer used to improve the emotion models from "
     "now on.",
 }
-
-
-def _purpose(value: str) -> ConsentPurpose:
-    if value not in ConsentPurpose.values:
-        raise Http404("Not found.")
-    return ConsentPurpose(value)
-
-
-def _child_for_admin(request: HttpRequest, child_id: str) -> Child:
-    child = access.get_child_for_user(request.user, child_id)
-    if not access.is_admin_of_clinic(request.user, child.clinic_id):
-        raise PermissionDenied("Only a clinic admin can record or revoke consent.")
-    return child
 
 
 @login_required
@@ -122,7 +109,7 @@ def console_consent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def console_consent_text(request: HttpRequest, purpose: str) -> HttpResponse:
     clinic = access.require_clinic_admin(request.user)
-    purpose = _purpose(purpose)
+    purpose = purpose_or_404(purpose)
     current = selectors.consent_text_current(clinic=clinic, purpose=purpose)
     form = ConsentTextForm(
         request.POST or None,
@@ -184,8 +171,8 @@ def child_consent(request: HttpRequest, child_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def child_consent_grant(request: HttpRequest, child_id: str, purpose: str) -> HttpResponse:
-    child = _child_for_admin(request, child_id)
-    purpose = _purpose(purpose)
+    child = access.get_child_for_consent_admin(request.user, child_id)
+    purpose = purpose_or_404(purpose)
     text = selectors.consent_text_current(clinic=child.clinic, purpose=purpose)
     form = ConsentGrantForm(request.POST or None)
     if request.method == "POST" and text is not None and form.is_valid():
@@ -219,11 +206,11 @@ def child_consent_grant(request: HttpRequest, child_id: str, purpose: str) -> Ht
 @login_required
 @require_http_methods(["GET", "POST"])
 def child_consent_revoke(request: HttpRequest, child_id: str, purpose: str) -> HttpResponse:
-    child = _child_for_admin(request, child_id)
-    purpose = _purpose(purpose)
+    child = access.get_child_for_consent_admin(request.user, child_id)
+    purpose = purpose_or_404(purpose)
     needs_code = purpose == ConsentPurpose.RECORDING
     form = ConsentRevokeForm(request.POST or None, child=child, needs_code=needs_code)
-    live = next(s.live for s in selectors.consent_overview(child=child) if s.purpose == purpose)
+    live = selectors.consent_live(child=child, purpose=purpose)
     if request.method == "POST" and form.is_valid():
         result = services.consent_revoke(
             child=child, purpose=purpose, actor=request.user, request=request

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sessions import access, audit
 from sessions.families import selectors, services
+from sessions.families.consent import purpose_or_404
 from sessions.families.forms import OnlineSignatureForm
 from sessions.families.models import (
     ERASURE_UNDO_WINDOW,
@@ -41,12 +42,6 @@ WITHDRAW_EFFECTS: dict[str, str] = {
     "cannot share new ones.",
     "training": "{name}'s recordings are no longer used to improve the emotion models from now on.",
 }
-
-
-def _purpose(value: str) -> ConsentPurpose:
-    if value not in ConsentPurpose.values:
-        raise Http404("Not found.")
-    return ConsentPurpose(value)
 
 
 def _child_for_guardian(request: HttpRequest, child_id: str) -> Child:
@@ -86,7 +81,7 @@ def family_consent(request: HttpRequest, child_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def family_consent_give(request: HttpRequest, child_id: str, purpose: str) -> HttpResponse:
     child = _child_for_guardian(request, child_id)
-    purpose = _purpose(purpose)
+    purpose = purpose_or_404(purpose)
     text = selectors.consent_text_current(clinic=child.clinic, purpose=purpose)
     form = OnlineSignatureForm(
         request.POST or None,
@@ -122,9 +117,7 @@ def family_consent_give(request: HttpRequest, child_id: str, purpose: str) -> Ht
             "text": text,
             "form": form,
             "allowed": purpose.value in selectors.online_consent_purposes(clinic=child.clinic),
-            "live": next(
-                s.live for s in selectors.consent_overview(child=child) if s.purpose == purpose
-            ),
+            "live": selectors.consent_live(child=child, purpose=purpose),
         },
     )
 
@@ -135,7 +128,7 @@ def family_consent_withdraw(request: HttpRequest, child_id: str, purpose: str) -
     """The confirmation step: what withdrawing does (for recordings: what is deleted, and
     when), then the signature."""
     child = _child_for_guardian(request, child_id)
-    purpose = _purpose(purpose)
+    purpose = purpose_or_404(purpose)
     form = OnlineSignatureForm(
         request.POST or None, agree_label="I understand what withdrawing this consent does"
     )
@@ -168,7 +161,7 @@ def family_consent_withdraw(request: HttpRequest, child_id: str, purpose: str) -
                 )
             return redirect("family_consent", child_id=child.pk)
     _audit_view(request, child, form="withdraw", purpose=purpose.value)
-    live = next(s.live for s in selectors.consent_overview(child=child) if s.purpose == purpose)
+    live = selectors.consent_live(child=child, purpose=purpose)
     return render(
         request,
         "families/family_consent_withdraw.html",
