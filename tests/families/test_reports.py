@@ -222,6 +222,56 @@ def test_composer_creates_a_draft_with_every_session_of_the_period(client: Any, 
     assert report.status == ReportStatus.DRAFT
 
 
+def test_composing_and_editing_a_draft_store_every_field_of_the_form(
+    client: Any, cast: Cast
+) -> None:
+    sessions = _sessions(cast, [HAPPY, SAD, HAPPY])
+    client.force_login(cast.therapist)
+
+    def stored(report: ProgressReport) -> tuple[Any, ...]:
+        report.refresh_from_db()
+        return (
+            report.title,
+            report.period_start.isoformat(),
+            report.period_end.isoformat(),
+            {s.pk for s in report.sessions.all()},
+            report.comments,
+            bool(report.summary.get(selectors.LISTENING_CHOICE)),
+        )
+
+    composed = client.post(
+        reverse("report_create", kwargs={"child_id": cast.child.pk}),
+        {
+            "title": "Spring report",
+            "period_start": "2026-01-01",
+            "period_end": "2026-01-25",
+            "sessions": [str(sessions[1].pk)],
+            "comments": "Doing well.",
+            "include_listening": "on",
+        },
+    )
+    assert composed.status_code == 302
+    report = ProgressReport.objects.get(child=cast.child)
+    assert stored(report) == (
+        "Spring report", "2026-01-01", "2026-01-25", {sessions[1].pk}, "Doing well.", True,
+    )  # fmt: skip
+    edited = client.post(
+        reverse("report_edit", kwargs={"report_id": report.pk}),
+        {
+            "title": "Winter report",
+            "period_start": "2026-01-02",
+            "period_end": "2026-01-20",
+            "sessions": [str(sessions[0].pk), str(sessions[2].pk)],
+            "comments": "Still doing well.",
+        },
+    )
+    assert edited.status_code == 302
+    assert stored(report) == (
+        "Winter report", "2026-01-02", "2026-01-20", {sessions[0].pk, sessions[2].pk},
+        "Still doing well.", False,
+    )  # fmt: skip
+
+
 def test_composer_rejects_sessions_outside_the_period(client: Any, cast: Cast) -> None:
     sessions = _sessions(cast, [HAPPY, SAD])
     client.force_login(cast.therapist)

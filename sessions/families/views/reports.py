@@ -60,16 +60,9 @@ def report_create(request: HttpRequest, child_id: str) -> HttpResponse:
         initial={"period_start": today - dt.timedelta(days=90), "period_end": today},
     )
     if request.method == "POST" and form.is_valid():
+        # The form's fields are the report's: a new one reaches both composing and editing.
         report = services.report_create(
-            child=child,
-            actor=request.user,
-            request=request,
-            title=form.cleaned_data["title"],
-            period_start=form.cleaned_data["period_start"],
-            period_end=form.cleaned_data["period_end"],
-            sessions=form.cleaned_data["sessions"],
-            comments=form.cleaned_data["comments"],
-            include_listening=form.cleaned_data["include_listening"],
+            child=child, actor=request.user, request=request, **form.cleaned_data
         )
         messages.success(
             request,
@@ -123,15 +116,7 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.report_update(
-                report=report,
-                actor=request.user,
-                request=request,
-                title=form.cleaned_data["title"],
-                period_start=form.cleaned_data["period_start"],
-                period_end=form.cleaned_data["period_end"],
-                sessions=form.cleaned_data["sessions"],
-                comments=form.cleaned_data["comments"],
-                include_listening=form.cleaned_data["include_listening"],
+                report=report, actor=request.user, request=request, **form.cleaned_data
             )
         except ReportLocked as exc:
             messages.error(request, str(exc))
