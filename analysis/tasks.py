@@ -39,9 +39,14 @@ TIMEOUT_FAILURE = "The analysis took longer than allowed and was stopped. You ca
 @worker_process_init.connect
 def log_inference_hardware(**kwargs: Any) -> str:
     """Each worker process says, as it starts, which CPU features (and instruction-set cap:
-    ONEDNN_MAX_CPU_ISA and friends) the precision choice will see and what it will choose from;
-    the timed choice is logged when the first model loads."""
-    report = precision.startup_report(settings.SER_HF_INFERENCE_DTYPE)
+    ONEDNN_MAX_CPU_ISA and friends) the precision choice will see, what it will choose from
+    and whether ONNX Runtime takes part; the timed choice is logged when the first model
+    loads."""
+    from analysis.engine.classifiers import ort_encoder
+
+    report = precision.startup_report(
+        settings.SER_HF_INFERENCE_DTYPE, onnx_version=ort_encoder.version()
+    )
     logger.info("analysis worker: %s", report)
     return report
 

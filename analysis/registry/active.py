@@ -87,6 +87,7 @@ def load_for_inference(path: Path | str, **options: Any) -> EmotionClassifier:
     """
     if read_manifest(Path(path)).kind == "hf_audio_classification":
         options.setdefault("dtype", settings.SER_HF_INFERENCE_DTYPE)
+        options.setdefault("onnx_cache_dir", settings.SER_ONNX_CACHE_DIR)
     return load_classifier(path, **options)
 
 

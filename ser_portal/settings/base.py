@@ -364,8 +364,13 @@ CELERY_BEAT_SCHEDULE["analysis-recover-runs"] = {
     "options": {"expires": max(SER_RECOVER_RUNS_EVERY_S, 30)},
 }
 # Precision of Hugging Face checkpoints at inference: auto (chosen per worker from the CPU's
-# flags and a timed probe, analysis/engine/classifiers/precision.py), or int8, bf16 or fp32.
+# flags and a timed probe among torch fp32/int8/bf16 and ONNX Runtime fp32/int8,
+# analysis/engine/classifiers/precision.py), auto-torch (the same without ONNX Runtime), or one
+# of int8, bf16, fp32, ort-int8, ort-fp32.
 SER_HF_INFERENCE_DTYPE = os.environ.get("SER_HF_INFERENCE_DTYPE", "auto")
+# Where the ONNX Runtime encoders exported from Hugging Face checkpoints are kept (one folder
+# per model content, ONNX Runtime and torch version; analysis/engine/classifiers/ort_encoder.py).
+SER_ONNX_CACHE_DIR = Path(os.environ.get("SER_ONNX_CACHE_DIR", VAR_DIR / "onnx-cache"))
 SER_MODELS_DIR = Path(os.environ.get("SER_MODELS_DIR", MEDIA_ROOT / "models"))
 # Labelled (RAVDESS-named) audio folders on this server that a clinic admin may evaluate a model
 # on from the console (comma-separated paths; only those that exist are offered).

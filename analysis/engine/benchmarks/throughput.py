@@ -2,7 +2,8 @@
 
     python -m analysis.engine.benchmarks.throughput [--minutes 5] [--data RAVDESS_DIR] [--model \
         DIR] [--full-minutes 45]
-        [--threads N] [--dtype auto|fp32|bf16|int8] [--all-dtypes] [--long-stretches 2] \
+        [--threads N] [--dtype auto|auto-torch|fp32|bf16|int8|ort-fp32|ort-int8] \
+        [--all-dtypes] [--long-stretches 2] \
         [--emulate-avx2] [--onnx]
 
 Input: a conversation of ``--minutes`` built from RAVDESS clips when ``--data`` is given
@@ -36,8 +37,14 @@ otherwise the 45-minute figure is extrapolated linearly from (b) and labelled as
 ``--emulate-avx2`` caps oneDNN, ATen, MKL and fbgemm at AVX2 (``precision.AVX2_EMULATION``) in
 every measurement: an AVX2-only CPU emulated on this machine's cores (other caches and clock
 than a real one; printed as emulated), with the precision choice seeing the capped flags.
-``--onnx`` also times the wav2vec2 encoder through ONNX Runtime, fp32 and dynamic int8, against
-torch on the 20 s stretch (``compare_onnx``; ONNX Runtime ignores the caps). Last, issue 17's
+ONNX Runtime (``ort-fp32``, ``ort-int8``: the classifier's encoder exported into a cache
+shared by the measuring subprocesses, ``analysis.engine.classifiers.ort_encoder``) is among
+the precisions timed and among the automatic choice's candidates wherever it is installed and
+no instruction-set cap is set; ``--onnx`` also times it against torch fp32 and the chosen torch
+precision (``compare_onnx``), which is where it is timed under ``--emulate-avx2``: ONNX
+Runtime ignores the caps, so there its figures are full-CPU figures, labelled so. The portal's
+stages are printed with the cores each kept busy on average (process CPU seconds over wall
+seconds, ``_StageCpu``), which shows where cores sit idle. Last, issue 17's
 targets are printed next to the measured figures (``Targets``): the speed-up over naive
 (>= 8x with AVX-512, >= 6x without), the 45-minute session (<= 90 s / <= 150 s; measured or
 extrapolated, said which) and the share of windows whose top label a precision or chunking
@@ -155,16 +162,26 @@ def compare_dtypes(
     model_dir: str, audio: np.ndarray, threads: int | None, all_dtypes: bool
 ) -> dict[str, Any]:
     """Each precision on one 20 s stretch against fp32: time, ratio, probabilities, labels."""
-    from analysis.engine.classifiers import precision
+    from analysis.engine.classifiers import ort_encoder, precision
     from analysis.engine.classifiers.base import load_classifier
 
     features = precision.read_cpu_features()
-    dtypes = ["fp32", "int8", "bf16"] if all_dtypes else precision.candidate_dtypes(features)
+    onnx = ort_encoder.version() is not None
+    # The candidates the portal's "auto" times here, ONNX Runtime's included where installed
+    # (not under an instruction-set cap, which it ignores: --onnx times it there, labelled).
+    dtypes = precision.candidate_dtypes(features, onnx=onnx)
+    if all_dtypes:
+        dtypes = ["fp32", "int8", "bf16", *(d for d in dtypes if d.startswith("ort"))]
     stretch = audio[: 20 * SAMPLE_RATE]
     windows = _windows(stretch.size)
     timings: dict[str, float] = {}
     quality: dict[str, dict[str, float]] = {}
-    classifiers = {d: load_classifier(model_dir, dtype=d, threads=threads) for d in dtypes}
+    classifiers = {}
+    loads: dict[str, float] = {}
+    for dtype in dtypes:
+        started = time.perf_counter()
+        classifiers[dtype] = load_classifier(model_dir, dtype=dtype, threads=threads)
+        loads[dtype] = time.perf_counter() - started
     for classifier in classifiers.values():
         classifier.predict_windows(stretch[: 2 * SAMPLE_RATE], [(0, 2 * SAMPLE_RATE)])
     reference: np.ndarray | None = None
@@ -182,10 +199,18 @@ def compare_dtypes(
     return {
         "timings": timings,
         "quality": quality,
+        "loads": loads,
         "windows": len(windows),
         "auto": choice.describe() if choice else "n/a",
         "auto_dtype": choice.dtype if choice else "fp32",
         "skipped": [d for d in ("int8", "bf16") if d not in dtypes],
+        "onnx": (
+            "ort-fp32, ort-int8 timed"
+            if "ort-fp32" in dtypes
+            else "left out: the instruction-set cap does not reach ONNX Runtime (see --onnx)"
+            if onnx
+            else "not installed"
+        ),
         "peak_mb": _peak_mb(),
     }
 
@@ -252,85 +277,45 @@ def compare_onnx(
 ) -> dict[str, Any]:
     """The encoder through ONNX Runtime (fp32, dynamic int8) against torch on one 20 s stretch.
 
-    The base model's ``wav2vec2`` encoder (conv features, projection, transformer) is exported
-    with a dynamic length; its frame states go through the same head pooling as the torch
-    path (``HFAudioClassifier._head``), so the windows' probabilities compare directly. Times
-    are the best of two interleaved rounds after a warm-up, like ``compare_dtypes``.
+    The classifier's own ``ort-fp32`` and ``ort-int8`` (``analysis.engine.classifiers.
+    ort_encoder``: conv stack and transformer exported into the cache, same chunking, batching
+    and head as torch), so these are the figures the portal runs. Times are the best of two
+    interleaved rounds after a warm-up, like ``compare_dtypes``; ``export_s`` is the first
+    load's export and quantisation (later loads read the cache).
     """
-    try:
-        import onnx  # noqa: F401  (torch.onnx.export needs it)
-        import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:
-        return {"skipped": f"onnx and onnxruntime are not installed ({exc}; not dependencies)"}
-    import warnings
+    from analysis.engine.classifiers import ort_encoder
 
-    import torch
-
+    version = ort_encoder.version()
+    if version is None:
+        return {"skipped": "onnx and onnxruntime are not installed (dependencies: pip install)"}
     from analysis.engine.classifiers.base import load_classifier
-    from analysis.engine.classifiers.hf import HFAudioClassifier
 
-    torch_threads = threads or torch.get_num_threads()
     reference = load_classifier(model_dir, dtype="fp32", threads=threads)
-    assert isinstance(reference, HFAudioClassifier)
     contenders: dict[str, Any] = {"torch fp32": reference}
-    if chosen != "fp32":
+    if chosen in ("int8", "bf16"):
         contenders[f"torch {chosen}"] = load_classifier(model_dir, dtype=chosen, threads=threads)
+    started = time.perf_counter()
+    for dtype in ort_encoder.ORT_DTYPES:
+        name = f"onnxruntime {dtype.removeprefix('ort-')}"
+        contenders[name] = load_classifier(model_dir, dtype=dtype, threads=threads)
+        if getattr(contenders[name], "dtype", None) != dtype:
+            return {"skipped": f"{dtype} could not run this model (fell back to torch; logged)"}
+    export_s = time.perf_counter() - started
     stretch = audio[: 20 * SAMPLE_RATE]
     windows = _windows(stretch.size)
-    sessions: dict[str, Any] = {}
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fp32_path, int8_path = str(Path(tmp) / "encoder.onnx"), str(Path(tmp) / "int8.onnx")
-        torch.onnx.export(
-            reference.model.wav2vec2,
-            (torch.zeros(1, 4 * SAMPLE_RATE),),
-            fp32_path,
-            input_names=["input_values"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={"input_values": {1: "samples"}, "last_hidden_state": {1: "frames"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        # Matrix products only, like torch's int8 (Linear layers): ORT's integer convolutions
-        # made the whole encoder slower than fp32 (11.1 s against 7.2 s on a 20 s stretch).
-        quantize_dynamic(
-            fp32_path, int8_path, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"]
-        )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch_threads
-        options.inter_op_num_threads = 1
-        for name, path in (("onnxruntime fp32", fp32_path), ("onnxruntime int8", int8_path)):
-            sessions[name] = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    export_s = time.perf_counter() - started
-
-    def run_ort(session: Any) -> np.ndarray:
-        x = reference._normalize(stretch)[None, :]
-        states = session.run(None, {"input_values": x})[0][0].astype(np.float64)
-        with torch.inference_mode():
-            return reference._head(states, windows)
-
-    runs: dict[str, Any] = {
-        **{
-            name: (lambda c=c: c.predict_windows_model_proba(stretch, windows))
-            for name, c in contenders.items()
-        },
-        **{name: (lambda s=s: run_ort(s)) for name, s in sessions.items()},
-    }
-    probs = {name: run() for name, run in runs.items()}  # warm-up
+    probs = {n: c.predict_windows_model_proba(stretch, windows) for n, c in contenders.items()}
     timings: dict[str, float] = {}
     for _ in range(2):
-        for name, run in runs.items():
+        for name, classifier in contenders.items():
             tick = time.perf_counter()
-            run()
+            classifier.predict_windows_model_proba(stretch, windows)
             timings[name] = min(timings.get(name, np.inf), time.perf_counter() - tick)
     return {
         "timings": timings,
         "quality": {name: _agreement(p, probs["torch fp32"]) for name, p in probs.items()},
         "windows": len(windows),
         "export_s": export_s,
-        "version": ort.__version__,
+        "version": version,
         "peak_mb": _peak_mb(),
     }
 
@@ -344,19 +329,39 @@ def run_portal(
     started = time.perf_counter()
     classifier = load_classifier(model_dir, dtype=dtype, threads=threads)
     load_s = time.perf_counter() - started
+    cpu = _StageCpu()
     started = time.perf_counter()
-    result = analyze_array(audio, classifier)
+    result = analyze_array(audio, classifier, progress=cpu)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "load_s": load_s,
         "dtype": getattr(classifier, "dtype", dtype),
         "timings": result.timings,
+        "cpu": cpu.seconds,
         "speech_s": result.summary["speech_s"],
         "segments": len(result.segments),
         "frames": len(result.frames),
         "peak_mb": _peak_mb(),
     }
+
+
+class _StageCpu:
+    """A progress callback adding up the process's CPU seconds (all its threads) per stage,
+    which with the wall time says how many of the cores each stage kept busy."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = time.process_time()
+
+    def __call__(self, stage: str, percent: int) -> None:
+        if stage == self._stage:
+            return
+        now = time.process_time()
+        if self._stage is not None:
+            self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + now - self._since
+        self._stage, self._since = stage, now
 
 
 def _in_subprocess(func: Any, *args: Any) -> Any:
@@ -381,7 +386,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--naive-windows", type=int, default=40)
     parser.add_argument("--full-minutes", type=float, default=0.0)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--dtype", choices=("auto", "fp32", "bf16", "int8"), default="auto")
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "auto-torch", "fp32", "bf16", "int8", "ort-fp32", "ort-int8"),
+        default="auto",
+    )
     parser.add_argument(
         "--all-dtypes", action="store_true", help="also time bf16 without native bf16 (slow)"
     )
@@ -430,6 +439,9 @@ def main(argv: list[str] | None = None) -> None:
     targets = Targets(avx512=features.avx512)
     with tempfile.TemporaryDirectory() as tmp:
         base = str(build_base_model(Path(tmp) / "base"))
+        # The measuring subprocesses share one ONNX Runtime cache: exported once (timed in the
+        # precision comparison), read by every later load, as in a worker after its first start.
+        os.environ["SER_ONNX_CACHE_DIR"] = str(Path(tmp) / "onnx-cache")
 
         naive = _in_subprocess(run_naive, audio, base, args.naive_windows)
         note = (
@@ -451,11 +463,17 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"    {name}: 20 s stretch in {seconds:.2f} s ({fp32_s / seconds:.2f}x fp32), "
                 f"max |p - p_fp32| {quality['max_abs_diff']:.2e}, top label as fp32 on "
-                f"{quality['top_label_agreement']:.0%} of {compared['windows']} windows",
+                f"{quality['top_label_agreement']:.0%} of {compared['windows']} windows"
+                + (
+                    f" (first load, export included: {compared['loads'][name]:.1f} s)"
+                    if name.startswith("ort")
+                    else ""
+                ),
                 flush=True,
             )
         for name in compared["skipped"]:
             print(f"    {name}: not timed, not a candidate on this CPU (--all-dtypes)")
+        print(f"    onnxruntime: {compared['onnx']}", flush=True)
         print(f"    auto: {compared['auto']}", flush=True)
         dtype = compared["auto_dtype"] if args.dtype == "auto" else args.dtype
         for name, quality in compared["quality"].items():
@@ -501,7 +519,7 @@ def main(argv: list[str] | None = None) -> None:
             f"(b) portal analyze_array, base {portal['dtype']} ({run_dtype}): "
             f"{portal['seconds']:.1f} s, "
             f"{_rate(audio_s, portal['seconds'])}, speech {portal['speech_s'] / audio_s:.0%} "
-            f"of the audio, stages {_stages(portal['timings'])}, model load "
+            f"of the audio, stages {_stages(portal['timings'], portal['cpu'])}, model load "
             f"{portal['load_s']:.1f} s (with the precision probe), peak "
             f"{portal['peak_mb']:.0f} MB, {_load()}",
             flush=True,
@@ -516,7 +534,8 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"    {args.full_minutes:g}-min run (measured, {full['dtype']}): "
                 f"{full['seconds']:.1f} s, "
-                f"{_rate(long_s, full['seconds'])}, stages {_stages(full['timings'])}, "
+                f"{_rate(long_s, full['seconds'])}, "
+                f"stages {_stages(full['timings'], full['cpu'])}, "
                 f"peak {full['peak_mb']:.0f} MB, {_load()}",
                 flush=True,
             )
@@ -618,8 +637,13 @@ def _print_onnx(result: dict[str, Any], features: Any) -> None:
         )
 
 
-def _stages(timings: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+def _stages(timings: dict[str, float], cpu: dict[str, float] | None = None) -> str:
+    """Each stage's wall time and, with ``cpu``, the cores it kept busy on average."""
+    cpu = cpu or {}
+    return ", ".join(
+        f"{k} {v:.1f}s" + (f" ({cpu[k] / v:.1f} cores)" if k in cpu and v > 0 else "")
+        for k, v in timings.items()
+    )
 
 
 if __name__ == "__main__":

@@ -54,14 +54,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from analysis.engine.classifiers import precision
+from analysis.engine.classifiers import ort_encoder, precision
 from analysis.engine.classifiers.base import ModelFormatError, ModelManifest
 from analysis.engine.labels import to_canonical
 from analysis.engine.speech.segmentation import torch_threads
 
 logger = logging.getLogger(__name__)
 
-DTYPES = ("fp32", "bf16", "int8")
+DTYPES = ("fp32", "bf16", "int8")  # torch precisions
+# What ``dtype`` may be: a torch precision, an ONNX Runtime one, or a timed choice among the
+# candidates of this CPU (``auto``: torch and ONNX Runtime; ``auto-torch``: torch only).
+SETTINGS = (*DTYPES, *ort_encoder.ORT_DTYPES, "auto", "auto-torch")
 _MIN_SAMPLES = 400  # one frame of a wav2vec2-style conv stack
 _MAX_CHUNK_FRAMES = 1500  # 30 s of wav2vec2 frames
 _MAX_BATCH = 16  # transformer passes of short stretches sharing one batch
@@ -98,6 +101,7 @@ class HFAudioClassifier:
         self.context_s = context_s
         self.batch_size = batch_size
         self.precision_choice: precision.Choice | None = None
+        self._ort: ort_encoder.OrtEncoder | None = None  # set for the ort-* precisions
         config = model.config
         self.labels = list(manifest.labels)
         if len(self.labels) != int(config.num_labels):
@@ -138,6 +142,7 @@ class HFAudioClassifier:
         chunk_s: float | None = CHUNK_S,
         context_s: float = CONTEXT_S,
         batch_size: int = 8,
+        onnx_cache_dir: Path | str | None = None,
         **_ignored: Any,
     ) -> HFAudioClassifier:
         """Load weights and preprocessing from ``model_dir``.
@@ -150,14 +155,23 @@ class HFAudioClassifier:
         during inference (None: leave the process setting alone). chunk_s: the longest audio
         one encoder pass sees (None: each stretch whole); context_s: context on each side of
         the frames a pass keeps.
+
+        "ort-fp32" and "ort-int8" run the encoder through ONNX Runtime
+        (``analysis.engine.classifiers.ort_encoder``; exported once into ``onnx_cache_dir``,
+        by default ``ort_encoder.default_cache_dir()``), with the same chunking, batching and
+        head as torch; "auto" times them with the torch precisions where ONNX Runtime is
+        installed and the model's encoder can be exported, "auto-torch" leaves them out. When
+        ONNX Runtime cannot run the model (not installed, export or session failed) the load
+        falls back to torch (int8 for ort-int8 where int8 is a candidate, else fp32) and logs
+        why. The per-clip path (``predict_proba``, ``context="window"``) stays torch fp32.
         """
         from transformers import AutoConfig, AutoModelForAudioClassification
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # worker logs are not terminals
 
-        if dtype not in (*DTYPES, "auto"):
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)} or auto, not {dtype!r}")
+        if dtype not in SETTINGS:
+            raise ValueError(f"dtype must be one of {', '.join(SETTINGS)}, not {dtype!r}")
         model_dir = Path(model_dir)
         try:
             AutoConfig.from_pretrained(model_dir)
@@ -170,9 +184,12 @@ class HFAudioClassifier:
         do_normalize, extractor = _preprocessing(model_dir, model.config)
         features = precision.read_cpu_features()
 
+        cache_dir = Path(onnx_cache_dir) if onnx_cache_dir else ort_encoder.default_cache_dir()
+
         def build(variant: str, base: Any) -> HFAudioClassifier:
-            return cls(
-                _in_precision(base, variant, features),
+            """The classifier at ``variant``; raises OrtUnavailable for an ort-* that fails."""
+            classifier = cls(
+                _in_precision(base, variant if variant in DTYPES else "fp32", features),
                 manifest,
                 do_normalize=do_normalize,
                 feature_extractor=extractor,
@@ -182,18 +199,44 @@ class HFAudioClassifier:
                 context_s=context_s,
                 batch_size=batch_size,
             )
+            if variant in ort_encoder.ORT_DTYPES:
+                classifier._attach_ort(model_dir, cache_dir)
+            return classifier
 
-        if dtype != "auto":
+        def build_or_fall_back(variant: str) -> HFAudioClassifier:
+            try:
+                return build(variant, model)
+            except ort_encoder.OrtUnavailable as exc:
+                torch_int8 = "int8" in precision.candidate_dtypes(features)
+                fallback = "int8" if variant == "ort-int8" and torch_int8 else "fp32"
+                logger.warning(
+                    "Hugging Face inference: %s cannot run here (%s); using torch %s instead",
+                    variant,
+                    exc,
+                    fallback,
+                )
+                return build(fallback, model)
+
+        if dtype not in ("auto", "auto-torch"):
             precision.warn_if_emulated(dtype, features)
-            return build(dtype, model)
-        key = json.dumps([_shape(model.config), threads or torch.get_num_threads()])
+            return build_or_fall_back(dtype)
+        onnx = dtype == "auto" and ort_encoder.version() is not None
+        names = precision.candidate_dtypes(features, onnx=onnx)
+        key = json.dumps([_shape(model.config), threads or torch.get_num_threads(), names])
         choice = _chosen.get(key)
         if choice is None:
-            candidates = {
-                # fp32 keeps the loaded model; int8 quantises a copy; bf16 needs its own copy.
-                d: build(d, copy.deepcopy(model) if d == "bf16" else model)
-                for d in precision.candidate_dtypes(features)
-            }
+            candidates: dict[str, HFAudioClassifier] = {}
+            for name in names:
+                try:
+                    # fp32 and ort-* keep the loaded model; int8 quantises a copy; bf16 needs its
+                    # own copy.
+                    candidates[name] = build(
+                        name, copy.deepcopy(model) if name == "bf16" else model
+                    )
+                except ort_encoder.OrtUnavailable as exc:
+                    logger.warning(
+                        "Hugging Face inference: %s is no candidate for this model (%s)", name, exc
+                    )
             choice = precision.choose(
                 {d: c._probe_runner() for d, c in candidates.items()}, features
             )
@@ -201,9 +244,45 @@ class HFAudioClassifier:
             chosen = candidates[choice.dtype]
         else:
             logger.info("Hugging Face inference (chosen earlier): %s", choice.describe())
-            chosen = build(choice.dtype, model)
+            chosen = build_or_fall_back(choice.dtype)
         chosen.precision_choice = choice
         return chosen
+
+    def _ort_plan(self) -> bool | None:
+        """Whether ONNX Runtime can run this encoder the way torch runs it: None when not,
+        else whether the first conv layer has a per-channel group norm (computed outside the
+        graph from the whole stretch, as ``_conv_features`` does for its tiles)."""
+        if not (self._pools_frames and self._splits):
+            return None
+        layers = list(getattr(self._encoder.feature_extractor, "conv_layers", []))
+        if not layers or any(_kernel_stride(getattr(la, "conv", None)) is None for la in layers):
+            return None
+        norms = [getattr(layer, "layer_norm", None) for layer in layers]
+        if any(isinstance(norm, torch.nn.GroupNorm) for norm in norms[1:]):
+            return None
+        first = norms[0]
+        if not isinstance(first, torch.nn.GroupNorm):
+            return False
+        if first.num_groups != first.num_channels or layers[0].conv.in_channels != 1:
+            return None
+        return True
+
+    def _attach_ort(self, model_dir: Path, cache_dir: Path) -> None:
+        normed = self._ort_plan()
+        if normed is None:
+            raise ort_encoder.OrtUnavailable(
+                "its encoder is not a conv stack + transformer that runs in chunks"
+            )
+        self._ort = ort_encoder.load(
+            self.model,
+            model_dir,
+            self.dtype,
+            normed=normed,
+            every_layer=self._weighted,
+            cache_dir=cache_dir,
+            threads=self.threads or torch.get_num_threads(),
+        )
+        logger.info("Hugging Face inference %s: %s", self.dtype, self._ort.describe())
 
     def _probe_runner(self) -> precision.Runner:
         def run(audio: np.ndarray) -> np.ndarray:
@@ -347,6 +426,9 @@ class HFAudioClassifier:
             ]
         hidden = []
         for x in inputs:
+            if self._ort is not None:
+                hidden.append(self._ort_features(x))
+                continue
             projected = self._encoder.feature_projection(self._conv_features(x))
             hidden.append((projected[0] if isinstance(projected, tuple) else projected)[0])
         out = [np.zeros((h.shape[0], h.shape[1]), dtype=np.float64) for h in hidden]
@@ -357,6 +439,35 @@ class HFAudioClassifier:
             for (i, lo, _hi, keep_from, keep_to), state in zip(batch, states, strict=True):
                 out[i][keep_from:keep_to] = state[keep_from - lo : keep_to - lo]
         return [states[:total] for states, total in zip(out, totals, strict=True)]
+
+    def _ort_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(frames, hidden) projected features of one normalised stretch through ONNX Runtime,
+        tiled as ``_conv_features`` tiles, the first layer's norm from the whole stretch."""
+        assert self._ort is not None
+        layers = list(self._encoder.feature_extractor.conv_layers)
+        shapes = [_kernel_stride(layer.conv) for layer in layers]
+        samples = x[:, None].float()
+        stats: tuple[np.ndarray, np.ndarray] | None = None
+        if self._ort.normed:
+            first, norm = layers[0], layers[0].layer_norm
+            kernel0, stride0 = shapes[0]  # type: ignore[misc]
+            mean, std = self._first_layer_stats(first.conv, samples, kernel0, stride0, norm.eps)
+            scale = norm.weight.float()[None, :, None] / std
+            shift = norm.bias.float()[None, :, None] - mean * scale
+            stats = (scale.numpy(), shift.numpy())
+        total = self._frames_for(x.shape[1])
+        if total <= 2 * _CONV_TILE_FRAMES:
+            return torch.from_numpy(self._ort.features(samples.numpy(), stats)[0])
+        field, step = 1, 1
+        for kernel, stride in reversed(shapes):  # type: ignore[misc]
+            field = (field - 1) * stride + kernel
+            step *= stride
+        tiles = []
+        for start in range(0, total, _CONV_TILE_FRAMES):
+            stop = min(start + _CONV_TILE_FRAMES, total)
+            piece = samples[:, :, start * step : (stop - 1) * step + field]
+            tiles.append(self._ort.features(np.ascontiguousarray(piece.numpy()), stats)[0])
+        return torch.from_numpy(np.concatenate(tiles))
 
     def _conv_features(self, x: torch.Tensor) -> torch.Tensor:
         """(1, frames, channels) conv features of one normalised stretch.
@@ -483,6 +594,8 @@ class HFAudioClassifier:
         encoder = self._encoder.encoder
         lengths = [p.shape[0] for p in pieces]
         longest = max(lengths)
+        if self._ort is not None:
+            return self._ort_transform(pieces, lengths)
         if len(pieces) == 1:
             batch, mask = pieces[0][None], None
         else:
@@ -495,6 +608,21 @@ class HFAudioClassifier:
             # WavLM's attention mixes a bool padding mask with its float position bias.
             warnings.filterwarnings("ignore", message=".*mismatched key_padding_mask")
             return self._run_transformer(encoder, batch, mask, lengths)
+
+    def _ort_transform(self, pieces: list[torch.Tensor], lengths: list[int]) -> list[np.ndarray]:
+        """``_transform`` through ONNX Runtime: always with a mask (all true for one piece)."""
+        assert self._ort is not None
+        batch = np.zeros((len(pieces), max(lengths), pieces[0].shape[1]), dtype=np.float32)
+        mask = np.zeros(batch.shape[:2], dtype=bool)
+        for row, (piece, length) in enumerate(zip(pieces, lengths, strict=True)):
+            batch[row, :length] = piece.float().numpy()
+            mask[row, :length] = True
+        out = self._ort.transform(batch, mask)
+        if self._ort.every_layer:
+            states = self._weighted_sum(list(torch.from_numpy(out)))
+        else:
+            states = out.astype(np.float64)
+        return [states[row, :length] for row, length in enumerate(lengths)]
 
     def _run_transformer(
         self, encoder: Any, batch: torch.Tensor, mask: torch.Tensor | None, lengths: list[int]

@@ -25,8 +25,17 @@ bf16 (AVX512-BF16, AMX) bf16 is the fastest. So the choice is made at run time:
   fp32 (bf16 before int8 where both are fast);
 - the CPU flags, each time and the choice are logged.
 
-``SER_HF_INFERENCE_DTYPE`` (``auto`` by default) overrides the choice with ``fp32``, ``bf16``
-or ``int8``; forcing bf16 on a CPU without native bf16 logs a warning.
+ONNX Runtime. Where ``onnxruntime`` is installed (a dependency; ``auto`` only), ``ort-fp32``
+and ``ort-int8`` (``analysis.engine.classifiers.ort_encoder``: the encoder exported once per
+model into a cache, the same chunking and head) are timed in the same probe as the torch
+precisions and win by the same rules (their fp32 answers are within 1e-7 of torch fp32, so
+in a tie ``ort-fp32`` goes before torch int8 or bf16). Under an instruction-set cap they are
+left out: ONNX Runtime's own kernels ignore the cap variables below.
+
+``SER_HF_INFERENCE_DTYPE`` (``auto`` by default) overrides the choice with ``fp32``, ``bf16``,
+``int8``, ``ort-fp32`` or ``ort-int8``, or ``auto-torch`` (the timed choice among the torch
+precisions only); forcing bf16 on a CPU without native bf16 logs a warning, and an ``ort-*``
+that cannot run falls back to torch with a warning.
 
 Capped instruction sets. The kernel libraries can be told to use less than the CPU has:
 oneDNN ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``), torch's own kernels
@@ -212,8 +221,12 @@ def read_cpu_features(
     return CpuFeatures(kept, model, level, tuple(settings), flags - kept)
 
 
-def candidate_dtypes(features: CpuFeatures) -> list[str]:
-    """The precisions worth timing on this CPU, fp32 (the reference) first."""
+def candidate_dtypes(features: CpuFeatures, *, onnx: bool = False) -> list[str]:
+    """The precisions worth timing on this CPU, fp32 (the reference) first.
+
+    ``onnx`` (ONNX Runtime installed and allowed) adds ``ort-fp32`` and, with AVX2, ``ort-int8``,
+    except under an instruction-set cap: ONNX Runtime's kernels ignore the cap variables, so
+    its timings would be of the full CPU, not of the emulated one the cap stands for."""
     import torch
 
     candidates = ["fp32"]
@@ -222,6 +235,10 @@ def candidate_dtypes(features: CpuFeatures) -> list[str]:
         candidates.append("int8")
     if features.native_bf16:
         candidates.append("bf16")
+    if onnx and not features.capped_at:
+        candidates.append("ort-fp32")
+        if features.avx2:
+            candidates.append("ort-int8")
     return candidates
 
 
@@ -307,19 +324,30 @@ def warn_if_emulated(dtype: str, features: CpuFeatures) -> None:
         )
 
 
-def startup_report(setting: str, features: CpuFeatures | None = None) -> str:
+def startup_report(
+    setting: str, features: CpuFeatures | None = None, onnx_version: str | None = None
+) -> str:
     """What a worker logs when it starts: the CPU (with any instruction-set cap), the
     precisions worth timing and how the choice will be made under ``setting``
-    (``SER_HF_INFERENCE_DTYPE``). The timed choice itself is logged when a model loads."""
+    (``SER_HF_INFERENCE_DTYPE``), and whether ONNX Runtime (``onnx_version``, None when it is
+    not installed) takes part. The timed choice itself is logged when a model loads."""
     features = read_cpu_features() if features is None else features
-    candidates = candidate_dtypes(features)
-    if setting == "auto":
+    candidates = candidate_dtypes(features, onnx=setting == "auto" and onnx_version is not None)
+    if setting in ("auto", "auto-torch"):
         how = (
-            f"auto: the fastest of {', '.join(candidates)} on a {PROBE_S:g} s probe, timed once "
-            "per process and model shape when a model loads"
+            f"{setting}: the fastest of {', '.join(candidates)} on a {PROBE_S:g} s probe, timed "
+            "once per process and model shape when a model loads"
         )
     else:
         how = f"{setting}, set by SER_HF_INFERENCE_DTYPE"
         if setting == "bf16" and not features.native_bf16:
             how += " (no native bf16 here: emulated, many times slower than fp32)"
-    return f"CPU {features.describe()}; precision candidates {', '.join(candidates)}; {how}"
+    if onnx_version is None:
+        ort = "ONNX Runtime not installed"
+    elif setting == "auto-torch":
+        ort = f"ONNX Runtime {onnx_version} left out (auto-torch)"
+    elif features.capped_at and setting == "auto":
+        ort = f"ONNX Runtime {onnx_version} left out: it ignores the instruction-set cap"
+    else:
+        ort = f"ONNX Runtime {onnx_version}"
+    return f"CPU {features.describe()}; precision candidates {', '.join(candidates)}; {how}; {ort}"

@@ -222,14 +222,16 @@ def test_windows_shorter_than_one_frame_still_get_an_answer(
 def test_auto_precision_picks_a_candidate_of_this_cpu_and_stays_close_to_fp32(
     tiny_model_dir: Path, stretch: np.ndarray, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from analysis.engine.classifiers import hf, precision
+    from analysis.engine.classifiers import hf, ort_encoder, precision
 
     hf._chosen.clear()  # measure here, not reuse a choice made by an earlier test
     with caplog.at_level("INFO", logger="analysis.engine.classifiers.precision"):
         auto = load_classifier(tiny_model_dir, dtype="auto")
     choice = auto.precision_choice
     assert choice is not None
-    candidates = precision.candidate_dtypes(precision.read_cpu_features())
+    candidates = precision.candidate_dtypes(
+        precision.read_cpu_features(), onnx=ort_encoder.version() is not None
+    )
     assert list(choice.timings) == candidates
     assert auto.dtype == choice.dtype and auto.dtype in candidates
     assert choice.diffs[auto.dtype] <= precision.PROBE_TOLERANCE
