@@ -74,10 +74,10 @@ class WeekdaysField(forms.TypedMultipleChoiceField):
         )  # fmt: skip
 
 
-class AssignForm(forms.Form):
-    exercise = forms.ModelChoiceField(
-        queryset=Exercise.objects.none(), empty_label="Choose an exercise…"
-    )
+class ScheduleForm(forms.Form):
+    """The weekday schedule of an assignment, speaking exercise or listening set alike
+    (``WeekdaySchedule`` on the models): the days, from when, until when, a note."""
+
     weekdays = WeekdaysField(label="Practice days", initial=list(range(7)))
     starts_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(
@@ -93,16 +93,8 @@ class AssignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["exercise"]
-        field.queryset = Exercise.objects.filter(  # type: ignore[attr-defined]
-            clinic=clinic, archived_at__isnull=True
-        ).order_by("difficulty", "title")
-        field.label_from_instance = lambda e: (  # type: ignore[attr-defined]
-            f"{e.title} — “{e.phrase}” ({e.get_target_emotion_display()}, "
-            f"{e.get_difficulty_display().lower()})"
-        )
         self.fields["starts_on"].initial = timezone.localdate()
 
     def clean(self) -> dict[str, Any]:
@@ -114,6 +106,24 @@ class AssignForm(forms.Form):
         if not data.get("weekdays") and "weekdays" not in self.errors:
             self.add_error("weekdays", "Choose at least one day.")
         return data
+
+
+class AssignForm(ScheduleForm):
+    exercise = forms.ModelChoiceField(
+        queryset=Exercise.objects.none(), empty_label="Choose an exercise…"
+    )
+    field_order = ["exercise"]
+
+    def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["exercise"]
+        field.queryset = Exercise.objects.filter(  # type: ignore[attr-defined]
+            clinic=clinic, archived_at__isnull=True
+        ).order_by("difficulty", "title")
+        field.label_from_instance = lambda e: (  # type: ignore[attr-defined]
+            f"{e.title} — “{e.phrase}” ({e.get_target_emotion_display()}, "
+            f"{e.get_difficulty_display().lower()})"
+        )
 
 
 STAR_CHOICES = [

@@ -3,13 +3,11 @@ assignment on the weekday schedule."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
-from sessions.exercises.forms import AUDIO_ACCEPT, WeekdaysField
+from sessions.exercises.forms import AUDIO_ACCEPT, ScheduleForm
 from sessions.exercises.models import EMOTION_CHOICES
 from sessions.listening.models import Clip, Intensity, ListeningSet
 
@@ -59,21 +57,12 @@ class SetForm(forms.Form):
         )
 
 
-class ListeningAssignForm(forms.Form):
+class ListeningAssignForm(ScheduleForm):
     listening_set = forms.ModelChoiceField(
         queryset=ListeningSet.objects.none(), empty_label="Choose a listening set…",
         label="Listening set",
     )  # fmt: skip
-    weekdays = WeekdaysField(label="Practice days", initial=list(range(7)))
-    starts_on = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(
-        label="Until (optional)", required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-    note = forms.CharField(
-        max_length=300, required=False, label="Note for the family",
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )  # fmt: skip
+    field_order = ["listening_set"]
 
     def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,14 +71,3 @@ class ListeningAssignForm(forms.Form):
             clinic=clinic, archived_at__isnull=True
         )
         field.label_from_instance = lambda s: f"{s.title} ({s.choice_count} choices)"  # type: ignore[attr-defined]
-        self.fields["starts_on"].initial = timezone.localdate()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        starts_on: dt.date | None = data.get("starts_on")
-        ends_on: dt.date | None = data.get("ends_on")
-        if starts_on and ends_on and ends_on < starts_on:
-            self.add_error("ends_on", "The end date must be on or after the start date.")
-        if not data.get("weekdays") and "weekdays" not in self.errors:
-            self.add_error("weekdays", "Choose at least one day.")
-        return data

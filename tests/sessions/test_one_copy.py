@@ -503,3 +503,38 @@ def test_consent_live_is_the_record_in_force_for_that_purpose_only(cast: Cast) -
     assert selectors.consent_live(child=cast.child, purpose="sharing") is None
     training = selectors.consent_live(child=cast.child, purpose="training")
     assert training is not None and training.purpose == "training"
+
+
+# --- one schedule form for speaking and listening assignments -----------------------------------
+
+
+def test_speaking_and_listening_assign_forms_check_the_schedule_alike(cast: Cast) -> None:
+    from sessions.exercises.forms import AssignForm
+    from sessions.exercises.models import Exercise
+    from sessions.listening.forms import ListeningAssignForm
+    from sessions.listening.models import ListeningSet
+
+    exercise = Exercise.objects.filter(clinic=cast.clinic).first()
+    listening_set = ListeningSet.objects.filter(clinic=cast.clinic).first()
+    assert exercise is not None and listening_set is not None
+    forms = {
+        "speaking": (AssignForm, "exercise", exercise.pk),
+        "listening": (ListeningAssignForm, "listening_set", listening_set.pk),
+    }
+    today = timezone.localdate()
+    for name, (form_class, choice, pk) in forms.items():
+        unbound = form_class(clinic=cast.clinic)
+        assert list(unbound.fields) == [choice, "weekdays", "starts_on", "ends_on", "note"], name
+        assert unbound.fields["starts_on"].initial == today, name
+        base = {choice: str(pk), "starts_on": "2026-03-10", "note": "Twice a week"}
+        backwards = form_class(
+            {**base, "weekdays": ["1"], "ends_on": "2026-03-09"}, clinic=cast.clinic
+        )
+        assert not backwards.is_valid()
+        assert backwards.errors == {"ends_on": ["The end date must be on or after the start date."]}
+        no_days = form_class(base, clinic=cast.clinic)
+        assert not no_days.is_valid()
+        assert no_days.errors == {"weekdays": ["This field is required."]}, name
+        good = form_class({**base, "weekdays": ["1", "3"]}, clinic=cast.clinic)
+        assert good.is_valid(), (name, good.errors)
+        assert (good.cleaned_data["weekdays"], good.cleaned_data["ends_on"]) == ([1, 3], None)
