@@ -34,15 +34,22 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EVERY_DAY = 0b1111111
 
 
-class WeekdaySchedule:
+class WeekdaySchedule(models.Model):
     """The weekday schedule shared by speaking and listening assignments: ``weekdays`` is a bit
     mask (bit 0 Monday ... bit 6 Sunday) between ``starts_on`` and ``ends_on``; an ended
-    assignment (``ended_at``) is due on no day. The model defines those fields."""
+    assignment (``ended_at``) is due on no day; who assigned it and a note for the family."""
 
-    weekdays: int
-    starts_on: dt.date
-    ends_on: dt.date | None
-    ended_at: dt.datetime | None
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    weekdays = models.PositiveSmallIntegerField(default=EVERY_DAY)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="A note for the family.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
     def is_active_on(self, day: dt.date) -> bool:
         return (
@@ -147,15 +154,6 @@ class Assignment(WeekdaySchedule, TimestampedModel):
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="exercise_assignments")
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="assignments")
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # Bit 0 is Monday ... bit 6 Sunday.
-    weekdays = models.PositiveSmallIntegerField(default=EVERY_DAY)
-    starts_on = models.DateField()
-    ends_on = models.DateField(null=True, blank=True)
-    note = models.CharField(max_length=300, blank=True, help_text="A note for the family.")
-    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from analysis.engine.practice.feedback import EMOTION_WORDS
-from sessions.exercises.models import EMOTION_CHOICES, EVERY_DAY, WeekdaySchedule
+from sessions.exercises.models import EMOTION_CHOICES, WeekdaySchedule
 from sessions.models import Child, Clinic
 from sessions.models.base import TimestampedModel
 
@@ -125,14 +125,6 @@ class ListeningAssignment(WeekdaySchedule, TimestampedModel):
     listening_set = models.ForeignKey(
         ListeningSet, on_delete=models.PROTECT, related_name="assignments"
     )
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    weekdays = models.PositiveSmallIntegerField(default=EVERY_DAY)  # bit 0 Monday ... 6 Sunday
-    starts_on = models.DateField()
-    ends_on = models.DateField(null=True, blank=True)
-    note = models.CharField(max_length=300, blank=True, help_text="A note for the family.")
-    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -538,3 +538,24 @@ def test_speaking_and_listening_assign_forms_check_the_schedule_alike(cast: Cast
         good = form_class({**base, "weekdays": ["1", "3"]}, clinic=cast.clinic)
         assert good.is_valid(), (name, good.errors)
         assert (good.cleaned_data["weekdays"], good.cleaned_data["ends_on"]) == ([1, 3], None)
+
+
+def test_speaking_and_listening_assignments_store_the_one_schedule_and_need_no_migration() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from sessions.exercises.models import Assignment, WeekdaySchedule
+    from sessions.listening.models import ListeningAssignment
+
+    names = ("assigned_by", "weekdays", "starts_on", "ends_on", "note", "ended_at")
+    for model in (Assignment, ListeningAssignment):
+        assert issubclass(model, WeekdaySchedule)
+        for name in names:
+            _, path, args, kwargs = model._meta.get_field(name).deconstruct()
+            shared = WeekdaySchedule._meta.get_field(name).deconstruct()
+            assert (path, args, kwargs) == shared[1:], (model.__name__, name)
+    # The fields moved into the shared abstract model without changing a column.
+    out = StringIO()
+    call_command("makemigrations", "exercises", "listening", check=True, dry_run=True, stdout=out)
+    assert "No changes detected" in out.getvalue()
