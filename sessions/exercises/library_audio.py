@@ -78,6 +78,31 @@ def _tool_version(command: list[str]) -> str:
     return (out.stdout or out.stderr).splitlines()[0].strip()
 
 
+def speak(espeak: str, voice: Voice, text: str, wav: Path) -> None:
+    """Say ``text`` with espeak-ng in ``voice`` into the WAV file ``wav``."""
+    subprocess.run(
+        [
+            espeak, "-v", ESPEAK_VOICE, "-s", str(voice.rate), "-p", str(voice.pitch),
+            "-a", str(voice.amplitude), "-w", str(wav), text,
+        ],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
+def encode_opus(ffmpeg: str, wav: Path, target: Path) -> None:
+    """The shipped format: 16 kHz mono Ogg Opus at ``OPUS_BITRATE``, bit-exact and without
+    metadata, so the same tools give the same bytes (the exercise library and the starter
+    listening clips alike)."""
+    subprocess.run(
+        [
+            ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
+            "-ac", "1", "-ar", "16000", "-c:a", "libopus", "-b:a", OPUS_BITRATE,
+            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", str(target),
+        ],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
 def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:
     """Generate every library exercise's model recording into ``out_dir`` and write the
     manifest there. Needs espeak-ng and ffmpeg; running it twice writes the same files."""
@@ -96,22 +121,8 @@ def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:
         target = out_dir / f"{item['key']}.ogg"
         with tempfile.TemporaryDirectory() as folder:
             wav = Path(folder) / "speech.wav"
-            subprocess.run(
-                [
-                    espeak, "-v", ESPEAK_VOICE, "-s", str(voice.rate), "-p", str(voice.pitch),
-                    "-a", str(voice.amplitude), "-w", str(wav), item["phrase"],
-                ],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
-            subprocess.run(
-                [
-                    ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
-                    "-ac", "1", "-ar", "16000", "-c:a", "libopus", "-b:a", OPUS_BITRATE,
-                    "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-                    str(target),
-                ],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
+            speak(espeak, voice, item["phrase"], wav)
+            encode_opus(ffmpeg, wav, target)
         samples = audio.decode(target)
         measured = prosody.measure(samples)
         data = target.read_bytes()

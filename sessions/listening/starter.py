@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -25,7 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from sessions.exercises.library_audio import ESPEAK_VOICE, OPUS_BITRATE, VOICES, Voice
+from sessions.exercises.library_audio import (
+    ESPEAK_VOICE,
+    VOICES,
+    Voice,
+    encode_opus,
+    speak,
+)
 
 AUDIO_DIR = Path(__file__).resolve().parent / "starter_audio"
 MANIFEST = AUDIO_DIR / "manifest.json"
@@ -101,17 +106,6 @@ def path_for(key: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _encode(ffmpeg: str, wav: Path, target: Path) -> None:
-    subprocess.run(
-        [
-            ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
-            "-ac", "1", "-ar", "16000", "-c:a", "libopus", "-b:a", OPUS_BITRATE,
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", str(target),
-        ],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-
-
 def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:
     """Generate every starter clip into ``out_dir`` and write the manifest there. Needs
     espeak-ng and ffmpeg; running it twice writes the same files."""
@@ -130,13 +124,7 @@ def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:
         target = out_dir / f"{key}.ogg"
         with tempfile.TemporaryDirectory() as folder:
             wav = Path(folder) / "speech.wav"
-            subprocess.run(
-                [
-                    espeak, "-v", ESPEAK_VOICE, "-s", str(voice.rate), "-p", str(voice.pitch),
-                    "-a", str(voice.amplitude), "-w", str(wav), PHRASES[phrase_key],
-                ],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
+            speak(espeak, voice, PHRASES[phrase_key], wav)
             if noisy:
                 clean = audio.decode(wav)
                 rng = np.random.default_rng(NOISE_SEED)
@@ -145,7 +133,7 @@ def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:
                 )
                 peak = float(np.max(np.abs(mixed))) or 1.0
                 sf.write(wav, (mixed / max(1.0, peak)).astype(np.float32), audio.TARGET_SR)
-            _encode(ffmpeg, wav, target)
+            encode_opus(ffmpeg, wav, target)
         samples = audio.decode(target)
         data = target.read_bytes()
         entries[key] = {
