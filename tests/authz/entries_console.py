@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.authz.entries_registry import _version
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import ANY_ADMIN, OWN_ADMIN, Endpoint, each
 from tests.conftest import Cast
 
 
@@ -17,7 +17,7 @@ def _evaluate(cast: Cast) -> dict[str, Any]:
 ENTRIES = [
     Endpoint(
         "console_audit",
-        each(404, admin=200, other_admin=200, anonymous=LOGIN),
+        ANY_ADMIN,
         query=lambda c: {"export": "csv", "child": c.child.code},
         label="csv",
     ),
@@ -30,10 +30,10 @@ ENTRIES = [
         label="filtered",
     ),
     # Only the admin of the model's clinic (the other clinic's admin does not know it exists).
-    Endpoint("console_model_evaluate", each(404, admin=200, anonymous=LOGIN), kwargs=_evaluate),
+    Endpoint("console_model_evaluate", OWN_ADMIN, kwargs=_evaluate),
     Endpoint(
         "console_model_evaluate",
-        each(404, admin=200, anonymous=LOGIN),
+        OWN_ADMIN,
         kwargs=_evaluate,
         query=lambda c: {"format": "json"},
         label="status",
@@ -41,7 +41,7 @@ ENTRIES = [
     # No data folder matches the forged choice: the form answers (200), nothing starts.
     Endpoint(
         "console_model_evaluate",
-        each(404, admin=200, anonymous=LOGIN),
+        OWN_ADMIN,
         method="post",
         kwargs=_evaluate,
         data=lambda c: {"dataset": "nowhere", "folds": "0"},

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import (
+    API_CHILD_READERS,
+    CHILD_READERS,
+    LOGIN,
+    STAFF_MEMBERS,
+    STAFF_PAGE,
+    THERAPIST_FORM,
+    THERAPIST_WRITES,
+    Endpoint,
+    each,
+)
 from tests.conftest import Cast
 from tests.exercises.factories import done_attempt, make_assignment, make_exercise
 
@@ -43,8 +53,6 @@ def exercise(c: Cast) -> dict[str, Any]:
     return {"exercise_id": _exercise(c).pk}
 
 
-# Who may see the child: its therapist, its guardian, the clinic admin.
-CHILD_READERS = each(404, therapist=200, guardian=200, admin=200, anonymous=LOGIN)
 NEW_EXERCISE = {
     "title": "Calm no",
     "phrase": "No, thank you.",
@@ -75,7 +83,7 @@ ENTRIES = [
         kwargs=lambda c: {"exercise_id": _assignment(c).exercise.pk},
     ),
     # Therapist tools.
-    Endpoint("exercise_list", each(200, guardian=302, other_guardian=302, anonymous=LOGIN)),
+    Endpoint("exercise_list", STAFF_MEMBERS),
     Endpoint("exercise_create", each(403, therapist=200, other_therapist=200, anonymous=LOGIN)),
     Endpoint(
         "exercise_create",
@@ -97,19 +105,11 @@ ENTRIES = [
         data=lambda c: NEW_EXERCISE,
         label="post",
     ),
-    Endpoint(
-        "child_exercises",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=child,
-    ),
+    Endpoint("child_exercises", STAFF_PAGE, kwargs=child),
+    Endpoint("exercise_assign", THERAPIST_FORM, kwargs=child),
     Endpoint(
         "exercise_assign",
-        each(404, therapist=200, admin=403, guardian=403, anonymous=LOGIN),
-        kwargs=child,
-    ),
-    Endpoint(
-        "exercise_assign",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
+        THERAPIST_WRITES,
         method="post",
         kwargs=child,
         label="post",
@@ -121,20 +121,11 @@ ENTRIES = [
             "note": "",
         },
     ),
-    Endpoint(
-        "assignment_end",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
-        method="post",
-        kwargs=assignment,
-    ),
+    Endpoint("assignment_end", THERAPIST_WRITES, method="post", kwargs=assignment),
+    Endpoint("attempt_review", STAFF_PAGE, kwargs=attempt),
     Endpoint(
         "attempt_review",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=attempt,
-    ),
-    Endpoint(
-        "attempt_review",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
+        THERAPIST_WRITES,
         method="post",
         kwargs=attempt,
         label="post",
@@ -142,9 +133,7 @@ ENTRIES = [
     ),
     # API.
     Endpoint(
-        "api-exercise-assignments",
-        each(404, therapist=200, guardian=200, admin=200, anonymous=401),
-        query=lambda c: {"child": str(c.child.pk)},
+        "api-exercise-assignments", API_CHILD_READERS, query=lambda c: {"child": str(c.child.pk)}
     ),
     Endpoint(
         "api-exercise-attempts",

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import (
+    ANY_ADMIN,
+    ANY_ADMIN_WRITES,
+    CHILD_READERS,
+    LOGIN,
+    STAFF_PAGE,
+    STAFF_READ,
+    THERAPIST_FORM,
+    THERAPIST_WRITES,
+    Endpoint,
+    each,
+)
 from tests.conftest import Cast
 
 
@@ -75,31 +86,16 @@ def _pending_erasure(cast: Cast) -> dict[str, Any]:
 GUARDIAN_SIGNS = each(404, therapist=403, admin=403, guardian=200, anonymous=LOGIN)
 GUARDIAN_POSTS = each(404, therapist=403, admin=403, guardian=302, anonymous=LOGIN)
 
-STAFF_READ = each(404, therapist=200, admin=200, anonymous=LOGIN)
-
 ENTRIES = [
     # Family portal
-    Endpoint(
-        "family_report",
-        each(404, therapist=200, admin=200, guardian=200, anonymous=LOGIN),
-        kwargs=_released,
-        label="released",
-    ),
+    Endpoint("family_report", CHILD_READERS, kwargs=_released, label="released"),
     Endpoint("family_report", STAFF_READ, kwargs=_draft, label="draft"),
     # Reports
-    Endpoint(
-        "report_list",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=_child,
-    ),
+    Endpoint("report_list", STAFF_PAGE, kwargs=_child),
+    Endpoint("report_create", THERAPIST_FORM, kwargs=_child),
     Endpoint(
         "report_create",
-        each(404, therapist=200, admin=403, guardian=403, anonymous=LOGIN),
-        kwargs=_child,
-    ),
-    Endpoint(
-        "report_create",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
+        THERAPIST_WRITES,
         method="post",
         kwargs=_child,
         label="post",
@@ -109,12 +105,7 @@ ENTRIES = [
             "period_end": str(c.session.date),
         },
     ),
-    Endpoint(
-        "report_detail",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=_released,
-        label="released",
-    ),
+    Endpoint("report_detail", STAFF_PAGE, kwargs=_released, label="released"),
     Endpoint("report_detail", STAFF_READ, kwargs=_draft, label="draft"),
     Endpoint(
         "report_edit",
@@ -122,43 +113,24 @@ ENTRIES = [
         kwargs=_draft,
         label="draft",
     ),
-    Endpoint(
-        "report_edit",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
-        kwargs=_released,
-        label="released",
-    ),
+    Endpoint("report_edit", THERAPIST_WRITES, kwargs=_released, label="released"),
     Endpoint(
         "report_release",
         each(404, therapist=302, admin=403, anonymous=LOGIN),
         method="post",
         kwargs=_draft,
     ),
-    Endpoint(
-        "report_revise",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
-        method="post",
-        kwargs=_released,
-    ),
+    Endpoint("report_revise", THERAPIST_WRITES, method="post", kwargs=_released),
     Endpoint(
         "report_discard",
         each(404, therapist=302, admin=403, anonymous=LOGIN),
         method="post",
         kwargs=_draft,
     ),
-    Endpoint(
-        "report_pdf",
-        each(404, therapist=200, admin=200, guardian=200, anonymous=LOGIN),
-        kwargs=_released,
-        label="released",
-    ),
+    Endpoint("report_pdf", CHILD_READERS, kwargs=_released, label="released"),
     Endpoint("report_pdf", STAFF_READ, kwargs=_draft, label="draft"),
     # Consent
-    Endpoint(
-        "child_consent",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=_child,
-    ),
+    Endpoint("child_consent", STAFF_PAGE, kwargs=_child),
     Endpoint(
         "child_consent_grant",
         each(404, therapist=403, admin=200, guardian=403, anonymous=LOGIN),
@@ -215,29 +187,25 @@ ENTRIES = [
         data=lambda c: {"signature": "Carol Example", "agree": "on"},
     ),
     Endpoint("family_erasure_undo", GUARDIAN_POSTS, method="post", kwargs=_pending_erasure),
-    Endpoint("console_consent", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
+    Endpoint("console_consent", ANY_ADMIN),
     Endpoint(
         "console_consent",
-        each(404, admin=302, other_admin=302, anonymous=LOGIN),
+        ANY_ADMIN_WRITES,
         method="post",
         data=lambda c: {"audio_retention_days": "365"},
         label="post",
     ),
     Endpoint(
         "console_consent",
-        each(404, admin=302, other_admin=302, anonymous=LOGIN),
+        ANY_ADMIN_WRITES,
         method="post",
         data=lambda c: {"online_purposes": "1", "purposes": ["sharing"]},
         label="online",
     ),
+    Endpoint("console_consent_text", ANY_ADMIN, kwargs=lambda c: {"purpose": "recording"}),
     Endpoint(
         "console_consent_text",
-        each(404, admin=200, other_admin=200, anonymous=LOGIN),
-        kwargs=lambda c: {"purpose": "recording"},
-    ),
-    Endpoint(
-        "console_consent_text",
-        each(404, admin=302, other_admin=302, anonymous=LOGIN),
+        ANY_ADMIN_WRITES,
         method="post",
         kwargs=lambda c: {"purpose": "recording"},
         data=lambda c: {"body": "I agree."},

@@ -1,6 +1,20 @@
 from __future__ import annotations
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import (
+    ANY_ADMIN,
+    API_CHILD_READERS,
+    API_STAFF_READ,
+    CHILD_READERS,
+    LOGIN,
+    OWN_ADMIN,
+    STAFF_MEMBERS,
+    STAFF_PAGE,
+    STAFF_READ,
+    THERAPIST_FORM,
+    THERAPIST_WRITES,
+    Endpoint,
+    each,
+)
 from tests.conftest import Cast
 
 
@@ -22,55 +36,31 @@ ENTRIES = [
     Endpoint("home", each(302, anonymous=LOGIN)),
     # The browser's icon probe: a redirect to the static icon, for everyone.
     Endpoint("favicon", each(302)),
-    Endpoint("children", each(200, guardian=302, other_guardian=302, anonymous=LOGIN)),
-    Endpoint(
-        "child_detail",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=lambda c: {"child_id": c.child.pk},
-    ),
+    Endpoint("children", STAFF_MEMBERS),
+    Endpoint("child_detail", STAFF_PAGE, kwargs=lambda c: {"child_id": c.child.pk}),
+    Endpoint("session_create", THERAPIST_FORM, kwargs=lambda c: {"child_id": c.child.pk}),
     Endpoint(
         "session_create",
-        each(404, therapist=200, admin=403, guardian=403, anonymous=LOGIN),
-        kwargs=lambda c: {"child_id": c.child.pk},
-    ),
-    Endpoint(
-        "session_create",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
+        THERAPIST_WRITES,
         method="post",
         kwargs=lambda c: {"child_id": c.child.pk},
         data=lambda c: {"date": "2026-11-01", "kind": "individual", "title": "t"},
         label="post",
     ),
-    Endpoint(
-        "session_detail",
-        each(404, therapist=200, admin=200, anonymous=LOGIN),
-        kwargs=lambda c: {"session_id": c.session.pk},
-    ),
+    Endpoint("session_detail", STAFF_READ, kwargs=lambda c: {"session_id": c.session.pk}),
     Endpoint(
         "session_edit",
         each(404, therapist=200, admin=403, anonymous=LOGIN),
         kwargs=lambda c: {"session_id": c.session.pk},
     ),
-    Endpoint(
-        "recording_audio",
-        each(404, therapist=200, admin=200, anonymous=LOGIN),
-        kwargs=lambda c: {"recording_id": c.recording.pk},
-    ),
-    Endpoint("family_home", each(200, guardian=302, other_guardian=302, anonymous=LOGIN)),
-    Endpoint(
-        "family_child",
-        each(404, therapist=200, admin=200, guardian=200, anonymous=LOGIN),
-        kwargs=lambda c: {"child_id": c.child.pk},
-    ),
-    Endpoint("console", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
-    Endpoint("console_members", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
-    Endpoint("console_children", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
-    Endpoint(
-        "console_assignments",
-        each(404, admin=200, anonymous=LOGIN),
-        kwargs=lambda c: {"child_id": c.child.pk},
-    ),
-    Endpoint("console_audit", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
+    Endpoint("recording_audio", STAFF_READ, kwargs=lambda c: {"recording_id": c.recording.pk}),
+    Endpoint("family_home", STAFF_MEMBERS),
+    Endpoint("family_child", CHILD_READERS, kwargs=lambda c: {"child_id": c.child.pk}),
+    Endpoint("console", ANY_ADMIN),
+    Endpoint("console_members", ANY_ADMIN),
+    Endpoint("console_children", ANY_ADMIN),
+    Endpoint("console_assignments", OWN_ADMIN, kwargs=lambda c: {"child_id": c.child.pk}),
+    Endpoint("console_audit", ANY_ADMIN),
     # Another clinic invites the child's guardian: only the guardian can open the invitation.
     Endpoint(
         "invitation",
@@ -88,11 +78,7 @@ ENTRIES = [
     # Ending a token needs the token itself; a browser session ends nothing.
     Endpoint("api-token", each(401), method="delete", label="revoke"),
     Endpoint("api-child-list", each(200, anonymous=401)),
-    Endpoint(
-        "api-child-detail",
-        each(404, therapist=200, admin=200, guardian=200, anonymous=401),
-        kwargs=lambda c: {"pk": c.child.pk},
-    ),
+    Endpoint("api-child-detail", API_CHILD_READERS, kwargs=lambda c: {"pk": c.child.pk}),
     Endpoint("api-session-list", each(200, anonymous=401)),
     Endpoint(
         "api-session-list",
@@ -102,9 +88,5 @@ ENTRIES = [
         data=lambda c: {"child": str(c.child.pk), "date": "2026-11-02", "kind": "individual"},
         label="create",
     ),
-    Endpoint(
-        "api-session-detail",
-        each(404, therapist=200, admin=200, anonymous=401),
-        kwargs=lambda c: {"pk": c.session.pk},
-    ),
+    Endpoint("api-session-detail", API_STAFF_READ, kwargs=lambda c: {"pk": c.session.pk}),
 ]

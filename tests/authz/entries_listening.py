@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import (
+    API_CHILD_READERS,
+    CHILD_READERS,
+    LOGIN,
+    STAFF_MEMBERS,
+    STAFF_PAGE,
+    THERAPIST_FORM,
+    THERAPIST_WRITES,
+    Endpoint,
+    each,
+)
 from tests.conftest import Cast
 from tests.listening.factories import make_listening_assignment
 
@@ -31,7 +41,6 @@ def clip(c: Cast) -> dict[str, Any]:
     return {"clip_id": _clip(c).pk}
 
 
-CHILD_READERS = each(404, therapist=200, guardian=200, admin=200, anonymous=LOGIN)
 THERAPISTS_ONLY = each(403, therapist=200, other_therapist=200, anonymous=LOGIN)
 
 ENTRIES = [
@@ -53,7 +62,7 @@ ENTRIES = [
         kwargs=clip,
     ),
     # Therapist tools.
-    Endpoint("listening_library", each(200, guardian=302, other_guardian=302, anonymous=LOGIN)),
+    Endpoint("listening_library", STAFF_MEMBERS),
     Endpoint("listening_clip_create", THERAPISTS_ONLY),
     Endpoint(
         "listening_clip_create",
@@ -84,19 +93,11 @@ ENTRIES = [
         label="post",
         data=lambda c: {"title": "Mine", "choice_count": "2"},
     ),
-    Endpoint(
-        "child_listening",
-        each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN),
-        kwargs=child,
-    ),
+    Endpoint("child_listening", STAFF_PAGE, kwargs=child),
+    Endpoint("listening_assign", THERAPIST_FORM, kwargs=child),
     Endpoint(
         "listening_assign",
-        each(404, therapist=200, admin=403, guardian=403, anonymous=LOGIN),
-        kwargs=child,
-    ),
-    Endpoint(
-        "listening_assign",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
+        THERAPIST_WRITES,
         method="post",
         kwargs=child,
         label="post",
@@ -108,17 +109,10 @@ ENTRIES = [
             "note": "",
         },
     ),
-    Endpoint(
-        "listening_assignment_end",
-        each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN),
-        method="post",
-        kwargs=assignment,
-    ),
+    Endpoint("listening_assignment_end", THERAPIST_WRITES, method="post", kwargs=assignment),
     # API.
     Endpoint(
-        "api-listening-assignments",
-        each(404, therapist=200, guardian=200, admin=200, anonymous=401),
-        query=lambda c: {"child": str(c.child.pk)},
+        "api-listening-assignments", API_CHILD_READERS, query=lambda c: {"child": str(c.child.pk)}
     ),
     Endpoint(
         "api-listening-answers",
@@ -128,9 +122,5 @@ ENTRIES = [
         fmt="json",
         data=lambda c: {},
     ),
-    Endpoint(
-        "api-listening-results",
-        each(404, therapist=200, guardian=200, admin=200, anonymous=401),
-        kwargs=child,
-    ),
+    Endpoint("api-listening-results", API_CHILD_READERS, kwargs=child),
 ]

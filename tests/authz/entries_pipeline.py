@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import Endpoint, each
+from tests.authz.matrix import API_STAFF_READ, Endpoint, each
 from tests.conftest import Cast
 
 
@@ -20,12 +20,8 @@ ENTRIES = [
         kwargs=lambda c: {"session_id": c.session.pk},
         data=lambda c: {},
     ),
-    Endpoint(
-        "api-recording-detail", each(404, therapist=200, admin=200, anonymous=401), kwargs=_rec
-    ),
-    Endpoint(
-        "api-recording-timeline", each(404, therapist=200, admin=200, anonymous=401), kwargs=_rec
-    ),
+    Endpoint("api-recording-detail", API_STAFF_READ, kwargs=_rec),
+    Endpoint("api-recording-timeline", API_STAFF_READ, kwargs=_rec),
     Endpoint(
         "api-recording-reanalyze",
         each(404, therapist=202, admin=403, anonymous=401),

@@ -12,11 +12,8 @@ from typing import Any
 
 from tests.authz.entries_exercises import _assignment, _exercise
 from tests.authz.entries_families import _draft, _live_training, _released, _texts
-from tests.authz.matrix import Endpoint, each
+from tests.authz.matrix import API_CHILD_READERS, API_STAFF_READ, Endpoint, each
 from tests.conftest import Cast
-
-STAFF = each(404, therapist=200, admin=200, anonymous=401)
-CHILD_READERS = each(404, therapist=200, admin=200, guardian=200, anonymous=401)
 
 
 def _child(cast: Cast) -> dict[str, Any]:
@@ -41,11 +38,11 @@ def _analysed(cast: Cast) -> dict[str, Any]:
 
 ENTRIES = [
     # Reports
-    Endpoint("api-child-reports", CHILD_READERS, kwargs=_child),
-    Endpoint("api-report", CHILD_READERS, kwargs=_released, label="released"),
-    Endpoint("api-report", STAFF, kwargs=_draft, label="draft"),
-    Endpoint("api-report-pdf", CHILD_READERS, kwargs=_released, label="released"),
-    Endpoint("api-report-pdf", STAFF, kwargs=_draft, label="draft"),
+    Endpoint("api-child-reports", API_CHILD_READERS, kwargs=_child),
+    Endpoint("api-report", API_CHILD_READERS, kwargs=_released, label="released"),
+    Endpoint("api-report", API_STAFF_READ, kwargs=_draft, label="draft"),
+    Endpoint("api-report-pdf", API_CHILD_READERS, kwargs=_released, label="released"),
+    Endpoint("api-report-pdf", API_STAFF_READ, kwargs=_draft, label="draft"),
     Endpoint(
         "api-report-release",
         each(404, therapist=200, admin=403, anonymous=401),
@@ -83,10 +80,7 @@ ENTRIES = [
         kwargs=_child,
     ),
     # Exercises (the clinic's library) and assignments
-    Endpoint(
-        "api-exercises",
-        each(200, guardian=403, other_guardian=403, anonymous=401),
-    ),
+    Endpoint("api-exercises", each(200, guardian=403, other_guardian=403, anonymous=401)),
     Endpoint(
         "api-exercises",
         each(403, therapist=201, other_therapist=201, anonymous=401),
@@ -119,7 +113,7 @@ ENTRIES = [
     ),
     Endpoint(
         "api-exercise-assignment",
-        CHILD_READERS,
+        API_CHILD_READERS,
         kwargs=lambda c: {"assignment_id": _assignment(c).pk},
     ),
     Endpoint(
@@ -134,14 +128,12 @@ ENTRIES = [
     # A session's recordings, a recording's segments and its exports
     Endpoint(
         "api-session-recordings",
-        STAFF,
+        API_STAFF_READ,
         kwargs=lambda c: {"session_id": c.session.pk},
         label="list",
     ),
     Endpoint(
-        "api-recording-segments",
-        STAFF,
-        kwargs=lambda c: {"recording_id": c.recording.pk},
+        "api-recording-segments", API_STAFF_READ, kwargs=lambda c: {"recording_id": c.recording.pk}
     ),
-    Endpoint("api-recording-export", STAFF, kwargs=_analysed),
+    Endpoint("api-recording-export", API_STAFF_READ, kwargs=_analysed),
 ]

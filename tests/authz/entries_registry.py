@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import ANY_ADMIN, ANY_ADMIN_WRITES, LOGIN, OWN_ADMIN, Endpoint, each
 from tests.conftest import Cast
 
 
@@ -58,9 +58,6 @@ def _version_kwargs(cast: Cast) -> dict[str, Any]:
     return {"version_id": _version(cast).pk}
 
 
-OWN_ADMIN = each(404, admin=200, anonymous=LOGIN)
-ANY_ADMIN = each(404, admin=200, other_admin=200, anonymous=LOGIN)
-
 ENTRIES = [
     Endpoint("console_models", ANY_ADMIN),
     Endpoint("console_model_import", ANY_ADMIN),
@@ -82,11 +79,7 @@ ENTRIES = [
         label="cancel",
     ),
     # Installs the shipped default, or explains why it cannot: a redirect either way.
-    Endpoint(
-        "console_model_install_default",
-        each(404, admin=302, other_admin=302, anonymous=LOGIN),
-        method="post",
-    ),
+    Endpoint("console_model_install_default", ANY_ADMIN_WRITES, method="post"),
     Endpoint("console_model_detail", OWN_ADMIN, kwargs=_version_kwargs),
     Endpoint("console_model_activate", OWN_ADMIN, kwargs=_version_kwargs),
     # The file-less version fails the integrity check: redirect with the reason.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.authz.entries_registry import _version
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import ANY_ADMIN, ANY_ADMIN_WRITES, LOGIN, OWN_ADMIN, Endpoint, each
 from tests.conftest import Cast
 
 
@@ -46,7 +46,6 @@ def _job(cast: Cast) -> dict[str, Any]:
 
 RATER = each(404, therapist=200, anonymous=LOGIN)
 STAFF = each(404, therapist=200, other_therapist=200, admin=200, anonymous=LOGIN)
-ANY_ADMIN_REDIRECT = each(404, admin=302, other_admin=302, anonymous=LOGIN)
 
 ENTRIES = [
     Endpoint("validation_review", each(404, therapist=200, other_therapist=200, anonymous=LOGIN)),
@@ -67,10 +66,10 @@ ENTRIES = [
         method="post",
         kwargs=_version_kwargs,
     ),
-    Endpoint("validation_clinic", each(404, admin=200, other_admin=200, anonymous=LOGIN)),
+    Endpoint("validation_clinic", ANY_ADMIN),
     Endpoint(
         "validation_clinic",
-        ANY_ADMIN_REDIRECT,
+        ANY_ADMIN_WRITES,
         method="post",
         data=lambda c: {
             "weekly_sample_size": "10",
@@ -79,8 +78,8 @@ ENTRIES = [
         },
         label="post",
     ),
-    Endpoint("validation_draw_sample", ANY_ADMIN_REDIRECT, method="post"),
+    Endpoint("validation_draw_sample", ANY_ADMIN_WRITES, method="post"),
     # No active model in the matrix's clinics: a redirect with the reason.
-    Endpoint("validation_adapt", ANY_ADMIN_REDIRECT, method="post"),
-    Endpoint("validation_job", each(404, admin=200, anonymous=LOGIN), kwargs=_job),
+    Endpoint("validation_adapt", ANY_ADMIN_WRITES, method="post"),
+    Endpoint("validation_job", OWN_ADMIN, kwargs=_job),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.authz.matrix import LOGIN, Endpoint, each
+from tests.authz.matrix import API_STAFF_READ, LOGIN, STAFF_READ, THERAPIST_WRITES, Endpoint, each
 from tests.conftest import Cast, grant_consent
 
 
@@ -67,45 +67,41 @@ def _label(c: Cast) -> dict[str, Any]:
     return {"action": "label", "segment": first_segment_key(_analysed(c)), "emotion": "happy"}
 
 
-# Web pages: the child's therapist and the clinic admin read; only the therapist writes.
-READ_PAGE = each(404, therapist=200, admin=200, anonymous=LOGIN)
-WRITE_PAGE = each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN)
-
 ENTRIES = [
     # The session page's summary panel alone (refreshed after each correction).
     Endpoint(
         "workspace_session_summary",
-        READ_PAGE,
+        STAFF_READ,
         kwargs=lambda c: {"session_id": _analysed(c).recording.session_id},
     ),
     Endpoint(
         "workspace_export",
-        READ_PAGE,
+        STAFF_READ,
         kwargs=lambda c: {"recording_id": _analysed(c).recording_id, "filename": "segments.csv"},
         label="segments-csv",
     ),
     Endpoint(
         "workspace_export",
-        READ_PAGE,
+        STAFF_READ,
         kwargs=lambda c: {"recording_id": _analysed(c).recording_id, "filename": "timeline.csv"},
         label="timeline-csv",
     ),
     Endpoint(
         "workspace_export",
-        READ_PAGE,
+        STAFF_READ,
         kwargs=lambda c: {"recording_id": _analysed(c).recording_id, "filename": "analysis.json"},
         label="json",
     ),
     Endpoint(
         "workspace_marker_create",
-        WRITE_PAGE,
+        THERAPIST_WRITES,
         method="post",
         kwargs=lambda c: {"child_id": c.child.pk},
         data=lambda c: {"kind": "phase", "date": "2026-10-01", "label": "Phase B"},
     ),
     Endpoint(
         "workspace_marker_delete",
-        WRITE_PAGE,
+        THERAPIST_WRITES,
         method="post",
         kwargs=lambda c: {"child_id": c.child.pk, "marker_id": _marker(c).pk},
     ),
@@ -145,7 +141,7 @@ ENTRIES = [
     ),
     Endpoint(
         "api-workspace-recording",
-        each(404, therapist=200, admin=200, anonymous=401),
+        API_STAFF_READ,
         kwargs=lambda c: {"recording_id": _analysed(c).recording_id},
     ),
     Endpoint(
@@ -171,9 +167,5 @@ ENTRIES = [
         kwargs=lambda c: {"recording_id": _voiced(c).recording_id},
         data=lambda c: {"lane": "A", "person": f"child:{c.child.pk}"},
     ),
-    Endpoint(
-        "api-workspace-waveform",
-        each(404, therapist=200, admin=200, anonymous=401),
-        kwargs=_waveform,
-    ),
+    Endpoint("api-workspace-waveform", API_STAFF_READ, kwargs=_waveform),
 ]

@@ -40,6 +40,31 @@ def each(status: int, **overrides: int) -> dict[str, int]:
     return expect
 
 
+# The rules that recur across features, named once. Pages send anonymous visitors to log in;
+# the API answers them 401. Anyone not named may not know the object exists: 404.
+CHILD_READERS = each(404, therapist=200, guardian=200, admin=200, anonymous=LOGIN)
+"""The child's therapist, guardian and clinic admin read it."""
+STAFF_PAGE = each(404, therapist=200, admin=200, guardian=302, anonymous=LOGIN)
+"""A staff page of the child: its guardian is sent to the family's own page."""
+STAFF_READ = each(404, therapist=200, admin=200, anonymous=LOGIN)
+"""Only the child's staff read it (a draft, an export): not even the guardian knows it."""
+THERAPIST_FORM = each(404, therapist=200, admin=403, guardian=403, anonymous=LOGIN)
+"""A form that changes the child's records: the admin and the guardian see the child, 403."""
+THERAPIST_WRITES = each(404, therapist=302, admin=403, guardian=403, anonymous=LOGIN)
+"""Posting it: only the child's therapist changes the records."""
+STAFF_MEMBERS = each(200, guardian=302, other_guardian=302, anonymous=LOGIN)
+"""A clinic-wide staff page (no child): families are sent home."""
+ANY_ADMIN = each(404, admin=200, other_admin=200, anonymous=LOGIN)
+"""A console page: each clinic's admin sees their own clinic's."""
+ANY_ADMIN_WRITES = each(404, admin=302, other_admin=302, anonymous=LOGIN)
+"""Posting a console form of one's own clinic."""
+OWN_ADMIN = each(404, admin=200, anonymous=LOGIN)
+"""An object of the cast's clinic in the console: only its admin."""
+API_CHILD_READERS = each(404, therapist=200, guardian=200, admin=200, anonymous=401)
+"""The API's ``CHILD_READERS``."""
+API_STAFF_READ = each(404, therapist=200, admin=200, anonymous=401)
+"""The API's ``STAFF_READ``."""
+
 # Exempt from the matrix, with the reason: pages that hold no child data and that every
 # visitor must reach (log in, reset a password, set up MFA), and the health probe.
 EXEMPT_PREFIXES = ("account_", "mfa_", "socialaccount_", "healthz")
