@@ -53,6 +53,26 @@ def _import(
     )
 
 
+def _stage(cast: Cast, source: Path, *, name: str = "m", **extra: Any) -> Any:
+    """Stage an import of ``source`` as the cast's admin, pickle weights refused."""
+    return registry_services.model_import_stage(
+        clinic=cast.clinic,
+        source=source,
+        origin=source.name,
+        name=name,
+        version="1",
+        allow_pickle=False,
+        actor=cast.admin,
+        **extra,
+    )
+
+
+def _confirm(cast: Cast, pending: Any, label_map: dict[str, str | None]) -> EmotionModelVersion:
+    return registry_services.model_import_confirm(
+        clinic=cast.clinic, token=pending.token, label_map=label_map, actor=cast.admin
+    )
+
+
 @pytest.fixture
 def shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The shipped-models folder pointed at a test copy of the default model."""
@@ -75,20 +95,10 @@ def test_archive_import_creates_a_staged_version_with_manifest_checksum_and_audi
     cast: Cast, hf_folder: Path, tmp_path: Path
 ) -> None:
     archive = zip_folder(hf_folder, tmp_path / "tiny.zip")
-    pending = registry_services.model_import_stage(
-        clinic=cast.clinic,
-        source=archive,
-        origin="tiny.zip",
-        name="tiny",
-        version="1",
-        allow_pickle=False,
-        actor=cast.admin,
-    )
+    pending = _stage(cast, archive, name="tiny")
     assert not EmotionModelVersion.objects.exists()
     assert pending.suggested_map == TINY_MAP
-    version = registry_services.model_import_confirm(
-        clinic=cast.clinic, token=pending.token, label_map=TINY_MAP, actor=cast.admin
-    )
+    version = _confirm(cast, pending, TINY_MAP)
     assert version.status == ModelStatus.STAGED
     assert version.source == "imported"
     assert version.kind == "hf_audio_classification"
@@ -110,15 +120,7 @@ def test_bad_archive_leaves_no_folder_and_no_row(cast: Cast, tmp_path: Path) -> 
     fake = tmp_path / "model.zip"
     fake.write_text("<html>not a zip</html>")
     with pytest.raises(ImportRejected, match="not a zip"):
-        registry_services.model_import_stage(
-            clinic=cast.clinic,
-            source=fake,
-            origin="model.zip",
-            name="m",
-            version="1",
-            allow_pickle=False,
-            actor=cast.admin,
-        )
+        _stage(cast, fake)
     assert _model_files(cast.clinic.pk) == []
     assert not EmotionModelVersion.objects.exists()
     assert not AuditEvent.objects.filter(object_type="emotionmodelversion").exists()
@@ -128,66 +130,25 @@ def test_pickle_archive_without_permission_leaves_nothing(cast: Cast, tmp_path: 
     folder = build_hf_folder(tmp_path / "pickled", pickle_only=True)
     archive = zip_folder(folder, tmp_path / "pickled.zip")
     with pytest.raises(ImportRejected) as caught:
-        registry_services.model_import_stage(
-            clinic=cast.clinic,
-            source=archive,
-            origin="pickled.zip",
-            name="m",
-            version="1",
-            allow_pickle=False,
-            actor=cast.admin,
-        )
+        _stage(cast, archive)
     assert caught.value.code == "pickle_weights"
     assert _model_files(cast.clinic.pk) == []
 
 
 def test_unmapped_label_keeps_the_pending_import_for_correction(cast: Cast, tmp_path: Path) -> None:
     folder = build_hf_folder(tmp_path / "odd", labels=("happy", "zzz"))
-    pending = registry_services.model_import_stage(
-        clinic=cast.clinic,
-        source=folder,
-        origin="odd",
-        name="odd",
-        version="1",
-        allow_pickle=False,
-        actor=cast.admin,
-        source_kind="folder",
-    )
+    pending = _stage(cast, folder, name="odd", source_kind="folder")
     with pytest.raises(ImportRejected, match="unmapped: zzz"):
-        registry_services.model_import_confirm(
-            clinic=cast.clinic,
-            token=pending.token,
-            label_map={"happy": "happy"},
-            actor=cast.admin,
-        )
+        _confirm(cast, pending, {"happy": "happy"})
     assert not EmotionModelVersion.objects.exists()
-    version = registry_services.model_import_confirm(
-        clinic=cast.clinic,
-        token=pending.token,
-        label_map={"happy": "happy", "zzz": None},
-        actor=cast.admin,
-    )
+    version = _confirm(cast, pending, {"happy": "happy", "zzz": None})
     assert version.label_map == {"happy": "happy", "zzz": None}
     with pytest.raises(LookupError):  # a second confirm of the same token does nothing
-        registry_services.model_import_confirm(
-            clinic=cast.clinic,
-            token=pending.token,
-            label_map={"happy": "happy", "zzz": None},
-            actor=cast.admin,
-        )
+        _confirm(cast, pending, {"happy": "happy", "zzz": None})
 
 
 def test_pending_import_belongs_to_its_admin(cast: Cast, hf_folder: Path) -> None:
-    pending = registry_services.model_import_stage(
-        clinic=cast.clinic,
-        source=hf_folder,
-        origin="tiny",
-        name="tiny",
-        version="1",
-        allow_pickle=False,
-        actor=cast.admin,
-        source_kind="folder",
-    )
+    pending = _stage(cast, hf_folder, name="tiny", source_kind="folder")
     with pytest.raises(LookupError):
         registry_services.pending_import_get(
             clinic=cast.clinic, token=pending.token, actor=cast.therapist
