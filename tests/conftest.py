@@ -204,6 +204,44 @@ def browser(monkeypatch: pytest.MonkeyPatch, browser_audio: Path | None) -> Iter
         instance.close()
 
 
+def signed_in_page(
+    browser: Any, live_server: Any, user: User, *, viewport: dict[str, int] | None = None
+) -> Any:
+    """A new page of ``browser`` signed in as ``user`` (the session cookie of a forced login),
+    relative URLs resolved against ``live_server``. ``page.errors`` collects the failed
+    responses (the browser's own favicon probe aside) and script errors, for a test to check."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    options: dict[str, Any] = {"base_url": live_server.url, "device_scale_factor": 1}
+    if viewport is not None:
+        options["viewport"] = viewport
+    context = browser.new_context(**options)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.errors = []
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and page.errors.append(f"{r.status} {r.url}")
+        ),
+    )
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
 def grant_consent(child: Child, *purposes: str, actor: User | None = None) -> None:
     """Record the guardian's consent for ``purposes`` (all four when none are named) the way
     the clinic does: through ``sessions.families.services`` (publishing the clinic's consent

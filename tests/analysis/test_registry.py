@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from tests.analysis.model_archives import (
     speechlike_wav_bytes,
     zip_folder,
 )
-from tests.conftest import Cast, grant_consent
+from tests.conftest import Cast, grant_consent, signed_in_page
 from tests.factories import ChildFactory, ClinicFactory, TherapySessionFactory, recording_for
 
 __all__ = ["hf_folder"]  # fixture
@@ -67,7 +68,7 @@ def _stage(cast: Cast, source: Path, *, name: str = "m", **extra: Any) -> Any:
     )
 
 
-def _confirm(cast: Cast, pending: Any, label_map: dict[str, str | None]) -> EmotionModelVersion:
+def _confirm(cast: Cast, pending: Any, label_map: Mapping[str, str | None]) -> EmotionModelVersion:
     return registry_services.model_import_confirm(
         clinic=cast.clinic, token=pending.token, label_map=label_map, actor=cast.admin
     )
@@ -277,15 +278,17 @@ def test_imported_shipped_and_trained_versions_take_their_columns_from_the_manif
     manifest_path = trained_dir / "ser_model.json"
     manifest = json.loads(manifest_path.read_text())
     manifest_path.write_text(json.dumps({**manifest, "architecture": "x" * 150}))
+    shipped_version = registry_services.register_shipped_default(clinic=cast.other_clinic)
+    assert shipped_version is not None
     versions = {
         "imported": _import(cast, hf_folder),
-        "shipped": registry_services.register_shipped_default(clinic=cast.other_clinic),
+        "shipped": shipped_version,
         "trained": registry_services.register_trained_version(
             clinic=cast.clinic, model_dir=trained_dir, name="here", version="1", origin="test"
         ),
     }
     for source, version in versions.items():
-        assert version is not None and version.source == source
+        assert version.source == source
         manifest = read_manifest(registry.model_dir(version))
         columns = (version.kind, version.labels, version.label_map, version.sample_rate)
         assert columns == (
@@ -614,13 +617,7 @@ def test_admin_imports_with_upload_progress_maps_labels_and_sees_the_chart(
 ) -> None:
     folder = build_hf_folder(tmp_path / "m", labels=("neu", "hap", "odd"))
     archive = zip_folder(folder, tmp_path / "clinic-model.zip")
-    client = Client()
-    client.force_login(cast.admin)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])  # fmt: skip
-    page = context.new_page()
+    page = signed_in_page(browser, live_server, cast.admin, viewport={"width": 1280, "height": 900})
     page.goto("/console/")
     page.get_by_role("link", name="Emotion models").click()
     page.get_by_role("link", name="Import a model").click()
@@ -660,13 +657,7 @@ def test_upload_of_a_bad_archive_shows_the_reason_without_leaving_the_page(
 ) -> None:
     fake = tmp_path / "model.zip"
     fake.write_text("<!doctype html><title>download</title>")
-    client = Client()
-    client.force_login(cast.admin)
-    context = browser.new_context(base_url=live_server.url)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                          "url": live_server.url}])  # fmt: skip
-    page = context.new_page()
+    page = signed_in_page(browser, live_server, cast.admin)
     page.goto(reverse("console_model_import"))
     page.get_by_label("Model archive (.zip or .tar.gz)").set_input_files(str(fake))
     page.get_by_role("button", name="Upload and check").click()

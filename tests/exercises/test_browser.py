@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from sessions.exercises.models import Attempt, AttemptStatus
-from tests.conftest import Cast, grant_consent
+from tests.conftest import Cast, grant_consent, signed_in_page
 from tests.exercises.factories import make_assignment, make_exercise
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,15 +24,7 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def _logged_in_page(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, base_url=live_server.url)
-    context.add_cookies([{
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": live_server.url,
-    }])  # fmt: skip
-    return context.new_page()
+    return signed_in_page(browser, live_server, user, viewport=viewport)
 
 
 def _shot(page: Any, name: str) -> None:

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from sessions.families import services
-from tests.conftest import Cast
+from tests.conftest import Cast, signed_in_page
 from tests.families.helpers import analysed_session, consent, practice_attempt, released_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,31 +36,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def _page(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, device_scale_factor=1)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
-    page.errors = []
-    # Failed requests (the browser's own favicon probe aside) and script errors.
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400
-            and not r.url.endswith("/favicon.ico")
-            and page.errors.append(f"{r.status} {r.url}")
-        ),
-    )
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
+    return signed_in_page(browser, live_server, user, viewport=viewport)
 
 
 def _open(page: Any, live_server: Any, path: str) -> None:

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from analysis.registry import evaluation
 from sessions.models import AuditEvent
 from tests.analysis.model_archives import write_ravdess_dir
-from tests.conftest import Cast
+from tests.conftest import Cast, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,30 +22,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def _page(browser: Any, live_server: Any, user: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
-    page.errors = []
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400
-            and not r.url.endswith("/favicon.ico")
-            and page.errors.append(f"{r.status} {r.url}")
-        ),
-    )
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
+    return signed_in_page(browser, live_server, user, viewport=PHONE)
 
 
 def _fits(page: Any) -> None:
