@@ -559,7 +559,7 @@ def run_store_results(
     RunFrames.objects.update_or_create(run=run, defaults={"frames": result["frames"]})
     # The timeline's model-output traces depend on the frames only: stored here, where the
     # frames change, so that reading a timeline never writes.
-    from sessions.workspace.services import timeline_store
+    from sessions.workspace.timelines import timeline_store
 
     timeline_store(run=run)
     lanes_store(run=run, result=result, centroids=voice_centroids or {})

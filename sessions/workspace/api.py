@@ -45,7 +45,7 @@ from sessions.models import Recording
 from sessions.models.audit import AuditAction
 from sessions.types import Actor
 from sessions.validation.selectors import poor_emotions
-from sessions.workspace import charts, selectors, services
+from sessions.workspace import charts, selectors, services, uploads, waveforms
 from sessions.workspace.corrections import CorrectionError
 from sessions.workspace.models import ChunkedUpload, UploadStatus
 
@@ -79,7 +79,7 @@ def upload_payload(upload: ChunkedUpload) -> dict[str, Any]:
         "status": upload.status,
         "error": upload.error,
         "recording": str(upload.recording_id) if upload.recording_id else None,
-        "chunk_size": services.CHUNK_BYTES,
+        "chunk_size": uploads.CHUNK_BYTES,
         "urls": {
             "self": reverse("api-workspace-upload-detail", kwargs={"upload_id": upload.pk}),
             "chunk": reverse("api-workspace-upload-chunk", kwargs={"upload_id": upload.pk}),
@@ -133,7 +133,7 @@ class UploadCreateView(APIView):
         payload = _UploadCreate(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            upload = services.upload_create(
+            upload = uploads.upload_create(
                 session=session,
                 filename=payload.validated_data["filename"],
                 size_bytes=payload.validated_data["size"],
@@ -171,7 +171,7 @@ class UploadDetailView(APIView):
     )
     def delete(self, request: Request, upload_id: str) -> Response:
         upload = access.get_upload_for_user(request.user, upload_id)
-        if not services.upload_cancel(upload=upload, actor=request.user, request=request._request):
+        if not uploads.upload_cancel(upload=upload, actor=request.user, request=request._request):
             detail = "This upload was already cancelled or expired."
             if upload.status == UploadStatus.FINALIZING:
                 detail = (
@@ -216,7 +216,7 @@ class UploadChunkView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            services.upload_append(upload=upload, offset=offset, stream=raw, length=length)
+            uploads.upload_append(upload=upload, offset=offset, stream=raw, length=length)
         except RecordingRejected as exc:
             return _refused(exc)
         if upload.status == UploadStatus.FAILED:
@@ -251,18 +251,18 @@ class UploadCompleteView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            claimed = services.upload_claim_finalize(upload=upload)
+            claimed = uploads.upload_claim_finalize(upload=upload)
         except RecordingRejected as exc:
             return _refused(exc)
         if not claimed:
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
-        if upload.size_bytes > services.SYNC_FINALIZE_MAX_BYTES:
-            if not services.queue_finalize(upload.pk):
+        if upload.size_bytes > uploads.SYNC_FINALIZE_MAX_BYTES:
+            if not uploads.queue_finalize(upload.pk):
                 return _try_again(upload)  # the broker is down: the claim was given back
             return Response(upload_payload(upload), status=status.HTTP_202_ACCEPTED)
         try:
-            upload = services.upload_finalize(upload_id=upload.pk, request=request._request)
-        except (DatabaseError, services.UploadStorageUnavailable):
+            upload = uploads.upload_finalize(upload_id=upload.pk, request=request._request)
+        except (DatabaseError, uploads.UploadStorageUnavailable):
             # Transient (a lock timeout, a busy SQLite file, a lost connection, object storage
             # unreachable): the claim was released, so the client may simply call "complete"
             # again.
@@ -444,7 +444,7 @@ class RecordingWaveformView(APIView):
         if waveform is None:
             if cache.add(f"workspace:waveform-queued:{recording.pk}", 1, 120):
                 try:
-                    services.queue_waveform(recording.pk)
+                    waveforms.queue_waveform(recording.pk)
                 except Exception:  # the waveform is optional: never fail the page for it
                     logger.exception("could not queue the waveform of %s", recording.pk)
             return Response(

@@ -149,7 +149,7 @@ def stored_timeline(run: AnalysisRun | Any) -> RunTimeline | None:
 def timeline_traces(run: AnalysisRun | Any) -> tuple[list[str], str]:
     """The run's timeline roles and model-output traces (JSON text): the stored ones, or,
     where none are stored in the current format, computed from the frames without storing
-    (reading a timeline never writes; ``services.timeline_store`` stores them when the run's
+    (reading a timeline never writes; ``timelines.timeline_store`` stores them when the run's
     frames are written)."""
     stored = stored_timeline(run)
     if stored is not None:

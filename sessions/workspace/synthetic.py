@@ -136,7 +136,7 @@ def done_run(
             t = f_end
     Segment.objects.bulk_create(rows, batch_size=1000)
     RunFrames.objects.create(run=run, frames=frames)
-    from sessions.workspace.services import timeline_store
+    from sessions.workspace.timelines import timeline_store
 
     timeline_store(run=run)
     run.summary = summarize(stretches(dicts), duration)

@@ -1,4 +1,5 @@
-"""Background work of the workspace. Tasks take ids only and call services."""
+"""Background work of the workspace. Tasks take ids only and call services
+(``uploads``, ``waveforms``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from sessions.models import Recording
-from sessions.workspace import services
+from sessions.workspace import uploads, waveforms
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
     acks_late=True,
     reject_on_worker_lost=True,
     # A lost database connection, or object storage unreachable while fetching the parts.
-    autoretry_for=(OperationalError, services.UploadStorageUnavailable),
+    autoretry_for=(OperationalError, uploads.UploadStorageUnavailable),
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 )
 def finalize_upload(upload_id: str) -> str:
     """Check and store a large, fully received upload as a recording (see
-    ``services.upload_finalize``). Twice: the second run finds the upload complete and stops.
+    ``uploads.upload_finalize``). Twice: the second run finds the upload complete and stops.
     A retry after a transient error finds the claim released and claims it again."""
     from sessions.workspace.models import ChunkedUpload, UploadStatus
 
@@ -36,8 +37,8 @@ def finalize_upload(upload_id: str) -> str:
     if pending is None:
         return "gone"
     if pending.status == UploadStatus.UPLOADING and pending.received_bytes == pending.size_bytes:
-        services.upload_claim_finalize(upload=pending)
-    upload = services.upload_finalize(upload_id=upload_id)
+        uploads.upload_claim_finalize(upload=pending)
+    upload = uploads.upload_finalize(upload_id=upload_id)
     return str(upload.status)
 
 
@@ -58,7 +59,7 @@ def compute_waveform(recording_id: str) -> str:
     recording = Recording.objects.filter(pk=recording_id).first()
     if recording is None:
         return "gone"
-    waveform = services.waveform_compute(recording=recording)
+    waveform = waveforms.waveform_compute(recording=recording)
     if waveform is None:
         RecordingWaveform.objects.update_or_create(
             recording=recording,
@@ -76,6 +77,6 @@ def compute_waveform(recording_id: str) -> str:
 def cleanup_uploads() -> dict[str, Any]:
     """Expire abandoned uploads and delete their bytes; re-queue crashed finalizations.
     Periodic (CELERY_BEAT_SCHEDULE ``workspace-upload-cleanup``); safe to run at any time."""
-    result = services.uploads_cleanup()
+    result = uploads.uploads_cleanup()
     logger.info("upload cleanup: %s", result)
     return result

@@ -21,7 +21,7 @@ from sessions import access, audit
 from sessions.models import Child, SessionKind, TherapySession
 from sessions.models.audit import AuditAction
 from sessions.validation.selectors import poor_emotions
-from sessions.workspace import charts, markers, selectors, services
+from sessions.workspace import charts, markers, selectors, uploads
 from sessions.workspace.forms import TrendMarkerForm
 from sessions.workspace.models import MarkerKind, TrendMetric
 
@@ -40,8 +40,8 @@ def session_dashboard_context(request: HttpRequest, session: TherapySession) -> 
         context["previous_figures"].roles if context["previous_figures"] else None
     )
     context["emotions"] = [(label, label.capitalize()) for label in CANONICAL_LABELS]
-    context["accept"] = ",".join(services.ACCEPTED_EXTENSIONS) + ",audio/*,video/*"
-    context["chunk_size"] = services.CHUNK_BYTES
+    context["accept"] = ",".join(uploads.ACCEPTED_EXTENSIONS) + ",audio/*,video/*"
+    context["chunk_size"] = uploads.CHUNK_BYTES
     context["recordings"] = [row.recording for row in context["recording_rows"]]
     shares = ((context["recording_roles"] or {}).get("child") or {}).get("emotion_shares") or {}
     context["recording_main_emotion"] = max(shares, key=lambda k: shares[k]) if shares else ""

@@ -24,7 +24,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from sessions.models import Recording
-from sessions.workspace import services, tasks
+from sessions.workspace import tasks, uploads
 from sessions.workspace.models import ChunkedUpload, UploadStatus
 from tests.analysis import test_scale_out as scale_out
 from tests.analysis.audio_factory import write_bad_file, write_speechlike_wav
@@ -122,11 +122,11 @@ def test_large_chunked_upload_is_received_by_alternating_web_machines_and_finali
 ) -> None:
     worker, worker_media = remote_worker
     # Over the limit: "complete" hands the check to the worker (as for a file over 64 MB).
-    monkeypatch.setattr(services, "SYNC_FINALIZE_MAX_BYTES", 1000)
+    monkeypatch.setattr(uploads, "SYNC_FINALIZE_MAX_BYTES", 1000)
     grant_consent(cast.child)
     api = _api(cast)
     data = write_speechlike_wav(tmp_path / "long.wav", seconds=9.0, seed=5).read_bytes()
-    assert len(data) > services.SYNC_FINALIZE_MAX_BYTES
+    assert len(data) > uploads.SYNC_FINALIZE_MAX_BYTES
 
     machines.next()
     created = _create(api, cast, "long.wav", len(data))
@@ -204,7 +204,7 @@ def on_bucket(s3_storage: str, cast: Cast, monkeypatch: Any) -> Iterator[str]:
 
     monkeypatch.setattr(transaction, "on_commit", lambda func, *a, **kw: func())
     grant_consent(cast.child, "recording")
-    assert services.parts_go_to_storage()
+    assert uploads.parts_go_to_storage()
     yield s3_storage
 
 
@@ -350,7 +350,7 @@ def test_cleanup_expires_abandoned_uploads_and_removes_leftover_parts_from_the_b
     assert _keys(on_bucket, "uploads/not-an-upload/") == ["uploads/not-an-upload/0-4-abc"]
 
     later = timezone.now() + timedelta(hours=2)
-    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    monkeypatch.setattr(uploads.timezone, "now", lambda: later)
     second = tasks.cleanup_uploads()
     assert second["expired"] == 0 and second["folders_removed"] == 1
     assert _keys(on_bucket, "uploads/not-an-upload/") == []

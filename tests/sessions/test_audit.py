@@ -297,11 +297,11 @@ def test_the_console_assignments_page_is_a_recorded_read(cast: Cast) -> None:
 
 
 def test_reading_an_upload_through_the_api_is_recorded(cast: Cast) -> None:
-    from sessions.workspace import services as workspace_services
+    from sessions.workspace import uploads
     from tests.conftest import grant_consent
 
     grant_consent(cast.child, "recording")
-    upload = workspace_services.upload_create(
+    upload = uploads.upload_create(
         session=cast.session,
         filename="take.wav",
         size_bytes=1000,

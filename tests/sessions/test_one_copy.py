@@ -159,7 +159,7 @@ def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_pa
     from analysis.services import RecordingRejected
     from sessions.exercises import services as exercise_services
     from sessions.exercises.models import Attempt
-    from sessions.workspace import services as workspace_services
+    from sessions.workspace import uploads
     from sessions.workspace.models import ChunkedUpload
     from tests.analysis.audio_factory import write_bad_file
     from tests.exercises.factories import make_assignment, make_exercise
@@ -181,7 +181,7 @@ def test_every_audio_path_refuses_with_the_one_rejection_type(cast: Cast, tmp_pa
             assignment=assignment, uploaded_file=clip(), uploaded_by=cast.guardian
         )
     with pytest.raises(RecordingRejected) as chunked:
-        workspace_services.upload_create(
+        uploads.upload_create(
             session=cast.session,
             filename="notes.txt",
             size_bytes=len(text),

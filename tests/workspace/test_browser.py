@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from sessions.models import Recording
-from sessions.workspace import services
+from sessions.workspace import uploads
 from sessions.workspace.models import SegmentEdit
 from tests.analysis.audio_factory import speechlike, write_wav
 from tests.conftest import Cast, grant_consent
@@ -78,7 +78,7 @@ def test_therapist_uploads_follows_analysis_and_corrects_a_segment(
 ) -> None:
     grant_consent(cast.child)
     # Small chunks, so even this short file goes up in several resumable parts.
-    monkeypatch.setattr(services, "CHUNK_BYTES", 128 * 1024)
+    monkeypatch.setattr(uploads, "CHUNK_BYTES", 128 * 1024)
     audio = _two_voices(tmp_path / "session-tuesday.wav")
     page = _login(browser, live_server, cast.therapist.email)
     page.goto(f"{live_server.url}/sessions/{cast.session.pk}/")

@@ -13,7 +13,7 @@ import pytest
 
 from analysis.models import AnalysisRun
 from sessions.models import Recording
-from sessions.workspace import selectors, services
+from sessions.workspace import selectors, waveforms
 from sessions.workspace.models import RecordingWaveform, SegmentEdit
 from tests.analysis.audio_factory import speechlike, write_wav
 from tests.conftest import Cast
@@ -31,7 +31,7 @@ def _analysed(cast: Cast, tmp_path: Path) -> tuple[Recording, AnalysisRun]:
     path = write_wav(tmp_path / "tuesday.wav", audio.astype(np.float32) * 0.2, sr)
     recording = recording_for(cast.session, content=path.read_bytes(), name="tuesday.wav")
     run = done_run(recording, segments=8, duration_s=38.0, seed=3)
-    services.waveform_compute(recording=recording)
+    waveforms.waveform_compute(recording=recording)
     return recording, run
 
 

@@ -132,11 +132,11 @@ def test_the_finalize_task_claims_again_after_a_transient_error(
 ) -> None:
     from django.db import OperationalError
 
-    from sessions.workspace import services, tasks
+    from sessions.workspace import tasks, uploads
 
     upload_id = _uploaded(cast, tmp_path)
     upload = ChunkedUpload.objects.get(pk=upload_id)
-    assert services.upload_claim_finalize(upload=upload)
+    assert uploads.upload_claim_finalize(upload=upload)
     calls = _fail_once(monkeypatch, OperationalError("server closed the connection"))
     # Called directly, Celery's autoretry re-raises instead of scheduling the retry.
     with pytest.raises(OperationalError):
@@ -148,17 +148,17 @@ def test_the_finalize_task_claims_again_after_a_transient_error(
 
 
 def test_delete_answers_409_when_nothing_is_cancelled(cast: Cast, tmp_path: Path) -> None:
-    from sessions.workspace import services
+    from sessions.workspace import uploads
 
     upload_id = _uploaded(cast, tmp_path)
     client = _client(cast)
     url = reverse("api-workspace-upload-detail", kwargs={"upload_id": upload_id})
-    assert services.upload_claim_finalize(upload=ChunkedUpload.objects.get(pk=upload_id))
+    assert uploads.upload_claim_finalize(upload=ChunkedUpload.objects.get(pk=upload_id))
     busy = client.delete(url)
     assert busy.status_code == 409 and "being checked" in busy.json()["detail"]
     assert ChunkedUpload.objects.get(pk=upload_id).status == UploadStatus.FINALIZING
-    assert services.upload_dir(upload_id).exists()
-    services.upload_finalize(upload_id=upload_id)
+    assert uploads.upload_dir(upload_id).exists()
+    uploads.upload_finalize(upload_id=upload_id)
     done = client.delete(url)
     assert done.status_code == 409 and done.json()["status"] == "complete"
     assert Recording.objects.filter(pk=done.json()["recording"]).exists()
@@ -178,13 +178,13 @@ def test_a_finalization_that_crashed_long_ago_can_be_cancelled(cast: Cast, tmp_p
 
     from django.utils import timezone
 
-    from sessions.workspace import services
+    from sessions.workspace import uploads
 
     upload_id = _uploaded(cast, tmp_path)
-    assert services.upload_claim_finalize(upload=ChunkedUpload.objects.get(pk=upload_id))
-    long_ago = timezone.now() - timedelta(seconds=services.FINALIZE_STALE_S + 60)
+    assert uploads.upload_claim_finalize(upload=ChunkedUpload.objects.get(pk=upload_id))
+    long_ago = timezone.now() - timedelta(seconds=uploads.FINALIZE_STALE_S + 60)
     ChunkedUpload.objects.filter(pk=upload_id).update(finalize_started_at=long_ago)
     url = reverse("api-workspace-upload-detail", kwargs={"upload_id": upload_id})
     assert _client(cast).delete(url).status_code == 204
     assert ChunkedUpload.objects.get(pk=upload_id).status == UploadStatus.CANCELLED
-    assert not services.upload_dir(upload_id).exists()
+    assert not uploads.upload_dir(upload_id).exists()

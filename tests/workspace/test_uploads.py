@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from sessions.models import Recording
 from sessions.models.audit import AuditEvent
-from sessions.workspace import services, tasks
+from sessions.workspace import tasks, uploads, waveforms
 from sessions.workspace.models import ChunkedUpload, UploadStatus
 from tests.analysis.audio_factory import write_bad_file, write_speechlike_wav
 from tests.conftest import Cast, grant_consent
@@ -97,7 +97,7 @@ def test_chunked_upload_resumes_and_becomes_a_recording(
     assert recording.sha256 == hashlib.sha256(data).hexdigest()
     assert recording.original_name == "session.wav"
     assert recording.status == "awaiting_consent"
-    assert not services.upload_dir(upload_id).exists()
+    assert not uploads.upload_dir(upload_id).exists()
     # Completing again (a retried request) returns the same recording, never a second one.
     repeat = _complete(therapist_api, upload_id)
     assert repeat.status_code == 201 and repeat.json()["recording"] == str(recording.pk)
@@ -136,7 +136,7 @@ def test_a_web_page_is_rejected_at_the_first_chunk(
     assert response.status_code == 400
     assert "does not look like an audio or video recording" in response.json()["detail"]
     assert ChunkedUpload.objects.get(pk=upload_id).status == UploadStatus.FAILED
-    assert not services.upload_dir(upload_id).exists()
+    assert not uploads.upload_dir(upload_id).exists()
 
 
 def test_a_file_the_analysis_cannot_read_is_rejected_with_its_reason(
@@ -157,14 +157,14 @@ def test_a_file_the_analysis_cannot_read_is_rejected_with_its_reason(
 def test_large_uploads_are_finalized_by_the_task(
     therapist_api: APIClient, cast: Cast, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(services, "SYNC_FINALIZE_MAX_BYTES", 1000)
+    monkeypatch.setattr(uploads, "SYNC_FINALIZE_MAX_BYTES", 1000)
     queued: list[str] = []
 
     def queue(upload_id: str) -> bool:
         queued.append(upload_id)
         return True
 
-    monkeypatch.setattr(services, "queue_finalize", queue)
+    monkeypatch.setattr(uploads, "queue_finalize", queue)
     data = write_speechlike_wav(tmp_path / "long.wav", seconds=3.0).read_bytes()
     upload_id = _create(therapist_api, cast, "long.wav", len(data)).json()["id"]
     assert _put(therapist_api, upload_id, 0, data).status_code == 200
@@ -188,7 +188,7 @@ def test_a_large_upload_completed_while_the_broker_is_down_is_kept_and_can_be_co
     """The broker is a real unreachable address (nothing listens on the port): "complete"
     answers 503 with Retry-After, gives the claim back and keeps every byte; once the broker is
     back the same upload completes."""
-    monkeypatch.setattr(services, "SYNC_FINALIZE_MAX_BYTES", 1000)
+    monkeypatch.setattr(uploads, "SYNC_FINALIZE_MAX_BYTES", 1000)
     data = write_speechlike_wav(tmp_path / "long.wav", seconds=3.0).read_bytes()
     upload_id = _create(therapist_api, cast, "long.wav", len(data)).json()["id"]
     assert _put(therapist_api, upload_id, 0, data).status_code == 200
@@ -206,7 +206,7 @@ def test_a_large_upload_completed_while_the_broker_is_down_is_kept_and_can_be_co
         queued.append(upload_id)
         return True
 
-    monkeypatch.setattr(services, "queue_finalize", queue)
+    monkeypatch.setattr(uploads, "queue_finalize", queue)
     assert _complete(therapist_api, upload_id).status_code == 202
     assert tasks.finalize_upload(upload_id) == "complete"
     assert Recording.objects.filter(original_name="long.wav").count() == 1
@@ -217,17 +217,17 @@ def test_a_stored_upload_is_not_failed_by_an_unreachable_broker_for_its_waveform
 ) -> None:
     recording = cast.session.recordings.create(original_name="x.wav", uploaded_by=cast.therapist)
     with producer_broker(f"redis://127.0.0.1:{free_port()}/0"):
-        assert services.queue_waveform(recording.pk) is False
+        assert waveforms.queue_waveform(recording.pk) is False
 
 
 def test_cancel_deletes_the_bytes(therapist_api: APIClient, cast: Cast) -> None:
     upload_id = _create(therapist_api, cast, "clip.wav", 5000).json()["id"]
     _put(therapist_api, upload_id, 0, b"RIFF" + b"\0" * 100)
-    assert services.upload_data_path(upload_id).exists()
+    assert uploads.upload_data_path(upload_id).exists()
     url = reverse("api-workspace-upload-detail", kwargs={"upload_id": upload_id})
     assert therapist_api.delete(url).status_code == 204
     assert ChunkedUpload.objects.get(pk=upload_id).status == UploadStatus.CANCELLED
-    assert not services.upload_dir(upload_id).exists()
+    assert not uploads.upload_dir(upload_id).exists()
     assert _put(therapist_api, upload_id, 104, b"x").status_code == 409
 
 
@@ -247,9 +247,9 @@ def test_cleanup_expires_abandoned_uploads_and_removes_their_folders(
     result = tasks.cleanup_uploads()
     assert result["expired"] == 1 and result["folders_removed"] >= 1
     assert ChunkedUpload.objects.get(pk=stale).status == UploadStatus.EXPIRED
-    assert not services.upload_dir(stale).exists() and not orphan.exists()
+    assert not uploads.upload_dir(stale).exists() and not orphan.exists()
     assert ChunkedUpload.objects.get(pk=fresh).status == UploadStatus.UPLOADING
-    assert services.upload_dir(fresh).exists()
+    assert uploads.upload_dir(fresh).exists()
     # Running it again changes nothing more.
     assert tasks.cleanup_uploads()["expired"] == 0
 

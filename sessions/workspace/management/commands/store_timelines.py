@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from analysis.models import AnalysisRun, RunFrames, RunStatus
-from sessions.workspace import services
+from sessions.workspace import timelines
 from sessions.workspace.charts import TIMELINE_FORMAT
 from sessions.workspace.models import RunTimeline
 
@@ -37,6 +37,6 @@ class Command(BaseCommand):
             runs = runs[: options["limit"]]
         count = 0
         for run in runs.iterator():
-            services.timeline_store(run=run)
+            timelines.timeline_store(run=run)
             count += 1
         self.stdout.write(f"Stored the timeline traces of {count} run(s).")
