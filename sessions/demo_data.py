@@ -241,6 +241,7 @@ def _seed_practice(child: Child, therapist: User) -> None:
     from django.core.files import File
 
     from sessions.exercises import services as exercise_services
+    from sessions.exercises.attempts import attempt_process
     from sessions.exercises.library_audio import path_for
     from sessions.exercises.models import Assignment, Attempt
 
@@ -258,7 +259,7 @@ def _seed_practice(child: Child, therapist: User) -> None:
                     uploaded_file=File(handle, name=source.name),
                     uploaded_by=child.guardians.first(),
                 )
-            exercise_services.attempt_process(attempt.pk)
+            attempt_process(attempt.pk)
             attempts.append(attempt)
         latest = Attempt.objects.get(pk=attempts[-1].pk)
         exercise_services.attempt_review(

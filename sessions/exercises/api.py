@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions import access, audit
-from sessions.exercises import selectors, services
+from sessions.exercises import attempts, selectors, services
 from sessions.exercises.models import Assignment
 from sessions.families.consent import ConsentMissing
 from sessions.models.audit import AuditAction
@@ -176,7 +176,7 @@ class AttemptCreateView(APIView):
             )  # fmt: skip
         except ConsentMissing:
             return Response(
-                {"detail": services.CONSENT_MESSAGE, "code": "consent_missing"},
+                {"detail": attempts.CONSENT_MESSAGE, "code": "consent_missing"},
                 status=status.HTTP_403_FORBIDDEN,
             )
         except services.RecordingRejected as exc:
@@ -204,5 +204,5 @@ class AttemptDetailView(APIView):
                 request=request._request,
             )
         else:
-            services.attempt_nudge(attempt=attempt)
+            attempts.attempt_nudge(attempt=attempt)
         return Response(_feedback(attempt))

@@ -3,7 +3,7 @@ child's plain and calm tries, so later estimates are read against the child's ow
 (``analysis.engine.emotion.baseline``). Reads only: stored attempt audio is decoded and measured
 once per worker process (a small cache), nothing is written.
 
-Used by practice feedback (``services.attempt_process``), by session analysis
+Used by practice feedback (``attempts.attempt_process``), by session analysis
 (``analysis.tasks``) and by the child page (how many tries a baseline can draw on).
 """
 
@@ -17,17 +17,9 @@ import numpy as np
 from analysis.engine.audio import decode as audio
 from analysis.engine.practice.assess import speech_span
 from analysis.services import local_file_path
+from sessions.exercises.clips import attempt_limits
 from sessions.exercises.models import Attempt, AttemptStatus
 from sessions.models import Child
-
-
-def _limits() -> audio.AudioLimits:
-    # The one rule for practice audio lives with the writes (imported here, not at the top:
-    # the services import this module).
-    from sessions.exercises.services import attempt_limits
-
-    return attempt_limits()
-
 
 BASELINE_ATTEMPTS = 12
 # Feature vectors of reference tries, per (attempt, model object): a worker decodes and
@@ -46,7 +38,7 @@ def _attempt_features(attempt: Attempt, classifier: Any) -> np.ndarray | None:
         return _BASELINE_FEATURES[key]
     try:
         with local_file_path(attempt.audio) as path:
-            clip = speech_span(audio.decode(path, _limits()))
+            clip = speech_span(audio.decode(path, attempt_limits()))
     except (audio.AudioError, FileNotFoundError):
         return None  # an unreadable or deleted try is simply not part of the baseline
     features = np.asarray(classifier.features([clip]), dtype=np.float64)[0]

@@ -1,14 +1,13 @@
 """Celery task for practice attempts: short clips on the short queue, feedback in seconds.
 
-It is always sent with ``queue=settings.SER_QUEUE_SHORT`` (``services._send``; Celery deprecates
-the per-task ``queue`` attribute), and only short-queue workers consume that queue, so feedback
-never waits behind a session analysis on the long queue. The task takes the attempt id only.
-Late acknowledgement plus the claim in ``services.attempt_claim`` (a conditional UPDATE) make a
-duplicate or redelivered message harmless; time limits are tight because a clip is at most a
-minute long, so a stuck decoder can never hold a child's feedback (or the worker) for long.
+It is always sent with ``queue=settings.SER_QUEUE_SHORT`` (``attempts.queue_attempt``; Celery
+deprecates the per-task ``queue`` attribute), and only short-queue workers consume that queue, so
+feedback never waits behind a session analysis on the long queue. The task takes the attempt id
+only. Late acknowledgement plus the claim in ``attempts.attempt_claim`` (a conditional UPDATE)
+make a duplicate or redelivered message harmless; time limits are tight because a clip is at most
+a minute long, so a stuck decoder can never hold a child's feedback (or the worker) for long.
 The emotion model is loaded once per worker process (``analysis.registry.active.load_version``
-caches
-it), and a worker that consumes the short queue loads it as soon as it starts.
+caches it), and a worker that consumes the short queue loads it as soon as it starts.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import OperationalError
 
-from sessions.exercises import services
+from sessions.exercises import attempts
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +46,16 @@ def analyse_attempt(self: Any, attempt_id: str) -> str:
     and its results overwritten, never duplicated.
     """
     try:
-        return services.attempt_process(attempt_id)
+        return attempts.attempt_process(attempt_id)
     except SoftTimeLimitExceeded:
-        services.attempt_fail_unexpectedly(attempt_id, timeout=True)
+        attempts.attempt_fail_unexpectedly(attempt_id, timeout=True)
         return "failed"
     except OperationalError:
         raise  # transient database trouble: Celery retries with backoff
     except Exception:
         # Ids only in the log: no names, no audio.
         logger.exception("practice attempt %s failed", attempt_id)
-        services.attempt_fail_unexpectedly(attempt_id)
+        attempts.attempt_fail_unexpectedly(attempt_id)
         return "failed"
 
 
@@ -66,7 +65,7 @@ def warm_up_short_worker() -> str:
 
     Changes nothing in the database. Twice: the second run finds everything loaded (cheap).
     """
-    return f"warmed {services.warm_up()} model(s)"
+    return f"warmed {attempts.warm_up()} model(s)"
 
 
 @worker_ready.connect

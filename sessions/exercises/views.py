@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from analysis.engine.practice.feedback import EMOTION_WORDS
 from sessions import access, audit
 from sessions.exercises import charts, selectors, services
+from sessions.exercises.attempts import CONSENT_MESSAGE, attempt_nudge
 from sessions.exercises.forms import AssignForm, AttemptUploadForm, ExerciseForm, ReviewForm
 from sessions.exercises.models import Attempt
 from sessions.families.consent import ConsentMissing, has_practice_consent
@@ -138,7 +139,7 @@ def attempt_upload(request: HttpRequest, assignment_id: str) -> HttpResponse:
             request=request,
         )  # fmt: skip
     except ConsentMissing:
-        messages.error(request, services.CONSENT_MESSAGE)
+        messages.error(request, CONSENT_MESSAGE)
         return back
     except services.RecordingRejected as exc:
         messages.error(request, exc.detail)
@@ -151,7 +152,7 @@ def attempt_result(request: HttpRequest, attempt_id: str) -> HttpResponse:
     """Feedback on one attempt; refreshes itself while the analysis runs (no JavaScript)."""
     attempt = access.get_attempt_for_user(request.user, attempt_id)
     if not attempt.is_final:
-        services.attempt_nudge(attempt=attempt)
+        attempt_nudge(attempt=attempt)
     else:
         audit.record(
             actor=request.user,

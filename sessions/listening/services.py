@@ -27,13 +27,8 @@ from analysis.engine.labels import CANONICAL_LABELS
 from analysis.engine.practice.listening import MAX_CHOICES, MIN_CHOICES, choices_for
 from analysis.services import RecordingRejected, local_file_path, local_upload_path
 from sessions import audit
-from sessions.exercises.services import (
-    _check_clip,
-    _clean_content_type,
-    _storage_name,
-    _with_seek_index,
-    schedule_assignment,
-)
+from sessions.exercises.clips import check_clip, clean_content_type, storage_name, with_seek_index
+from sessions.exercises.services import schedule_assignment
 from sessions.families.consent import require_consent
 from sessions.listening import starter
 from sessions.listening.models import (
@@ -135,15 +130,15 @@ def clip_create(
     if emotion not in CANONICAL_LABELS:
         raise RecordingRejected("Please choose which feeling the clip shows.", "no_emotion")
     with local_upload_path(uploaded_file) as path:
-        probe = _check_clip(path, path.stat().st_size)  # header limits and a trial decode
+        probe = check_clip(path, path.stat().st_size)  # header limits and a trial decode
         clip = Clip(
             clinic=clinic, emotion=emotion, intensity=intensity, words=words[:200],
             source=ClipSource.RECORDED if recorded else ClipSource.UPLOADED,
-            content_type=_clean_content_type(uploaded_file) or "application/octet-stream",
+            content_type=clean_content_type(uploaded_file) or "application/octet-stream",
             duration_s=probe.duration_s, tagged_by=tagged_by,
         )  # fmt: skip
-        with _with_seek_index(path) as stored, stored.open("rb") as handle:
-            clip.audio.save(_storage_name(uploaded_file, "clip"), File(handle), save=False)
+        with with_seek_index(path) as stored, stored.open("rb") as handle:
+            clip.audio.save(storage_name(uploaded_file, "clip"), File(handle), save=False)
         clip.save()
     audit.record(
         actor=tagged_by, action=AuditAction.CREATE, obj=clip, clinic_id=clinic.pk,

@@ -12,7 +12,7 @@ import pytest
 from analysis.models import ChildVoicePrint
 from analysis.voices import selectors as voices
 from analysis.voices.services import child_print_add
-from sessions.exercises import services as exercise_services
+from sessions.exercises import attempts
 from sessions.families import services as family_services
 from sessions.models import AuditEvent
 from tests.analysis.audio_factory import speechlike, write_speechlike_wav
@@ -103,7 +103,7 @@ def test_a_finished_practice_attempt_updates_the_print(
     assignment = make_assignment(cast.child, make_exercise(cast.clinic))
     audio = write_speechlike_wav(tmp_path / "a.wav", seconds=4.0, f0=260.0).read_bytes()
     attempt = make_attempt(assignment, audio=audio)
-    assert exercise_services.attempt_process(attempt.pk) == "done"
+    assert attempts.attempt_process(attempt.pk) == "done"
     stored = ChildVoicePrint.objects.get(child=cast.child)
     assert stored.attempt_ids == [str(attempt.pk)] and len(stored.embedding) == 256
 

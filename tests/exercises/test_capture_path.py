@@ -26,8 +26,8 @@ from analysis.engine.practice.assess import speech_span
 from analysis.registry.active import load_version
 from analysis.registry.services import register_shipped_default
 from analysis.services import local_file_path
+from sessions.exercises.clips import attempt_limits
 from sessions.exercises.models import Attempt, AttemptStatus
-from sessions.exercises.services import attempt_limits
 from tests.analysis.audio_factory import espeak_available, espeak_speech, write_wav
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise
@@ -63,7 +63,7 @@ def browser_audio(clip: tuple[Path, float]) -> Path:
 
 
 def _probabilities(classifier: Any, path: Path) -> dict[str, float]:
-    """What the worker computes for an attempt (sessions.exercises.services.attempt_process):
+    """What the worker computes for an attempt (sessions.exercises.attempts.attempt_process):
     decode at the attempt limits, keep the span with speech, classify."""
     samples = audio.decode(path, attempt_limits())
     row = classifier.predict_proba([speech_span(samples)])[0]

@@ -2,7 +2,7 @@
 
 The guardian records with Chromium's fake microphone; the upload goes through the real API.
 The analysis is run by the test itself through the worker's own service
-(``services.attempt_process``, the body of the Celery task), so no worker process is needed.
+(``attempts.attempt_process``, the body of the Celery task), so no worker process is needed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sessions.exercises import services
+from sessions.exercises import attempts
 from sessions.exercises.models import Attempt, AttemptStatus
 from tests.conftest import Cast, grant_consent
 from tests.exercises.factories import make_assignment, make_exercise
@@ -53,7 +53,7 @@ def test_the_chart_shows_the_new_try_without_a_reload(
     page.wait_for_timeout(2500)
     page.get_by_role("button", name="Stop").click()
     attempt = _wait_for_attempt(page, assignment)
-    assert services.attempt_process(attempt.pk) in {"done", "unclear", "no_speech"}
+    assert attempts.attempt_process(attempt.pk) in {"done", "unclear", "no_speech"}
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.DONE, (attempt.status, attempt.message)
 
@@ -78,7 +78,7 @@ def test_the_chart_shows_the_new_try_without_a_reload(
         page.wait_for_timeout(200)
     else:
         pytest.fail("the second recording never reached the server")
-    services.attempt_process(second.pk)
+    attempts.attempt_process(second.pk)
     for _ in range(150):  # wait_for_function would need eval, which the page's CSP forbids
         if page.evaluate(PLOTTED_BARS) == 2:
             break

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from sessions.exercises import selectors, services
+from sessions.exercises import attempts, selectors, services
 from sessions.exercises.models import Attempt
 from tests.analysis.engine.test_contour_remux import _browser_webm
 from tests.conftest import Cast, grant_consent
@@ -49,7 +49,7 @@ def test_a_browser_webm_attempt_gets_a_duration_and_seek_index_when_analysed(
         audio=raw,
     )
     old_path = Path(attempt.audio.path)
-    services.attempt_process(attempt.pk)
+    attempts.attempt_process(attempt.pk)
     attempt = Attempt.objects.get(pk=attempt.pk)
     with av.open(attempt.audio.path) as container:
         assert container.duration is not None
@@ -161,7 +161,7 @@ def test_the_reviewed_try_plays_with_a_length_and_seeks_in_chromium(
     exercise = make_exercise(cast.clinic, with_audio=True)
     raw = _browser_webm(tmp_path / "try.webm", seconds=3.0).read_bytes()
     attempt = make_attempt(make_assignment(cast.child, exercise), audio=raw)
-    services.attempt_process(attempt.pk)
+    attempts.attempt_process(attempt.pk)
     page = _login(browser, live_server, cast.therapist.email)
     page.goto(live_server.url + reverse("attempt_review", args=[attempt.pk]))
     player = page.locator("audio[aria-labelledby='attempt-audio-label']")
@@ -192,7 +192,7 @@ def test_indexing_never_brings_back_audio_erased_meanwhile(cast: Cast, tmp_path:
     folder = Path(attempt.audio.path).parent
     # The erasure ran between reading the file and swapping it in.
     Attempt.objects.filter(pk=attempt.pk).update(audio="", audio_deleted_at=timezone.now())
-    services.attempt_audio_index(attempt)
+    attempts.attempt_audio_index(attempt)
     stored = Attempt.objects.get(pk=attempt.pk)
     assert not stored.audio and stored.audio_deleted_at is not None
     assert not any(p.name.startswith("indexed") for p in folder.iterdir())

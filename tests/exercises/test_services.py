@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from analysis.registry.active import forget_loaded_models
-from sessions.exercises import services
+from sessions.exercises import attempts, clips, services
 from sessions.exercises.library import LIBRARY
 from sessions.exercises.models import Assignment, Attempt, AttemptStatus, Exercise
 from sessions.families.consent import ConsentMissing
@@ -199,7 +199,7 @@ def test_bad_files_get_a_friendly_message_and_store_nothing(
             assignment=assignment, uploaded_file=upload(bad), uploaded_by=cast.guardian
         )
     message = excinfo.value.detail
-    assert message in services.FRIENDLY_AUDIO_ERRORS.values()
+    assert message in clips.FRIENDLY_AUDIO_ERRORS.values()
     assert "ffmpeg" not in message.lower() and "error" not in message.lower()
     assert not Attempt.objects.exists()
 
@@ -273,7 +273,7 @@ def test_an_attempt_is_analysed_into_stars_emotions_and_prosody(
 ) -> None:
     grant_consent(cast.child)
     attempt = _stored_attempt(assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=4.0))
-    assert services.attempt_process(attempt.pk) == "done"
+    assert attempts.attempt_process(attempt.pk) == "done"
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.DONE
     assert attempt.stars in (1, 2, 3) and attempt.message
@@ -296,9 +296,9 @@ def test_processing_twice_leaves_the_first_result(
 ) -> None:
     grant_consent(cast.child)
     attempt = _stored_attempt(assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=2.0))
-    assert services.attempt_process(attempt.pk) == "done"
+    assert attempts.attempt_process(attempt.pk) == "done"
     finished = Attempt.objects.get(pk=attempt.pk).finished_at
-    assert services.attempt_process(attempt.pk) == "skipped"
+    assert attempts.attempt_process(attempt.pk) == "skipped"
     again = Attempt.objects.get(pk=attempt.pk)
     assert again.finished_at == finished and again.tries == 1
 
@@ -313,7 +313,7 @@ def test_a_noisy_attempt_earns_no_stars_and_is_asked_again(
     voice = speechlike(4.0, seed=3).astype(np.float32)
     noisy = mix_at_snr(voice, coloured_noise(voice.size, np.random.default_rng(0), 0.0), -6.0)
     attempt = _stored_attempt(assignment, write_wav(tmp_path / "n.wav", noisy, 16000))
-    assert services.attempt_process(attempt.pk) == "unclear"
+    assert attempts.attempt_process(attempt.pk) == "unclear"
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.NO_SPEECH
     assert attempt.error_code == "unclear_too_noisy"
@@ -330,7 +330,7 @@ def test_an_estimate_below_the_models_reliable_confidence_is_not_scored(
     grant_consent(cast.child)
     register_tiny_model(cast.clinic, min_confidence=0.99)
     attempt = _stored_attempt(assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=4.0))
-    assert services.attempt_process(attempt.pk) == "unclear"
+    assert attempts.attempt_process(attempt.pk) == "unclear"
     attempt.refresh_from_db()
     assert attempt.error_code == "unclear_low_confidence"
     assert attempt.stars is None
@@ -344,7 +344,7 @@ def test_silence_gets_a_we_could_not_hear_you_message(
 ) -> None:
     grant_consent(cast.child)
     attempt = _stored_attempt(assignment, write_silence_wav(tmp_path / "s.wav", seconds=3.0))
-    assert services.attempt_process(attempt.pk) == "no_speech"
+    assert attempts.attempt_process(attempt.pk) == "no_speech"
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.NO_SPEECH and attempt.stars is None
     assert "couldn't hear" in attempt.message
@@ -356,7 +356,7 @@ def test_without_an_active_model_the_recording_is_kept_and_the_family_told(
 ) -> None:
     grant_consent(cast.child)
     attempt = _stored_attempt(assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=2.0))
-    assert services.attempt_process(attempt.pk) == "failed"
+    assert attempts.attempt_process(attempt.pk) == "failed"
     attempt.refresh_from_db()
     assert attempt.error_code == "no_model" and "saved" in attempt.message
     assert attempt.has_audio
@@ -370,7 +370,7 @@ def test_consent_revoked_while_queued_stops_the_analysis(
     ConsentRecord.objects.filter(child=cast.child, purpose="analysis").update(
         revoked_at=timezone.now()
     )
-    assert services.attempt_process(attempt.pk) == "failed"
+    assert attempts.attempt_process(attempt.pk) == "failed"
     attempt.refresh_from_db()
     assert attempt.error_code == "consent" and not attempt.probabilities
 
@@ -380,15 +380,15 @@ def test_a_corrupt_stored_file_fails_with_a_friendly_message(
 ) -> None:
     grant_consent(cast.child)
     attempt = make_attempt(assignment, audio=b"\x00\x01garbage" * 100)
-    assert services.attempt_process(attempt.pk) == "failed"
+    assert attempts.attempt_process(attempt.pk) == "failed"
     attempt.refresh_from_db()
-    assert attempt.message in services.FRIENDLY_AUDIO_ERRORS.values()
+    assert attempt.message in clips.FRIENDLY_AUDIO_ERRORS.values()
 
 
 def test_a_deleted_attempt_is_skipped(cast: Cast, assignment: Assignment) -> None:
     attempt = make_attempt(assignment)
     services.delete_child_attempts(child=cast.child)
-    assert services.attempt_process(attempt.pk) == "skipped"
+    assert attempts.attempt_process(attempt.pk) == "skipped"
     assert not Attempt.objects.filter(pk=attempt.pk).exists()
 
 
@@ -396,14 +396,14 @@ def test_an_abandoned_attempt_is_claimed_again_but_not_forever(
     cast: Cast, assignment: Assignment
 ) -> None:
     attempt = make_attempt(assignment)
-    assert services.attempt_claim(attempt.pk) is not None
-    assert services.attempt_claim(attempt.pk) is None, "a running attempt is not claimed twice"
-    long_ago = timezone.now() - dt.timedelta(seconds=services.STALE_PROCESSING_S + 5)
-    for _ in range(services.MAX_TRIES - 1):
+    assert attempts.attempt_claim(attempt.pk) is not None
+    assert attempts.attempt_claim(attempt.pk) is None, "a running attempt is not claimed twice"
+    long_ago = timezone.now() - dt.timedelta(seconds=attempts.STALE_PROCESSING_S + 5)
+    for _ in range(attempts.MAX_TRIES - 1):
         Attempt.objects.filter(pk=attempt.pk).update(started_at=long_ago)
-        assert services.attempt_claim(attempt.pk) is not None
+        assert attempts.attempt_claim(attempt.pk) is not None
     Attempt.objects.filter(pk=attempt.pk).update(started_at=long_ago)
-    assert services.attempt_claim(attempt.pk) is None
+    assert attempts.attempt_claim(attempt.pk) is None
     attempt.refresh_from_db()
     assert attempt.status == AttemptStatus.FAILED and attempt.error_code == "tries"
 
@@ -412,12 +412,12 @@ def test_a_queued_attempt_nobody_picked_up_is_sent_again(
     cast: Cast, assignment: Assignment
 ) -> None:
     attempt = make_attempt(assignment)
-    assert not services.attempt_nudge(attempt=attempt), "too early"
+    assert not attempts.attempt_nudge(attempt=attempt), "too early"
     Attempt.objects.filter(pk=attempt.pk).update(
-        updated_at=timezone.now() - dt.timedelta(seconds=services.RESEND_QUEUED_AFTER_S + 1)
+        updated_at=timezone.now() - dt.timedelta(seconds=attempts.RESEND_QUEUED_AFTER_S + 1)
     )
-    assert services.attempt_nudge(attempt=attempt)
-    assert not services.attempt_nudge(attempt=attempt), "one re-send per interval"
+    assert attempts.attempt_nudge(attempt=attempt)
+    assert not attempts.attempt_nudge(attempt=attempt), "one re-send per interval"
 
 
 def test_the_model_is_loaded_once_per_process(
@@ -443,8 +443,8 @@ def test_the_model_is_loaded_once_per_process(
     wav = write_speechlike_wav(tmp_path / "a.wav", seconds=2.0)
     first = _stored_attempt(assignment, wav)
     second = _stored_attempt(assignment, wav)
-    services.attempt_process(first.pk)
-    services.attempt_process(second.pk)
+    attempts.attempt_process(first.pk)
+    attempts.attempt_process(second.pk)
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == second.status == AttemptStatus.DONE
@@ -520,7 +520,7 @@ def test_retention_deletes_old_audio_but_keeps_results(
 
 def test_warm_up_loads_the_active_models(cast: Cast, active_model: Any) -> None:
     forget_loaded_models()
-    assert services.warm_up() == 1
+    assert attempts.warm_up() == 1
     from analysis.registry.active import _cache
 
     assert any(key[0] == str(active_model.pk) for key in _cache)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from sessions.exercises import services
+from sessions.exercises import attempts, clips, services
 from sessions.exercises.models import Assignment, Attempt, AttemptStatus
 from sessions.models import AuditEvent
 from tests.analysis.audio_factory import write_bad_file, write_long_wav, write_speechlike_wav
@@ -183,7 +183,7 @@ def test_api_upload_without_consent_says_what_is_missing(
         _api(cast.guardian), assignment, write_speechlike_wav(tmp_path / "a.wav", seconds=1.0)
     )
     assert response.status_code == 403
-    assert response.json() == {"detail": services.CONSENT_MESSAGE, "code": "consent_missing"}
+    assert response.json() == {"detail": attempts.CONSENT_MESSAGE, "code": "consent_missing"}
 
 
 def test_api_upload_of_a_corrupt_file_is_a_friendly_400(
@@ -194,7 +194,7 @@ def test_api_upload_of_a_corrupt_file_is_a_friendly_400(
         _api(cast.guardian), assignment, write_bad_file("random_bytes", tmp_path / "x.webm")
     )
     assert response.status_code == 400
-    assert response.json()["detail"] in services.FRIENDLY_AUDIO_ERRORS.values()
+    assert response.json()["detail"] in clips.FRIENDLY_AUDIO_ERRORS.values()
 
 
 def test_plain_form_upload_goes_to_the_result_page_which_refreshes_itself(

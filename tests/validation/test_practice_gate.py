@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analysis.registry.active import forget_loaded_models
-from sessions.exercises import services as exercise_services
+from sessions.exercises import attempts
 from sessions.validation import services
 from sessions.validation.models import ReviewItem, ValidationSettings
 from tests.analysis.audio_factory import write_speechlike_wav
@@ -37,7 +37,7 @@ def test_no_stars_where_the_clinic_never_saw_the_model_agree(cast: Cast, tmp_pat
     attempt = make_attempt(
         assignment, audio=write_speechlike_wav(tmp_path / "a.wav", seconds=4.0).read_bytes()
     )
-    assert exercise_services.attempt_process(attempt.pk) == "unclear"
+    assert attempts.attempt_process(attempt.pk) == "unclear"
     attempt.refresh_from_db()
     assert attempt.error_code == "unclear_unvalidated"
     assert attempt.stars is None and "couldn't tell" in attempt.message

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sessions.exercises import services
+from sessions.exercises.attempts import attempt_audio_index
 from sessions.exercises.models import Attempt
 
 
@@ -26,5 +26,5 @@ class Command(BaseCommand):
         checked = indexed = 0
         for attempt in attempts.iterator(chunk_size=200):
             checked += 1
-            indexed += services.attempt_audio_index(attempt)
+            indexed += attempt_audio_index(attempt)
         self.stdout.write(f"{checked} tries with audio checked, {indexed} given a seek index.")
