@@ -4,6 +4,7 @@ sessions so the therapist is recognised by voice rather than by pitch alone."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.core.exceptions import PermissionDenied
@@ -91,7 +92,7 @@ def voice_forget(*, user: Actor, request: HttpRequest | None = None) -> bool:
     return bool(deleted)
 
 
-def therapist_embedding(user_id: Any) -> np.ndarray | None:
+def therapist_embedding(user_id: UUID) -> np.ndarray | None:
     """The stored voice print of a therapist, for the analysis of their sessions."""
     values = (
         VoiceEnrollment.objects.filter(user_id=user_id).values_list("embedding", flat=True).first()

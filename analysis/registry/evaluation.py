@@ -30,7 +30,7 @@ from django.utils import timezone
 from analysis.models import EmotionModelVersion
 from sessions import audit
 from sessions.models.audit import AuditAction
-from sessions.types import Actor, signed_in
+from sessions.types import Actor, User, signed_in
 
 JOB_KEY = "job"
 STALE_AFTER = dt.timedelta(hours=2)
@@ -282,7 +282,7 @@ def evaluation_fail(version_id: Any, job_id: str, reason: str) -> None:
     )
 
 
-def _user(user_id: Any) -> Any:
-    from sessions.models import User
-
+def _user(user_id: str | None) -> User | None:
+    """The person who asked for the evaluation (their id as the job state stores it), if they
+    still exist."""
     return User.objects.filter(pk=user_id).first() if user_id else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 
@@ -35,11 +36,11 @@ class Voice:
     embedding: list[float]
 
 
-def therapist_key(user_id: Any) -> str:
+def therapist_key(user_id: UUID) -> str:
     return f"therapist:{user_id}"
 
 
-def child_key(child_id: Any) -> str:
+def child_key(child_id: UUID) -> str:
     return f"child:{child_id}"
 
 
@@ -132,7 +133,7 @@ def child_print_status(child: Child) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def therapist_print(user_id: Any) -> np.ndarray | None:
+def therapist_print(user_id: UUID) -> np.ndarray | None:
     """A therapist's enrolled print, improved by the lanes named as them. Only with an
     enrolment: enrolling is the therapist's own choice, and forgetting it (*My voice*) stops
     every use of their voice, named lanes included."""

@@ -41,6 +41,7 @@ from sessions.listening.models import (
 )
 from sessions.models import Child, Clinic
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 STARTER_AUDIO_PREFIX = "listening/starter/"
 CONSENT_MESSAGE = (
@@ -118,7 +119,7 @@ def clip_create(
     clinic: Clinic,
     uploaded_file: UploadedFile | File[Any],
     emotion: str,
-    tagged_by: Any,
+    tagged_by: Actor | None,
     recorded: bool = False,
     intensity: str = Intensity.STRONG,
     words: str = "",
@@ -135,7 +136,7 @@ def clip_create(
             clinic=clinic, emotion=emotion, intensity=intensity, words=words[:200],
             source=ClipSource.RECORDED if recorded else ClipSource.UPLOADED,
             content_type=clean_content_type(uploaded_file) or "application/octet-stream",
-            duration_s=probe.duration_s, tagged_by=tagged_by,
+            duration_s=probe.duration_s, tagged_by=signed_in(tagged_by),
         )  # fmt: skip
         with with_seek_index(path) as stored, stored.open("rb") as handle:
             clip.audio.save(storage_name(uploaded_file, "clip"), File(handle), save=False)
@@ -148,13 +149,15 @@ def clip_create(
 
 
 @transaction.atomic
-def clip_retag(*, clip: Clip, emotion: str, actor: Any, request: HttpRequest | None = None) -> Clip:
+def clip_retag(
+    *, clip: Clip, emotion: str, actor: Actor | None, request: HttpRequest | None = None
+) -> Clip:
     """A person changes the clip's emotion. Answers given before keep the emotion they were
     scored against."""
     if emotion not in CANONICAL_LABELS:
         raise ValueError("Unknown emotion.")
     if clip.emotion != emotion:
-        clip.emotion, clip.tagged_by = emotion, actor
+        clip.emotion, clip.tagged_by = emotion, signed_in(actor)
         clip.save(update_fields=["emotion", "tagged_by", "updated_at"])
         audit.record(
             actor=actor, action=AuditAction.UPDATE, obj=clip, clinic_id=clip.clinic_id,
@@ -167,7 +170,7 @@ NOISE_SEED = 16
 
 
 def clip_noisy_variant(
-    *, clip: Clip, snr_db: float, actor: Any, request: HttpRequest | None = None
+    *, clip: Clip, snr_db: float, actor: Actor | None, request: HttpRequest | None = None
 ) -> Clip:
     """A copy of ``clip`` with seeded pink noise mixed in at ``snr_db`` (a harder clip). The
     emotion is the person's label of the original (the words and voice are the same); the copy
@@ -208,7 +211,7 @@ def set_create(
     title: str,
     choice_count: int,
     clips: Iterable[Clip],
-    created_by: Any,
+    created_by: Actor | None,
     request: HttpRequest | None = None,
 ) -> ListeningSet:
     clips = list(clips)
@@ -218,7 +221,7 @@ def set_create(
         raise ValueError("A clip belongs to another clinic.")
     choice_count = max(MIN_CHOICES, min(MAX_CHOICES, int(choice_count)))
     listening_set = ListeningSet.objects.create(
-        clinic=clinic, title=title, choice_count=choice_count, created_by=created_by
+        clinic=clinic, title=title, choice_count=choice_count, created_by=signed_in(created_by)
     )
     listening_set.clips.set(clips)
     audit.record(
@@ -236,7 +239,7 @@ def assignment_create(
     *,
     child: Child,
     listening_set: ListeningSet,
-    assigned_by: Any,
+    assigned_by: Actor | None,
     weekdays: Iterable[int] = range(7),
     starts_on: dt.date | None = None,
     ends_on: dt.date | None = None,
@@ -262,7 +265,7 @@ def assignment_create(
 
 @transaction.atomic
 def assignment_end(
-    *, assignment: ListeningAssignment, actor: Any, request: HttpRequest | None = None
+    *, assignment: ListeningAssignment, actor: Actor | None, request: HttpRequest | None = None
 ) -> ListeningAssignment:
     """Stop an assignment (its answers stay in the history). Twice: no further change."""
     if assignment.ended_at is None:
@@ -300,7 +303,7 @@ def answer_record(
     clip_id: Any,
     chosen: str,
     client_id: Any,
-    answered_by: Any,
+    answered_by: Actor | None,
     response_ms: Any = None,
     answered_at: dt.datetime | None = None,
     request: HttpRequest | None = None,
@@ -340,7 +343,7 @@ def answer_record(
         ms = None
     if ms is not None and not 0 <= ms <= MAX_RESPONSE_MS:
         ms = None
-    by = answered_by if getattr(answered_by, "is_authenticated", False) else None
+    by = signed_in(answered_by)
     try:
         with transaction.atomic():
             answer = ListeningAnswer.objects.create(

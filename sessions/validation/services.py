@@ -21,6 +21,7 @@ from analysis.models import EmotionModelVersion, ModelStatus, RunStatus, Segment
 from sessions import audit
 from sessions.models import Clinic, Membership, Role
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, User, signed_in
 from sessions.validation.models import (
     EMOTION_ANSWERS,
     SPEAKER_ANSWERS,
@@ -58,7 +59,7 @@ def settings_update(
     weekly_sample_size: int,
     uncertain_share: float,
     second_rater_share: float,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> ValidationSettings:
     """Store the clinic's blind-review settings. Changes: one row, one UPDATE audit entry;
@@ -134,7 +135,7 @@ def stratified_pick(
     ]
 
 
-def _candidates(clinic: Clinic, therapist: Any, before: Any) -> tuple[list[Segment], dict]:
+def _candidates(clinic: Clinic, therapist: User, before: datetime) -> tuple[list[Segment], dict]:
     """The therapist's analysed segments not sampled yet: newest finished run per recording,
     audio still kept, the therapist still assigned to the child."""
     rows = list(
@@ -312,7 +313,7 @@ def job_start(
     clinic: Clinic,
     kind: str,
     version: EmotionModelVersion | None,
-    actor: Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> ValidationJob:
     """Queue an adaptation (``kind="adapt"``, on the clinic's active model) or a prediction
@@ -335,7 +336,7 @@ def job_start(
                 clinic=clinic,
                 kind=kind,
                 version=version,
-                requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+                requested_by=signed_in(actor),
                 stage="Waiting for a worker",
             )
     except IntegrityError as exc:
