@@ -4,7 +4,9 @@
    VAD segment can hold a quick exchange with no pause between turns; each piece gets a voice.
 2. Embeddings. Resemblyzer's d-vector per piece (its 1.6 s partials, batched, volume-normalised
    as in its training; the weights ship inside the wheel) and the piece's median F0 (Praat via
-   parselmouth). Pieces shorter than ``min_embed_s`` do not shape the clusters and are later
+   parselmouth), both measured on the recording with its steady noise taken out
+   (``analysis.engine.speech.denoise``, as for speech detection; prints are enrolled the same
+   way). Pieces shorter than ``min_embed_s`` do not shape the clusters and are later
    given to the nearest voice with their confidence halved. ``speaker_evidence`` computes
    this once; ``assign_speakers`` accepts it so several namings can share it.
 3. Clustering (``_cluster``, ``_cluster_with_prints``). Without prints: agglomerative (average
@@ -39,12 +41,13 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from analysis.engine.labels import SPEAKER_ROLES
+from analysis.engine.speech.denoise import NoiseSuppression, suppress_stationary_noise
 from analysis.engine.speech.segmentation import SAMPLE_RATE, Segment, detect_speech, torch_threads
 
 # Roles a turn may carry. The engine names a voice "therapist" or "child" only from a known
@@ -89,6 +92,10 @@ class SpeakerParams:
     # Voice changes inside a segment: window either side of a candidate, candidate spacing.
     change_window_s: float = 0.75
     change_step_s: float = 0.25
+    # Voices are embedded from the recording with its steady noise taken out (the same
+    # front end as speech detection): in the benchmark's noisy room this raised the pieces'
+    # nearest-voice accuracy from 0.86 to 0.92.
+    noise: NoiseSuppression = field(default_factory=NoiseSuppression)
 
 
 @dataclass(frozen=True)
@@ -244,8 +251,10 @@ def enroll_embedding(
     """
     if sr != SAMPLE_RATE:
         raise ValueError(f"enroll_embedding expects {SAMPLE_RATE} Hz audio, got {sr}")
+    params = SpeakerParams()
     segments = detect_speech(audio)
-    pieces = _split_pieces(segments, SpeakerParams())
+    audio = suppress_stationary_noise(audio, sr, params.noise)  # as recordings are embedded
+    pieces = _split_pieces(segments, params)
     speech_s = sum((e - s) for s, e, _ in pieces) / SAMPLE_RATE
     if speech_s < min_speech_s:
         raise ValueError(
@@ -515,17 +524,25 @@ class SpeakerEvidence:
     pieces: list[tuple[int, int, int]]  # (start, end, segment index) in samples
     embeds: np.ndarray  # (pieces, 256), L2-normalised
     f0: np.ndarray  # median F0 per piece, NaN where unvoiced
+    # The signal they were measured on (the recording less its steady noise); re-segmentation
+    # embeds from it too. None: the recording as given.
+    signal: np.ndarray | None = None
 
 
 def speaker_evidence(
     audio: np.ndarray, segments: Sequence[Segment], params: SpeakerParams | None = None
 ) -> SpeakerEvidence:
+    """Pieces, d-vectors and F0s of the speech ``segments`` of ``audio`` (16 kHz mono),
+    measured on the recording with its steady noise taken out (``params.noise``)."""
     params = params or SpeakerParams()
     pieces = _split_pieces(segments, params)
     ranges = [(s, e) for s, e, _ in pieces]
     if not pieces:
         return SpeakerEvidence([], np.zeros((0, 256), dtype=np.float32), np.zeros(0))
-    return SpeakerEvidence(pieces, embed_pieces(audio, ranges), piece_f0(audio, ranges))
+    signal = suppress_stationary_noise(audio, SAMPLE_RATE, params.noise)
+    return SpeakerEvidence(
+        pieces, embed_pieces(signal, ranges), piece_f0(signal, ranges), signal=signal
+    )
 
 
 def assign_speakers(
@@ -614,7 +631,8 @@ def assign_speakers(
         )
         for c in range(k)
     ]
-    ranges = _refine_changes(audio, pieces, labels, centroids, params)
+    signal = evidence.signal if evidence.signal is not None else audio
+    ranges = _refine_changes(signal, pieces, labels, centroids, params)
     turns: list[SpeakerTurn] = []
     run: list[int] = []
     for i in range(len(pieces)):

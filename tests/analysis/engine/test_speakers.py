@@ -17,6 +17,7 @@ from analysis.engine.speakers.diarization import (
     cluster_label,
     enroll_embedding,
     median_f0,
+    speaker_evidence,
 )
 from analysis.engine.speech.segmentation import Segment, detect_speech
 from tests.analysis.audio_factory import espeak_available, tone
@@ -293,3 +294,30 @@ def test_a_voice_change_inside_one_speech_segment_is_found_where_it_happens() ->
     assert [t.cluster for t in result.turns] == [0, 1]
     assert result.turns[0].end_s == pytest.approx(change_s, abs=0.25)
     assert result.turns[1].start_s == result.turns[0].end_s
+
+
+@needs_espeak
+def test_a_voice_under_steady_noise_is_embedded_closer_to_its_print() -> None:
+    from analysis.engine.audio.conditions import coloured_noise, mix_at_snr
+    from analysis.engine.benchmarks.synthetic import trim_silence
+    from analysis.engine.speech.denoise import NoiseSuppression
+
+    gap = np.zeros(8000, dtype=np.float32)
+
+    def sample(lines: list[str], seed: int) -> np.ndarray:
+        parts = [x for line in lines for x in (gap, trim_silence(_voice(line, False, seed)))]
+        return np.concatenate([*parts, gap])
+
+    voice_print = enroll_embedding(sample(_LINES[4:], 1))
+    clean = sample(_LINES[:4], 0)
+    room = mix_at_snr(clean, coloured_noise(clean.size, np.random.default_rng(5), 1.0), 5.0)
+    segments = detect_speech(clean)
+
+    def similarity(params: SpeakerParams) -> float:
+        evidence = speaker_evidence(room, segments, params)
+        centroid = evidence.embeds.mean(axis=0)
+        return float(centroid @ voice_print / np.linalg.norm(centroid))
+
+    # Measured: 0.78 as recorded, 0.87 with the steady noise taken out (pink noise, 5 dB).
+    plain = similarity(SpeakerParams(noise=NoiseSuppression(enabled=False)))
+    assert similarity(SpeakerParams()) > plain + 0.05
