@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
+from typing import Any
 
 import factory
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from sessions.models import Child, Clinic, Membership, Recording, Role, TherapySession, User
 
@@ -78,6 +81,21 @@ def recording_for(
     return recording
 
 
+def post_recording(
+    api: Any, session: TherapySession, path: Path, *, user: User | None = None
+) -> Any:
+    """Upload the file at ``path`` to ``session`` as API clients do (one multipart POST), as
+    ``user`` when given (else as ``api`` is signed in); the response, for the test to check."""
+    if user is not None:
+        api.force_authenticate(user)
+    with path.open("rb") as handle:
+        return api.post(
+            reverse("api-session-recordings", kwargs={"session_id": session.pk}),
+            {"file": handle},
+            format="multipart",
+        )
+
+
 __all__ = [
     "PASSWORD",
     "ChildFactory",
@@ -86,5 +104,6 @@ __all__ = [
     "TherapySessionFactory",
     "UserFactory",
     "member",
+    "post_recording",
     "recording_for",
 ]

@@ -21,6 +21,7 @@ from sessions.models import Recording
 from tests.analysis.audio_factory import CORPUS, write_corpus
 from tests.celery_worker import WorkerProcess, wait_for
 from tests.conftest import Cast, grant_consent
+from tests.factories import post_recording
 
 pytestmark = [pytest.mark.slow]
 
@@ -51,12 +52,7 @@ def _readable(detail: Any) -> bool:
 
 def _multipart(api: Any, cast: Cast, path: Path) -> Any:
     """The plain upload: one multipart request."""
-    with path.open("rb") as handle:
-        return api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    return post_recording(api, cast.session, path)
 
 
 def _resumable(api: Any, cast: Cast, path: Path) -> Any:

@@ -16,18 +16,13 @@ from sessions.models import Recording
 from tests.analysis.audio_factory import write_silence_wav, write_speechlike_wav
 from tests.celery_worker import WorkerProcess, wait_for
 from tests.conftest import Cast, grant_consent
+from tests.factories import post_recording
 
 pytestmark = [pytest.mark.slow]
 
 
 def _upload(api: Any, cast: Cast, path: Path) -> dict[str, Any]:
-    api.force_authenticate(cast.therapist)
-    with path.open("rb") as handle:
-        response = api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    response = post_recording(api, cast.session, path, user=cast.therapist)
     assert response.status_code == 201, response.content
     return response.json()
 

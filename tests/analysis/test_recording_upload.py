@@ -20,18 +20,13 @@ from tests.analysis.audio_factory import (
     write_speechlike_wav,
 )
 from tests.conftest import Cast, grant_consent
+from tests.factories import post_recording
 
 pytestmark = pytest.mark.django_db
 
 
 def _upload(api: Any, cast: Cast, path: Path, user: Any = None) -> Any:
-    api.force_authenticate(user or cast.therapist)
-    with path.open("rb") as handle:
-        return api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    return post_recording(api, cast.session, path, user=user or cast.therapist)
 
 
 @pytest.mark.parametrize("kind", BAD_KINDS)

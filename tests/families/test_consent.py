@@ -16,7 +16,7 @@ from sessions.families.models import ConsentPurpose, ConsentRecord, ConsentText,
 from sessions.models import AuditEvent, Recording, RecordingStatus
 from tests.analysis.audio_factory import write_speechlike_wav
 from tests.conftest import Cast
-from tests.factories import recording_for
+from tests.factories import post_recording, recording_for
 from tests.families.helpers import analyse, consent, new_session, publish_texts
 
 pytestmark = pytest.mark.django_db
@@ -149,13 +149,12 @@ def test_upload_without_recording_consent_is_refused_with_readable_detail(
     api: Any, cast: Cast, tmp_path: Path
 ) -> None:
     before = Recording.objects.count()
-    api.force_authenticate(cast.therapist)
-    with write_speechlike_wav(tmp_path / "s.wav", seconds=3.0).open("rb") as handle:
-        response = api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    response = post_recording(
+        api,
+        cast.session,
+        write_speechlike_wav(tmp_path / "s.wav", seconds=3.0),
+        user=cast.therapist,
+    )
     assert response.status_code == 403
     assert "consent" in response.json()["detail"].lower()
     assert Recording.objects.count() == before
@@ -180,13 +179,12 @@ def test_upload_is_refused_again_after_recording_consent_is_revoked(
 ) -> None:
     consent(cast.child, "recording")
     services.consent_revoke(child=cast.child, purpose="recording", actor=cast.admin)
-    api.force_authenticate(cast.therapist)
-    with write_speechlike_wav(tmp_path / "s.wav", seconds=3.0).open("rb") as handle:
-        response = api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    response = post_recording(
+        api,
+        cast.session,
+        write_speechlike_wav(tmp_path / "s.wav", seconds=3.0),
+        user=cast.therapist,
+    )
     assert response.status_code == 403
 
 
@@ -197,13 +195,12 @@ def test_recording_without_analysis_consent_waits_saying_why(
     api: Any, cast: Cast, tmp_path: Path, active_model: Any
 ) -> None:
     consent(cast.child, "recording")
-    api.force_authenticate(cast.therapist)
-    with write_speechlike_wav(tmp_path / "s.wav", seconds=3.0).open("rb") as handle:
-        response = api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    response = post_recording(
+        api,
+        cast.session,
+        write_speechlike_wav(tmp_path / "s.wav", seconds=3.0),
+        user=cast.therapist,
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["status"] == RecordingStatus.AWAITING_CONSENT

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.urls import reverse
 
 from analysis.models import AnalysisRun, RunFrames, RunStatus, Segment
 from sessions.models import Recording
 from tests.conftest import Cast
+from tests.factories import post_recording
 from tests.reliability.servers import PrivateRedis, producer_broker
 
 
@@ -29,13 +29,7 @@ def private_redis(transactional_db: Any, tmp_path: Path) -> Iterator[PrivateRedi
 
 
 def upload(api: Any, cast: Cast, path: Path) -> str:
-    api.force_authenticate(cast.therapist)
-    with path.open("rb") as handle:
-        response = api.post(
-            reverse("api-session-recordings", kwargs={"session_id": cast.session.pk}),
-            {"file": handle},
-            format="multipart",
-        )
+    response = post_recording(api, cast.session, path, user=cast.therapist)
     assert response.status_code == 201, response.content
     return str(response.json()["id"])
 
