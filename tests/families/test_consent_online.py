@@ -323,3 +323,26 @@ def test_the_family_page_points_to_the_undo_while_an_erasure_waits(
     text = page.content.decode()
     assert "will be deleted on" in text
     assert reverse("family_consent", kwargs={"child_id": cast.child.pk}) in text
+
+
+def test_giving_and_withdrawing_ask_for_the_same_signature(cast: Cast) -> None:
+    publish_texts(cast.clinic)
+    consent(cast.child, "training")
+    client = _client(cast.guardian)
+    pages = [
+        client.get(
+            reverse(name, kwargs={"child_id": cast.child.pk, "purpose": purpose})
+        ).content.decode()
+        for name, purpose in (
+            ("family_consent_give", "sharing"),
+            ("family_consent_withdraw", "training"),
+        )
+    ]
+    for page in pages:
+        assert '<label for="id_signature">' in page
+        assert (
+            'id="id_signature_helptext"' in page
+            and 'aria-describedby="id_signature_helptext"' in page
+        )
+        assert '<label for="id_agree">' in page and 'name="agree"' in page
+    assert 'name="text_version"' in pages[0]  # giving signs one version of the text
