@@ -22,6 +22,7 @@ from sessions import access, audit
 from sessions.exercises import attempts, selectors, services
 from sessions.exercises.models import Assignment
 from sessions.families.consent import ConsentMissing
+from sessions.models import Child
 from sessions.models.audit import AuditAction
 
 
@@ -120,32 +121,50 @@ def _feedback(attempt: Any) -> dict[str, Any]:
     return data
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("child", OpenApiTypes.UUID, required=True, description="The child"),
-])  # fmt: skip
-class AssignmentListView(generics.ListAPIView[Assignment]):
-    """The child's open exercise assignments (``due_today`` marks today's)."""
+class ChildAssignmentList(generics.ListAPIView[Any]):
+    """A child's open assignments, speaking or listening: the child named by ``?child=`` (404
+    when the user may not see it), one LIST audit entry of the child with the count. A
+    subclass names its rows' ``object_type`` and selects them in ``assignments``."""
 
-    serializer_class = AssignmentSerializer
+    object_type: str
 
-    def get_queryset(self) -> QuerySet[Assignment]:
+    def assignments(self, child: Child) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
         child = access.get_child_for_user(
             self.request.user, self.request.query_params.get("child", "")
         )
         self.child = child
-        return selectors.child_assignments(child=child)
+        return self.assignments(child)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
         audit.record(
             actor=request.user,
             action=AuditAction.LIST,
-            object_type="assignment",
+            object_type=self.object_type,
             child=self.child,
             request=request._request,
             detail={"count": response.data.get("count")},
         )
         return response
+
+
+CHILD_PARAMETER = OpenApiParameter(
+    "child", OpenApiTypes.UUID, required=True, description="The child"
+)
+
+
+@extend_schema(parameters=[CHILD_PARAMETER])
+class AssignmentListView(ChildAssignmentList):
+    """The child's open exercise assignments (``due_today`` marks today's)."""
+
+    serializer_class = AssignmentSerializer
+    object_type = "assignment"
+
+    def assignments(self, child: Child) -> QuerySet[Assignment]:
+        return selectors.child_assignments(child=child)
 
 
 class AttemptCreateView(APIView):

@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions import access, audit
+from sessions.exercises.api import CHILD_PARAMETER, ChildAssignmentList
 from sessions.families.consent import ConsentMissing
 from sessions.listening import selectors, services
 from sessions.listening.models import ListeningAssignment
+from sessions.models import Child
 from sessions.models.audit import AuditAction
 
 
@@ -86,29 +87,15 @@ RESULTS = inline_serializer("ListeningResults", fields={
 })  # fmt: skip
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("child", OpenApiTypes.UUID, required=True, description="The child"),
-])  # fmt: skip
-class AssignmentListView(generics.ListAPIView[ListeningAssignment]):
+@extend_schema(parameters=[CHILD_PARAMETER])
+class AssignmentListView(ChildAssignmentList):
     """The child's open listening assignments (``due_today`` marks today's)."""
 
     serializer_class = ListeningAssignmentSerializer
+    object_type = "listeningassignment"
 
-    def get_queryset(self) -> QuerySet[ListeningAssignment]:
-        child = access.get_child_for_user(
-            self.request.user, self.request.query_params.get("child", "")
-        )
-        self.child = child
+    def assignments(self, child: Child) -> QuerySet[ListeningAssignment]:
         return selectors.child_assignments(child=child)
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = super().list(request, *args, **kwargs)
-        audit.record(
-            actor=request.user, action=AuditAction.LIST, object_type="listeningassignment",
-            child=self.child, request=request._request,
-            detail={"count": response.data.get("count")},
-        )  # fmt: skip
-        return response
 
 
 class AnswerCreateView(APIView):

@@ -559,3 +559,42 @@ def test_speaking_and_listening_assignments_store_the_one_schedule_and_need_no_m
     out = StringIO()
     call_command("makemigrations", "exercises", "listening", check=True, dry_run=True, stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+# --- one list of a child's assignments in the API, speaking and listening ---------------------
+
+
+def test_speaking_and_listening_assignment_lists_answer_and_audit_alike(cast: Cast) -> None:
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from sessions.models.audit import AuditEvent
+    from tests.exercises.factories import make_assignment, make_exercise
+    from tests.listening.factories import make_listening_assignment
+
+    make_assignment(cast.child, make_exercise(cast.clinic))
+    make_listening_assignment(cast.child)
+    lists = {
+        "api-exercise-assignments": "assignment",
+        "api-listening-assignments": "listeningassignment",
+    }
+    for name, object_type in lists.items():
+        url = reverse(name)
+        AuditEvent.objects.all().delete()
+        guardian = APIClient()
+        guardian.force_authenticate(cast.guardian)
+        listed = guardian.get(url, {"child": str(cast.child.pk)})
+        assert listed.status_code == 200, name
+        assert listed.json()["count"] == 1, name
+        entry = AuditEvent.objects.get()
+        assert (entry.action, entry.object_type, entry.detail) == (
+            "list",
+            object_type,
+            {"count": 1},
+        )
+        assert (entry.actor, entry.child_id) == (cast.guardian, cast.child.pk), name
+        other = APIClient()
+        other.force_authenticate(cast.other_guardian)
+        assert other.get(url, {"child": str(cast.child.pk)}).status_code == 404, name
+        assert guardian.get(url).status_code == 404, name  # no child named
+        assert AuditEvent.objects.count() == 1  # refusals read nothing
