@@ -31,10 +31,13 @@ demo: $(STAMP)
 # authorization matrix as each persona, the families app with the report flow, one upload
 # analysed by a real worker, and concurrent upload completions and re-analyses, which there
 # rely on SQLite's write lock instead of row locks (about two and a half minutes).
+# Both runs use TEST_WORKERS pytest-xdist processes (two: the cores CI has; each has its own
+# test database, media folder and broker queues). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) sysdeps services
 	$(BIN)/lint-imports
-	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest
-	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest \
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.test $(BIN)/python -m pytest -n $(TEST_WORKERS)
+	DJANGO_SETTINGS_MODULE=ser_portal.settings.test_sqlite $(BIN)/python -m pytest -n $(TEST_WORKERS) \
 		tests/authz tests/families \
 		tests/analysis/test_pipeline_worker.py::test_uploaded_recording_is_analysed_by_the_worker \
 		tests/workspace/test_upload_concurrency.py tests/analysis/test_reanalysis_dedupe.py

@@ -89,12 +89,18 @@ def test_sigkilled_workers_complete_every_analysis_exactly_once(
     start_together(housekeeping, beat, analyser)
     kills: list[tuple[str, int]] = []  # (what was killed, runs processing at that moment)
     started = time.monotonic()
+
+    def processing_now() -> int:
+        return AnalysisRun.objects.filter(recording_id__in=ids, status=RunStatus.PROCESSING).count()
+
     try:
         while len(kills) < KILLS and not finished(ids):
-            time.sleep(rng.uniform(0.2, 2.0))
-            processing = AnalysisRun.objects.filter(
-                recording_id__in=ids, status=RunStatus.PROCESSING
-            ).count()
+            # Each kill comes at a random moment after the (re)started worker has claimed a run:
+            # a fixed delay alone missed every run on a loaded machine, where starting a worker
+            # takes longer than the delay.
+            wait_for(lambda: processing_now() > 0 or finished(ids), timeout=120, interval=0.1)
+            time.sleep(rng.uniform(0.0, 1.5))
+            processing = processing_now()
             if rng.random() < 0.3 and _kill_pool(analyser):
                 kills.append(("pool", processing))
             else:
