@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +203,29 @@ def browser(monkeypatch: pytest.MonkeyPatch, browser_audio: Path | None) -> Iter
         instance = p.chromium.launch(executable_path=CHROMIUM, args=args)
         yield instance
         instance.close()
+
+
+# What `make demo` runs without: the test run's database, broker, cache, media and mail settings.
+_NOT_IN_THE_DEMO = frozenset(
+    {
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+        "MEDIA_ROOT",
+        "SER_MODELS_DIR",
+        "EMAIL_BACKEND",
+        "DJANGO_SECRET_KEY",
+    }
+)
+
+
+def demo_environment(var_dir: Path, **extra: str) -> dict[str, str]:
+    """This process's environment as `make demo` sees it: the demo settings (SQLite and the
+    filesystem broker in ``var_dir``), none of the test run's services; for a subprocess."""
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_IN_THE_DEMO}
+    env.update(DJANGO_SETTINGS_MODULE="ser_portal.settings.demo", SER_VAR_DIR=str(var_dir))
+    env.update(extra)
+    return env
 
 
 def signed_in_page(

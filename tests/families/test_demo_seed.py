@@ -6,13 +6,14 @@ nothing."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.conftest import demo_environment
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +44,6 @@ print(json.dumps(out))
 """
 
 
-def _demo_env(var_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "MEDIA_ROOT", "SER_MODELS_DIR"}
-    }
-    env.update(DJANGO_SETTINGS_MODULE="ser_portal.settings.demo", SER_VAR_DIR=str(var_dir))
-    return env
-
-
 def _run(args: list[str], env: dict[str, str]) -> str:
     result = subprocess.run(
         [sys.executable, *args],
@@ -68,7 +58,7 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_the_demo_seed_fills_every_family_screen_and_is_idempotent(tmp_path: Path) -> None:
-    env = _demo_env(tmp_path)
+    env = demo_environment(tmp_path)
     _run(["manage.py", "migrate", "-v0"], env)
     _run(["manage.py", "seed_demo"], env)
     assert (tmp_path / "ser_portal.sqlite3").exists()

@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 
 from sessions.demo_data import DEMO_LOGINS, DEMO_PASSWORD
+from tests.conftest import demo_environment
 
 STARTUP_TIMEOUT_S = 240  # migrations, seeding and model set-up on a cold, shared machine
 STOP_TIMEOUT_S = 40
@@ -75,24 +76,7 @@ def _get(url: str) -> int:
 @pytest.mark.slow
 def test_demo_starts_serves_the_login_page_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {
-            "DATABASE_URL",
-            "CELERY_BROKER_URL",
-            "CACHE_URL",
-            "MEDIA_ROOT",
-            "SER_MODELS_DIR",
-            "DJANGO_SECRET_KEY",
-        }
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="ser_portal.settings.demo",
-        SER_VAR_DIR=str(tmp_path),
-        PYTHONUNBUFFERED="1",
-    )
+    env = demo_environment(tmp_path, PYTHONUNBUFFERED="1")
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         demo = subprocess.Popen(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sessions.models import User
-from tests.conftest import Cast
+from tests.conftest import Cast, demo_environment
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +111,6 @@ def test_reset_pages_render(db: Any) -> None:
 
 
 def test_demo_settings_print_mail_on_the_console(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"EMAIL_BACKEND", "DATABASE_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="ser_portal.settings.demo", SER_VAR_DIR=str(tmp_path))
     out = subprocess.run(
         [
             sys.executable,
@@ -121,7 +118,7 @@ def test_demo_settings_print_mail_on_the_console(tmp_path: Path) -> None:
             "import django; django.setup(); from django.conf import settings;"
             " print(settings.EMAIL_BACKEND)",
         ],
-        env=env,
+        env=demo_environment(tmp_path),
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

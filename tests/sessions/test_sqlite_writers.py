@@ -4,12 +4,13 @@ with "database is locked" (the web server and the workers share one file)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from django.conf import settings
+
+from tests.conftest import demo_environment
 
 # Two threads run a read-then-write transaction at the same time, the shape of every
 # select_for_update in the services (which SQLite ignores). On a deferred transaction the
@@ -50,11 +51,9 @@ with connection.cursor() as cursor:
 
 
 def test_concurrent_writers_on_the_demo_database_wait_instead_of_failing(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="ser_portal.settings.demo", SER_VAR_DIR=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT],
-        env=env,
+        env=demo_environment(tmp_path),
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

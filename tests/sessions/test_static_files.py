@@ -5,7 +5,6 @@ file that exists, and the demo (as production) serves them hashed, pre-compresse
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import plotly.graph_objects as go
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+
+from tests.conftest import demo_environment
 
 BUNDLE = "vendor/plotly/plotly-cartesian.min.js"
 # The session page and the child page draw scatter and bar only: the smaller basic bundle.
@@ -117,11 +118,9 @@ print(json.dumps(out))
 def test_demo_serves_static_files_hashed_precompressed_and_cached_for_a_year(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="ser_portal.settings.demo", SER_VAR_DIR=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-c", _SERVE],
-        env=env,
+        env=demo_environment(tmp_path),
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
