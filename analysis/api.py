@@ -112,13 +112,7 @@ class RecordingDetailView(APIView):
     )
     def get(self, request: Request, recording_id: str) -> Response:
         recording = access.get_recording_for_user(request.user, recording_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=recording,
-            child=recording.session.child,
-            request=request._request,
-        )
+        audit.record_view(request._request, recording, child=recording.session.child)
         return Response(selectors.recording_status(recording))
 
 

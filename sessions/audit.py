@@ -84,6 +84,22 @@ def record_child_view(
     )
 
 
+def record_view(
+    request: HttpRequest, obj: Any, *, child: Any, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """One VIEW entry, by the requesting user, for a page, form or API answer that shows
+    ``obj`` (a session, report, attempt, ...) of ``child``. The API passes its Django request
+    (``request._request``), whose user is the authenticated one."""
+    return record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=obj,
+        child=child,
+        request=request,
+        detail=detail,
+    )
+
+
 def record_consent_view(
     request: HttpRequest, child: Any, *, detail: dict[str, Any] | None = None
 ) -> AuditEvent:

@@ -284,12 +284,10 @@ def model_try(request: HttpRequest, version_id: str) -> HttpResponse:
 def _compare(
     request: HttpRequest, recording: Any, models: list[EmotionModelVersion], data: dict[str, Any]
 ) -> dict[str, Any]:
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=recording,
+    audit.record_view(
+        request,
+        recording,
         child=recording.session.child,
-        request=request,
         detail={
             "purpose": "model trial",
             "models": [str(m.pk) for m in models],

@@ -23,7 +23,6 @@ from sessions import access, audit
 from sessions.exercises import services
 from sessions.exercises.api import AssignmentSerializer
 from sessions.exercises.models import EMOTION_CHOICES, Assignment, Difficulty, Exercise
-from sessions.models.audit import AuditAction
 
 WRITE_FIELDS = ("title", "phrase", "target_emotion", "goal", "instructions", "difficulty")
 
@@ -247,13 +246,7 @@ class AssignmentDetailView(APIView):
     @extend_schema(responses={200: AssignmentSerializer}, summary="One assignment of a child")
     def get(self, request: Request, assignment_id: str) -> Response:
         assignment = access.get_assignment_for_user(request.user, assignment_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=assignment,
-            child=assignment.child,
-            request=request._request,
-        )
+        audit.record_view(request._request, assignment, child=assignment.child)
         return Response(AssignmentSerializer(assignment).data)
 
     @extend_schema(

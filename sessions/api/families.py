@@ -104,13 +104,7 @@ class ReportDetailView(APIView):
     )
     def get(self, request: Request, report_id: str) -> Response:
         report = access.get_report_for_user(request.user, report_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=report,
-            child=report.child,
-            request=request._request,
-        )
+        audit.record_view(request._request, report, child=report.child)
         return Response(ReportSerializer(report, context={"with_summary": True}).data)
 
 

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from sessions import access, audit, services
 from sessions.api.serializers import ChildSerializer, TherapySessionSerializer
 from sessions.models import Child, TherapySession
-from sessions.models.audit import AuditAction
 
 
 class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
@@ -40,13 +39,7 @@ class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         child = self.get_object()
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=child,
-            child=child,
-            request=request._request,
-        )
+        audit.record_view(request._request, child, child=child)
         return Response(self.get_serializer(child).data)
 
 
@@ -98,13 +91,7 @@ class TherapySessionViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         session = self.get_object()
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=session,
-            child=session.child,
-            request=request._request,
-        )
+        audit.record_view(request._request, session, child=session.child)
         return Response(self.get_serializer(session).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -215,13 +215,7 @@ class AttemptDetailView(APIView):
         attempt = access.get_attempt_for_user(request.user, attempt_id)
         if attempt.is_final:
             # One entry when the feedback is read, not one per poll while waiting.
-            audit.record(
-                actor=request.user,
-                action=AuditAction.VIEW,
-                obj=attempt,
-                child=attempt.child,
-                request=request._request,
-            )
+            audit.record_view(request._request, attempt, child=attempt.child)
         else:
             attempts.attempt_nudge(attempt=attempt)
         return Response(_feedback(attempt))

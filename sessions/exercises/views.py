@@ -24,7 +24,6 @@ from sessions.exercises.attempts import CONSENT_MESSAGE, attempt_nudge
 from sessions.exercises.forms import AssignForm, AttemptUploadForm, ExerciseForm, ReviewForm
 from sessions.exercises.models import Attempt
 from sessions.families.consent import ConsentMissing, has_practice_consent
-from sessions.models.audit import AuditAction
 from sessions.views.audio import audited_audio_response, clinic_material_response
 
 PAGE_SIZE = 25
@@ -92,9 +91,7 @@ def exercise_practice(request: HttpRequest, assignment_id: str) -> HttpResponse:
     exercise = assignment.exercise
     history = selectors.attempt_history(assignment=assignment, limit=30)
     word = EMOTION_WORDS.get(exercise.target_emotion, exercise.target_emotion)
-    audit.record(
-        actor=request.user, action=AuditAction.VIEW, obj=assignment, child=child, request=request
-    )
+    audit.record_view(request, assignment, child=child)
     can_practise = access.may_practise(request.user, child) and assignment.is_active_on(
         selectors.today()
     )
@@ -154,13 +151,7 @@ def attempt_result(request: HttpRequest, attempt_id: str) -> HttpResponse:
     if not attempt.is_final:
         attempt_nudge(attempt=attempt)
     else:
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=attempt,
-            child=attempt.child,
-            request=request,
-        )
+        audit.record_view(request, attempt, child=attempt.child)
     # The recorder on the practice page fetches just the feedback panel, so the panel has
     # one template whether the page was reloaded or updated in place.
     template = (
@@ -368,13 +359,7 @@ def attempt_review(request: HttpRequest, attempt_id: str) -> HttpResponse:
         )  # fmt: skip
         messages.success(request, "Review saved. The family will see it with this attempt.")
         return redirect("child_exercises", child_id=attempt.child_id)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=attempt,
-        child=attempt.child,
-        request=request,
-    )
+    audit.record_view(request, attempt, child=attempt.child)
     return render(
         request,
         "exercises/attempt_review.html",

@@ -21,7 +21,6 @@ from sessions import access, audit
 from sessions.families.consent import ConsentMissing, has_practice_consent
 from sessions.listening import charts, selectors, services
 from sessions.listening.forms import ClipForm, ClipTagForm, ListeningAssignForm, SetForm
-from sessions.models.audit import AuditAction
 from sessions.views.audio import clinic_material_response
 
 PAGE_SIZE = 25
@@ -82,9 +81,7 @@ def listening_play(request: HttpRequest, assignment_id: str) -> HttpResponse:
                     f"Good try! That voice sounded {answer.target_emotion}. Listen again.",
                 )
         return redirect("listening_play", assignment_id=assignment.pk)
-    audit.record(
-        actor=request.user, action=AuditAction.VIEW, obj=assignment, child=child, request=request
-    )
+    audit.record_view(request, assignment, child=child)
     can_practise = access.may_practise(request.user, child) and assignment.is_active_on(
         selectors.today()
     )

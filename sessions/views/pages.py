@@ -18,7 +18,6 @@ from analysis.voices.selectors import child_print_status
 from sessions import access, audit, services
 from sessions.forms import TherapySessionForm
 from sessions.models import Child
-from sessions.models.audit import AuditAction
 from sessions.workspace import markers as workspace_markers  # workspace
 from sessions.workspace import selectors as workspace_selectors  # workspace
 from sessions.workspace import views as workspace_views  # workspace
@@ -173,14 +172,7 @@ def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
             messages.success(request, "Session updated.")
             return redirect("session_detail", session_id=session.pk)
     # The form shows the stored session, notes included: a read of the child's data.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=session,
-        child=session.child,
-        request=request,
-        detail={"form": "edit"},
-    )
+    audit.record_view(request, session, child=session.child, detail={"form": "edit"})
     return render(
         request,
         "portal/session_form.html",
@@ -191,13 +183,7 @@ def session_edit(request: HttpRequest, session_id: str) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, session_id: str) -> HttpResponse:
     session = access.get_session_for_user(request.user, session_id)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=session,
-        child=session.child,
-        request=request,
-    )
+    audit.record_view(request, session, child=session.child)
     # workspace: the session dashboard replaces the page body (sessions/workspace/views.py)
     return render(
         request,

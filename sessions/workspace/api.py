@@ -154,13 +154,7 @@ class UploadDetailView(APIView):
     )
     def get(self, request: Request, upload_id: str) -> Response:
         upload = access.get_upload_for_user(request.user, upload_id)
-        audit.record(
-            actor=request.user,
-            action=AuditAction.VIEW,
-            obj=upload,
-            child=upload.session.child,
-            request=request._request,
-        )
+        audit.record_view(request._request, upload, child=upload.session.child)
         return Response(upload_payload(upload))
 
     @extend_schema(

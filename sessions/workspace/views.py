@@ -54,14 +54,7 @@ def session_summary(request: HttpRequest, session_id: str) -> HttpResponse:
     """The session page's summary panel alone (HTML), fetched again after each correction so
     the figures follow the corrections without a reload."""
     session = access.get_session_for_user(request.user, session_id)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=session,
-        child=session.child,
-        request=request,
-        detail={"part": "summary"},
-    )
+    audit.record_view(request, session, child=session.child, detail={"part": "summary"})
     response = render(
         request,
         "workspace/_session_summary.html",

@@ -598,3 +598,38 @@ def test_speaking_and_listening_assignment_lists_answer_and_audit_alike(cast: Ca
         assert other.get(url, {"child": str(cast.child.pk)}).status_code == 404, name
         assert guardian.get(url).status_code == 404, name  # no child named
         assert AuditEvent.objects.count() == 1  # refusals read nothing
+
+
+# --- one audit entry for a page or API answer that shows a child's object -----------------------
+
+
+def test_a_view_of_a_childs_object_is_one_entry_on_the_page_and_through_a_token(
+    cast: Cast,
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    from sessions import tokens
+    from sessions.models.audit import AuditEvent
+
+    page = Client()
+    page.force_login(cast.therapist)
+    api = APIClient()
+    token = tokens.token_issue(user=cast.therapist, mfa_verified=True)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    session = str(cast.session.pk)
+    for client, url, detail in (
+        (page, reverse("session_detail", args=[session]), {}),
+        (page, reverse("session_edit", args=[session]), {"form": "edit"}),
+        (api, reverse("api-session-detail", args=[session]), {}),
+    ):
+        AuditEvent.objects.all().delete()
+        assert client.get(url).status_code == 200, url
+        entry = AuditEvent.objects.get(object_type="therapysession")
+        assert (entry.action, entry.actor, entry.object_id) == ("view", cast.therapist, session)
+        assert (entry.child_id, entry.clinic_id, entry.detail) == (
+            cast.child.pk,
+            cast.clinic.pk,
+            detail,
+        ), url

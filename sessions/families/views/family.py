@@ -13,7 +13,6 @@ from sessions.families import charts, selectors
 from sessions.families.consent import has_consent
 from sessions.families.models import ConsentPurpose
 from sessions.families.presentation import report_context
-from sessions.models.audit import AuditAction
 
 
 @login_required
@@ -68,14 +67,7 @@ def family_child(request: HttpRequest, child_id: str) -> HttpResponse:
 @require_GET
 def family_report(request: HttpRequest, report_id: str) -> HttpResponse:
     report = access.get_report_for_user(request.user, report_id)
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=report,
-        child=report.child,
-        request=request,
-        detail={"page": "family"},
-    )
+    audit.record_view(request, report, child=report.child, detail={"page": "family"})
     newest = selectors.newest_released_in_series(report)
     context = report_context(report)
     context.update(

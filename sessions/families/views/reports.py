@@ -80,9 +80,7 @@ def report_detail(request: HttpRequest, report_id: str) -> HttpResponse:
     report = access.get_report_for_user(request.user, report_id)
     if not access.is_staff_reader(request.user, report.child):
         return redirect("family_report", report_id=report.pk)
-    audit.record(
-        actor=request.user, action=AuditAction.VIEW, obj=report, child=report.child, request=request
-    )
+    audit.record_view(request, report, child=report.child)
     context = report_context(report)
     context.update(
         {
@@ -124,14 +122,7 @@ def report_edit(request: HttpRequest, report_id: str) -> HttpResponse:
             messages.success(request, "Draft saved.")
         return redirect("report_detail", report_id=report.pk)
     # The form shows the stored draft: a read of the child's report.
-    audit.record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=report,
-        child=report.child,
-        request=request,
-        detail={"form": "edit"},
-    )
+    audit.record_view(request, report, child=report.child, detail={"form": "edit"})
     return render(
         request,
         "families/report_form.html",
