@@ -70,20 +70,6 @@ def record(
     )
 
 
-def record_child_view(
-    request: HttpRequest, child: Any, *, detail: dict[str, Any] | None = None
-) -> AuditEvent:
-    """One VIEW entry, by the requesting user, for a page or form that shows ``child``."""
-    return record(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        obj=child,
-        child=child,
-        request=request,
-        detail=detail,
-    )
-
-
 def record_view(
     request: HttpRequest, obj: Any, *, child: Any, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
@@ -98,6 +84,13 @@ def record_view(
         request=request,
         detail=detail,
     )
+
+
+def record_child_view(
+    request: HttpRequest, child: Any, *, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """One VIEW entry, by the requesting user, for a page or form that shows ``child``."""
+    return record_view(request, child, child=child, detail=detail)
 
 
 def record_consent_view(
