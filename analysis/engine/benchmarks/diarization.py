@@ -77,7 +77,7 @@ from analysis.engine.speech.segmentation import (
 
 FRAME_S = 0.01
 COLLAR_S = 0.25
-CACHE_VERSION = 3  # 3: prints enrolled through the steady-noise suppression
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)

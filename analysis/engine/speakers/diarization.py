@@ -5,10 +5,11 @@
 2. Embeddings. Resemblyzer's d-vector per piece (its 1.6 s partials, batched, volume-normalised
    as in its training; the weights ship inside the wheel) and the piece's median F0 (Praat via
    parselmouth), both measured on the recording with its steady noise taken out
-   (``analysis.engine.speech.denoise``, as for speech detection; prints are enrolled the same
-   way). Pieces shorter than ``min_embed_s`` do not shape the clusters and are later
-   given to the nearest voice with their confidence halved. ``speaker_evidence`` computes
-   this once; ``assign_speakers`` accepts it so several namings can share it.
+   (``analysis.engine.speech.denoise``, as for speech detection; enrollment prints are not,
+   see ``enroll_embedding``). Pieces shorter than ``min_embed_s`` do not shape the clusters
+   and are later given to the nearest voice with their confidence halved.
+   ``speaker_evidence`` computes this once; ``assign_speakers`` accepts it so several namings
+   can share it.
 3. Clustering (``_cluster``, ``_cluster_with_prints``). Without prints: agglomerative (average
    linkage, cosine) on recording-centred d-vectors plus a little log-F0. With the session's
    speaker count, that many voices (a prior: voices with under ``min_cluster_s`` of speech are
@@ -94,7 +95,7 @@ class SpeakerParams:
     change_step_s: float = 0.25
     # Voices are embedded from the recording with its steady noise taken out (the same
     # front end as speech detection): in the benchmark's noisy room this raised the pieces'
-    # nearest-voice accuracy from 0.86 to 0.92.
+    # nearest-voice accuracy from 0.86 to 0.91.
     noise: NoiseSuppression = field(default_factory=NoiseSuppression)
 
 
@@ -251,9 +252,13 @@ def enroll_embedding(
     """
     if sr != SAMPLE_RATE:
         raise ValueError(f"enroll_embedding expects {SAMPLE_RATE} Hz audio, got {sr}")
+    # Embedded as recorded, without the steady-noise suppression that recordings get: a
+    # reading is nearly all speech, so its per-band noise percentile lands on the voice and
+    # the suppression eats it. Prints enrolled through it named voices worse on the speakers
+    # benchmark (roles with every print 0.849 / 0.707, quiet / noisy room, against 0.862 /
+    # 0.760 enrolled as recorded: docs/pipeline.md, issue 11).
     params = SpeakerParams()
     segments = detect_speech(audio)
-    audio = suppress_stationary_noise(audio, sr, params.noise)  # as recordings are embedded
     pieces = _split_pieces(segments, params)
     speech_s = sum((e - s) for s, e, _ in pieces) / SAMPLE_RATE
     if speech_s < min_speech_s:

@@ -11,10 +11,15 @@ in 64 ms frames) and silences the rest; silero and resemblyzer see a cleaner sig
 only for detection and embedding: emotion and prosody keep the recording as it is.
 
 Measured with ``python -m analysis.engine.benchmarks speakers`` (docs/pipeline.md, issue 11):
-in the reverberant room with noise 15 dB below speech, speech F1 0.790 -> 0.85 and resemblyzer's
-nearest-centroid accuracy of 1.5 s pieces 0.86 -> 0.92; in the quiet room F1 0.888 -> 0.90.
-Over-subtraction 1.5 and 16 ms frames (a textbook setting) gained only 0.01: soft speech sits
-near the noise floor and needs the narrow bands of 64 ms frames to rise above it.
+in the reverberant room with noise 15 dB below speech, speech F1 0.790 -> 0.853 and
+resemblyzer's nearest-voice accuracy of 1.5 s pieces 0.86 -> 0.91; in the quiet room F1
+0.888 -> 0.904. Over-subtraction 1-1.5 with 32 ms frames (textbook settings) gained only 0.01:
+soft speech sits near the noise floor and needs the narrow bands of 64 ms frames to rise above
+it.
+
+A recording that is nearly all speech (an enrollment reading) puts the percentile on the voice
+itself, and the suppression then eats speech: enrollment prints are embedded without it
+(``speakers.diarization.enroll_embedding``).
 
 Non-stationary noise (babble, a door) is not modelled: its percentile is low, so it is mostly
 left as it was, as is a recording without audible noise (its floor is tiny).

@@ -28,9 +28,9 @@ of 2-4 speakers, children 0-6 dB quieter; frame F1 quiet room / RT60 0.5 s with 
   children 0-6 dB quieter) sits at or under the noise floor, where silero scores it ~0.01
   whatever the threshold. ``denoise.suppress_stationary_noise`` (spectral subtraction, 64 ms
   frames, strong over-subtraction) runs first, for the VAD only: on the 36 conversations of
-  ``python -m analysis.engine.benchmarks speakers`` F1 0.888/0.790 -> 0.902/0.852 (recall
-  0.918/0.757 -> 0.942/0.881, precision 0.864/0.858 -> 0.868/0.835). Textbook settings
-  (16-32 ms frames, over-subtraction 1.5) gained 0.01; noisereduce's spectral gating had
+  ``python -m analysis.engine.benchmarks speakers`` F1 0.888/0.790 -> 0.904/0.853 (recall
+  0.918/0.757 -> 0.945/0.881, precision 0.864/0.858 -> 0.868/0.835). Textbook settings
+  (32 ms frames, over-subtraction 1-1.5) gained 0.01; noisereduce's spectral gating had
   lowered F1 (0.872/0.723).
 - Batched vs stock streaming. Silero's ``get_speech_timestamps`` runs one stream over the
   whole file with a 64-sample context carried between frames; the batched blocks here restart
