@@ -56,21 +56,31 @@ ESPEAK_VOICE = "en-us"
 OPUS_BITRATE = "20k"
 
 
-@cache
-def manifest() -> dict[str, dict[str, Any]]:
-    """Per library key: file name, sha256, size, duration, prosody and how it was made."""
-    if not MANIFEST.exists():
+def read_manifest(manifest_path: Path) -> dict[str, dict[str, Any]]:
+    """A shipped audio folder's manifest, per key (empty where the folder has none); the
+    exercise library's and the starter listening clips' alike."""
+    if not manifest_path.exists():
         return {}
-    data: dict[str, dict[str, Any]] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    data: dict[str, dict[str, Any]] = json.loads(manifest_path.read_text(encoding="utf-8"))
     return data
 
 
-def path_for(key: str) -> Path | None:
-    entry = manifest().get(key)
+def shipped_file(audio_dir: Path, entry: dict[str, Any] | None) -> Path | None:
+    """The shipped file a manifest entry names, if the entry and the file exist."""
     if entry is None:
         return None
-    path = AUDIO_DIR / str(entry["file"])
+    path = audio_dir / str(entry["file"])
     return path if path.exists() else None
+
+
+@cache
+def manifest() -> dict[str, dict[str, Any]]:
+    """Per library key: file name, sha256, size, duration, prosody and how it was made."""
+    return read_manifest(MANIFEST)
+
+
+def path_for(key: str) -> Path | None:
+    return shipped_file(AUDIO_DIR, manifest().get(key))
 
 
 def _tool_version(command: list[str]) -> str:

@@ -29,6 +29,8 @@ from sessions.exercises.library_audio import (
     VOICES,
     Voice,
     encode_opus,
+    read_manifest,
+    shipped_file,
     speak,
 )
 
@@ -92,18 +94,12 @@ def voice_for(emotion: str, intensity: str) -> Voice:
 
 @cache
 def manifest() -> dict[str, dict[str, Any]]:
-    if not MANIFEST.exists():
-        return {}
-    data: dict[str, dict[str, Any]] = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    return data
+    """Per clip key: file name, emotion, intensity, words, sha256, size and how it was made."""
+    return read_manifest(MANIFEST)
 
 
 def path_for(key: str) -> Path | None:
-    entry = manifest().get(key)
-    if entry is None:
-        return None
-    path = AUDIO_DIR / str(entry["file"])
-    return path if path.exists() else None
+    return shipped_file(AUDIO_DIR, manifest().get(key))
 
 
 def build(out_dir: Path = AUDIO_DIR) -> dict[str, dict[str, Any]]:

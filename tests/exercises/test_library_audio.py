@@ -177,3 +177,19 @@ def test_rebuilding_writes_the_same_bytes_twice_in_the_shipped_format(tmp_path: 
         k: (e["size_bytes"], e["duration_s"]) for k, e in shipped.items()
     }
     assert (tmp_path / "first" / "greeting-happy.ogg").read_bytes()[:4] == b"OggS"
+
+
+def test_both_shipped_folders_read_their_manifest_and_files_one_way(tmp_path: Path) -> None:
+    from sessions.listening import starter
+
+    assert library_audio.read_manifest(tmp_path / "manifest.json") == {}
+    (tmp_path / "a.ogg").write_bytes(b"OggS")
+    assert library_audio.shipped_file(tmp_path, {"file": "a.ogg"}) == tmp_path / "a.ogg"
+    assert library_audio.shipped_file(tmp_path, {"file": "gone.ogg"}) is None
+    assert library_audio.shipped_file(tmp_path, None) is None
+    for module in (library_audio, starter):
+        entries = module.manifest()
+        assert entries == library_audio.read_manifest(module.MANIFEST) and entries
+        key, entry = next(iter(entries.items()))
+        assert module.path_for(key) == module.AUDIO_DIR / entry["file"]
+        assert module.path_for("no-such-key") is None
