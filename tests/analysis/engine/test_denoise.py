@@ -51,6 +51,23 @@ def test_disabled_or_too_short_input_is_returned_as_is() -> None:
     assert np.array_equal(suppress_stationary_noise(y, settings=NoiseSuppression(enabled=False)), y)
 
 
+def test_the_same_recording_asked_twice_is_suppressed_once() -> None:
+    rng = np.random.default_rng(4)
+    audio = (0.01 * rng.standard_normal(3 * 16000)).astype(np.float32)
+    first = suppress_stationary_noise(audio)
+    assert not first.flags.writeable  # shared between speech detection and speakers
+    assert suppress_stationary_noise(audio) is first
+    # Another array with the same samples, other settings, or the same array changed in
+    # place: computed afresh.
+    assert suppress_stationary_noise(audio.copy()) is not first
+    assert suppress_stationary_noise(audio, settings=NoiseSuppression(floor_db=-20.0)) is not first
+    again = suppress_stationary_noise(audio)
+    audio[16000:16400] += np.float32(0.5)
+    changed = suppress_stationary_noise(audio)
+    assert changed is not again
+    assert not np.array_equal(changed, again)
+
+
 def test_wrong_sample_rate_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="16000"):
         suppress_stationary_noise(np.zeros(8000, dtype=np.float32), sr=8000)
