@@ -8,6 +8,7 @@ from django.utils import timezone
 from sessions.models import Child, Role, SessionKind, TherapySession, User
 from sessions.models.therapy import SESSION_NOTES_MAX_LENGTH
 from sessions.services import participant_candidates
+from sessions.types import Actor
 
 
 class TherapySessionForm(forms.ModelForm[TherapySession]):
@@ -40,7 +41,7 @@ class TherapySessionForm(forms.ModelForm[TherapySession]):
             "notes": forms.Textarea(attrs={"rows": 4}),
         }
 
-    def __init__(self, *args: Any, child: Child, therapist: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, child: Child, therapist: Actor | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
             # Most sessions are entered the day they happen (UUID keys: pk is set already).

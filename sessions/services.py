@@ -9,8 +9,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -27,28 +29,32 @@ from sessions.models import (
     User,
 )
 from sessions.models.audit import AuditAction
+from sessions.types import Actor, signed_in
 
 
 class ParticipantError(ValueError):
     """Someone named as taking part who may not (another clinic, not a therapist)."""
 
 
-def participant_candidates(*, child: Child, therapist: Any) -> tuple[Any, Any]:
+def participant_candidates(
+    *, child: Child, therapist: Actor | None
+) -> tuple[QuerySet[Child], QuerySet[User]]:
     """(children, therapists) who may be named as also taking part in a session of ``child``
     led by ``therapist``: the other children and therapists of the child's clinic."""
     children = Child.objects.filter(clinic=child.clinic).exclude(pk=child.pk)
     therapists = User.objects.filter(
         memberships__clinic=child.clinic, memberships__role=Role.THERAPIST
     ).distinct()
-    if getattr(therapist, "pk", None) is not None:
-        therapists = therapists.exclude(pk=therapist.pk)
+    lead = signed_in(therapist)
+    if lead is not None:
+        therapists = therapists.exclude(pk=lead.pk)
     return children, therapists
 
 
 def _set_participants(
     session: TherapySession,
     other_children: Iterable[Child] | None,
-    other_therapists: Iterable[Any] | None,
+    other_therapists: Iterable[User] | None,
 ) -> list[str]:
     """Replace who else took part; returns the names of the fields that changed."""
     children_ok, therapists_ok = participant_candidates(
@@ -76,24 +82,28 @@ def _set_participants(
 def session_create(
     *,
     child: Child,
-    therapist: User | Any,
+    therapist: Actor,
     date: dt.date,
     kind: str,
     title: str = "",
     notes: str = "",
     other_children: Iterable[Child] | None = None,
-    other_therapists: Iterable[Any] | None = None,
+    other_therapists: Iterable[User] | None = None,
     request: HttpRequest | None = None,
 ) -> TherapySession:
     """Create a therapy session for ``child``, with who else took part. Raises
     ParticipantError (nothing is created) for a participant of another clinic. Running twice
-    creates two sessions."""
+    creates two sessions. ``therapist`` is the signed-in person who leads it (the views and
+    the API ask for a login first; an anonymous actor is refused, nothing is created)."""
+    lead = signed_in(therapist)
+    if lead is None:
+        raise PermissionDenied("Only a signed-in therapist can create a session.")
     session = TherapySession.objects.create(
-        child=child, therapist=therapist, date=date, kind=kind, title=title, notes=notes
+        child=child, therapist=lead, date=date, kind=kind, title=title, notes=notes
     )
     participants = _set_participants(session, other_children, other_therapists)
     audit.record(
-        actor=therapist,
+        actor=lead,
         action=AuditAction.CREATE,
         obj=session,
         child=child,
@@ -107,7 +117,7 @@ def session_create(
 def session_update(
     *,
     session: TherapySession,
-    actor: User | Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
     **fields: Any,
 ) -> TherapySession:
@@ -143,7 +153,7 @@ def child_create(
     given_name: str,
     family_name: str,
     date_of_birth: dt.date,
-    actor: User | Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> Child:
     child = Child.objects.create(
@@ -159,7 +169,7 @@ def child_set_assignments(
     child: Child,
     therapists: list[User],
     guardians: list[User],
-    actor: User | Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> Child:
     """Replace who treats and who cares for ``child``; only members of its clinic qualify."""
@@ -190,7 +200,7 @@ def member_create(
     email: str,
     full_name: str,
     role: str,
-    actor: User | Any,
+    actor: Actor | None,
     password: str | None = None,
     request: HttpRequest | None = None,
 ) -> User:
@@ -252,7 +262,7 @@ def member_invite(
     email: str,
     full_name: str,
     role: str,
-    actor: User | Any,
+    actor: Actor | None,
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str]:
     """Invite whoever holds ``email`` to ``clinic`` with ``role``, by e-mail; returns the
@@ -281,7 +291,7 @@ def member_invite(
         email=email,
         full_name=full_name,
         role=role,
-        invited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        invited_by=signed_in(actor),
         key_hash=Invitation.hash_key(key),
         expires_at=now + dt.timedelta(days=INVITATION_VALID_DAYS),
     )

@@ -437,7 +437,7 @@ def consent_give_online(
     *,
     child: Child,
     purpose: str,
-    guardian: Any,
+    guardian: Actor,
     signature: str,
     text_version: int,
     request: HttpRequest | None = None,
@@ -500,7 +500,7 @@ def consent_withdraw_online(
     *,
     child: Child,
     purpose: str,
-    guardian: Any,
+    guardian: Actor,
     signature: str,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
@@ -535,7 +535,7 @@ def consent_withdraw_online(
         ).first() or ScheduledErasure.objects.create(
             child=child,
             consent=revocation.record,
-            requested_by=guardian if getattr(guardian, "is_authenticated", False) else None,
+            requested_by=signed_in(guardian),
             signature=signature,
             due_at=now + ERASURE_UNDO_WINDOW,
         )
@@ -594,7 +594,7 @@ def _cancel_erasure(
 def erasure_undo(
     *,
     erasure: ScheduledErasure,
-    guardian: Any,
+    guardian: Actor,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> ScheduledErasure:

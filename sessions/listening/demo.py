@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from django.utils import timezone
 
 from sessions.listening import services
 from sessions.listening.models import ListeningSet
-from sessions.models import Child
+from sessions.models import Child, User
 
 # Per week (oldest first): how many of each set's clips are answered right, in clip order.
 RIGHT_PER_WEEK = (0.4, 0.6, 0.8)
@@ -23,7 +22,7 @@ LIKELY_MIXUP = {"sad": "calm", "angry": "happy", "calm": "sad", "happy": "angry"
 DEMO_NAMESPACE = uuid.UUID("6f1d3c1e-4c52-4a8e-9b1e-1c0c5e7a0016")
 
 
-def seed_listening(child: Child, therapist: Any, today: dt.date) -> int:
+def seed_listening(child: Child, therapist: User, today: dt.date) -> int:
     """Assign the starter sets "Happy or sad?" and "Four feelings" (from three weeks ago) and
     answer them on three days of each week. Returns how many answers were stored."""
     start = today - dt.timedelta(weeks=3)

@@ -111,6 +111,28 @@ def test_api_creates_a_group_session_and_refuses_strangers(cast: Cast) -> None:
     assert any(r["other_children"] == [str(cast.other_child.pk)] for r in rows)
 
 
+def test_a_session_is_created_only_by_a_signed_in_therapist(cast: Cast) -> None:
+    """The service narrows the request's user itself: an anonymous actor creates nothing."""
+    import datetime as dt
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+
+    from sessions import services
+
+    before = TherapySession.objects.count()
+    with pytest.raises(PermissionDenied):
+        services.session_create(
+            child=cast.child, therapist=AnonymousUser(), date=dt.date(2026, 12, 1), kind="group"
+        )
+    assert TherapySession.objects.count() == before
+    made = services.session_create(
+        child=cast.child, therapist=cast.therapist, date=dt.date(2026, 12, 1), kind="group"
+    )
+    assert made.therapist == cast.therapist
+    assert AuditEvent.objects.filter(actor=cast.therapist, object_id=str(made.pk)).count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_are_reversible() -> None:
     call_command("migrate", "analysis", "0004", verbosity=0)
