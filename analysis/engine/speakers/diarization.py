@@ -252,11 +252,12 @@ def enroll_embedding(
     """
     if sr != SAMPLE_RATE:
         raise ValueError(f"enroll_embedding expects {SAMPLE_RATE} Hz audio, got {sr}")
-    # Embedded as recorded, without the steady-noise suppression that recordings get: a
-    # reading is nearly all speech, so its per-band noise percentile lands on the voice and
-    # the suppression eats it. Prints enrolled through it named voices worse on the speakers
-    # benchmark (roles with every print 0.849 / 0.707, quiet / noisy room, against 0.862 /
-    # 0.760 enrolled as recorded: docs/pipeline.md, issue 11).
+    # Embedded as recorded, without the steady-noise suppression that recordings get: prints
+    # enrolled through it named voices worse on the speakers benchmark (roles with every print
+    # 0.849 / 0.707, quiet / noisy room, against 0.862 / 0.760 enrolled as recorded:
+    # docs/pipeline.md, issue 11). Why is not established: on the benchmark's enrollment
+    # samples the suppression keeps the speech's energy (within 0.01 dB) but moves the print
+    # (cosine 0.91-0.96 to the one made without it).
     params = SpeakerParams()
     segments = detect_speech(audio)
     pieces = _split_pieces(segments, params)

@@ -17,9 +17,8 @@ resemblyzer's nearest-voice accuracy of 1.5 s pieces 0.86 -> 0.91; in the quiet 
 soft speech sits near the noise floor and needs the narrow bands of 64 ms frames to rise above
 it.
 
-A recording that is nearly all speech (an enrollment reading) puts the percentile on the voice
-itself, and the suppression then eats speech: enrollment prints are embedded without it
-(``speakers.diarization.enroll_embedding``).
+Enrollment prints are embedded without it (``speakers.diarization.enroll_embedding``: prints
+made through it named voices worse on the benchmark, for a reason not established).
 
 Non-stationary noise (babble, a door) is not modelled: its percentile is low, so it is mostly
 left as it was, as is a recording without audible noise (its floor is tiny).
