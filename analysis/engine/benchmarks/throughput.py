@@ -645,10 +645,11 @@ def _print_onnx(result: dict[str, Any], features: Any) -> None:
 
 
 def _stages(timings: dict[str, float], cpu: dict[str, float] | None = None) -> str:
-    """Each stage's wall time and, with ``cpu``, the cores it kept busy on average."""
+    """Each stage's wall time and, with ``cpu``, its CPU seconds and the cores it kept busy."""
     cpu = cpu or {}
     return ", ".join(
-        f"{k} {v:.1f}s" + (f" ({cpu[k] / v:.1f} cores)" if k in cpu and v > 0 else "")
+        f"{k} {v:.1f}s"
+        + (f" ({cpu[k]:.1f} cpu-s, {cpu[k] / v:.1f} cores)" if k in cpu and v > 0 else "")
         for k, v in timings.items()
     )
 

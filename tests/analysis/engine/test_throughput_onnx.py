@@ -57,4 +57,5 @@ def test_stage_cpu_adds_up_the_process_cpu_seconds_of_each_stage() -> None:
     assert cpu.seconds["segmenting"] < 0.1
     assert 0.2 <= cpu.seconds["emotion"] < 0.5
     line = _stages({"segmenting": 0.2, "emotion": 0.2}, cpu.seconds)
-    assert line.startswith("segmenting 0.2s (0.") and "emotion 0.2s (1." in line
+    assert line.startswith(f"segmenting 0.2s ({cpu.seconds['segmenting']:.1f} cpu-s, 0.")
+    assert f"emotion 0.2s ({cpu.seconds['emotion']:.1f} cpu-s, 1." in line
