@@ -35,7 +35,9 @@ centre 15 s, 2.5 s of context on each side) were measured on the random base-siz
 in that test's docstring and printed by the bench.
 
 Precision. ``dtype="auto"`` (the portal's default through ``SER_HF_INFERENCE_DTYPE``) picks
-fp32, int8 or bf16 from the CPU's flags and a short timed probe when the model is loaded:
+fp32, int8 or bf16, or ONNX Runtime's ort-fp32 or ort-int8 for the encoder
+(``analysis.engine.classifiers.ort_encoder``: same chunks, tiles, batches and head), from the
+CPU's flags and a short timed probe when the model is loaded:
 ``analysis.engine.classifiers.precision``.
 """
 
