@@ -93,6 +93,23 @@ def build_cast() -> Cast:
     )
 
 
+# Tests that start processes (workers, a live server, Chromium) or are marked slow take most of
+# the suite's time. They run first, so the pytest-xdist workers (``make test``) end on quick
+# tests together instead of one of them waiting for the other's last long test.
+_LONG_FIXTURES = frozenset({"celery_worker", "live_server", "browser", "transactional_db"})
+
+
+def _runs_long(item: pytest.Item) -> bool:
+    return item.get_closest_marker("slow") is not None or bool(
+        _LONG_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests first (a stable sort: within each group the collected order stays)."""
+    items.sort(key=lambda item: not _runs_long(item))
+
+
 @pytest.fixture
 def cast(db: Any) -> Cast:
     return build_cast()
