@@ -48,8 +48,9 @@ MEDIA_ROOT = process_folder("MEDIA_ROOT", "ser-test-media-")
 # A worker started as "another machine" (tests/analysis/test_scale_out.py) has its own model
 # volume apart from its media folder; every other test process keeps models under MEDIA_ROOT.
 SER_MODELS_DIR = Path(os.environ.get("SER_TEST_MODELS_DIR") or MEDIA_ROOT / "models")
-# Exported ONNX Runtime encoders of the tests' models stay with the process's own files.
-SER_ONNX_CACHE_DIR = MEDIA_ROOT / "onnx-cache"
+# Exported ONNX Runtime encoders of the tests' models: one folder per test process, shared with
+# the workers it starts (a worker that plays another machine keeps its media folder empty).
+SER_ONNX_CACHE_DIR = process_folder("SER_ONNX_CACHE_DIR", "ser-test-onnx-", remove_at_exit=True)
 WHITENOISE_USE_FINDERS = True
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
