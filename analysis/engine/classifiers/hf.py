@@ -451,24 +451,15 @@ class HFAudioClassifier:
         samples = x[:, None].float()
         stats: tuple[np.ndarray, np.ndarray] | None = None
         if self._ort.normed:
-            first, norm = layers[0], layers[0].layer_norm
-            kernel0, stride0 = shapes[0]  # type: ignore[misc]
-            mean, std = self._first_layer_stats(first.conv, samples, kernel0, stride0, norm.eps)
-            scale = norm.weight.float()[None, :, None] / std
-            shift = norm.bias.float()[None, :, None] - mean * scale
+            scale, shift = self._norm_scale_shift(layers[0], samples, shapes[0])  # type: ignore[arg-type]
             stats = (scale.numpy(), shift.numpy())
         total = self._frames_for(x.shape[1])
         if total <= 2 * _CONV_TILE_FRAMES:
             return torch.from_numpy(self._ort.features(samples.numpy(), stats)[0])
-        field, step = 1, 1
-        for kernel, stride in reversed(shapes):  # type: ignore[misc]
-            field = (field - 1) * stride + kernel
-            step *= stride
-        tiles = []
-        for start in range(0, total, _CONV_TILE_FRAMES):
-            stop = min(start + _CONV_TILE_FRAMES, total)
-            piece = samples[:, :, start * step : (stop - 1) * step + field]
-            tiles.append(self._ort.features(np.ascontiguousarray(piece.numpy()), stats)[0])
+        tiles = [
+            self._ort.features(np.ascontiguousarray(piece.numpy()), stats)[0]
+            for piece in _conv_tiles(samples, shapes, total)  # type: ignore[arg-type]
+        ]
         return torch.from_numpy(np.concatenate(tiles))
 
     def _conv_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -498,24 +489,15 @@ class HFAudioClassifier:
             return extractor(x).transpose(1, 2)
         first = layers[0]
         samples = x[:, None].to(first.conv.weight.dtype)
-        kernel0, stride0 = shapes[0]  # type: ignore[misc]
         norm = getattr(first, "layer_norm", None)
         stats: tuple[torch.Tensor, ...] | None = None
         if isinstance(norm, torch.nn.GroupNorm):
             if norm.num_groups != norm.num_channels or first.conv.in_channels != 1:
                 return extractor(x).transpose(1, 2)
-            mean, std = self._first_layer_stats(first.conv, samples, kernel0, stride0, norm.eps)
-            scale = norm.weight.float()[None, :, None] / std
-            shift = norm.bias.float()[None, :, None] - mean * scale
+            scale, shift = self._norm_scale_shift(first, samples, shapes[0])  # type: ignore[arg-type]
             stats = (scale.to(samples.dtype), shift.to(samples.dtype))
-        field, step = 1, 1
-        for kernel, stride in reversed(shapes):  # type: ignore[misc]
-            field = (field - 1) * stride + kernel
-            step *= stride
         tiles = []
-        for start in range(0, total, _CONV_TILE_FRAMES):
-            stop = min(start + _CONV_TILE_FRAMES, total)
-            piece = samples[:, :, start * step : (stop - 1) * step + field]
+        for piece in _conv_tiles(samples, shapes, total):  # type: ignore[arg-type]
             if stats is None:  # no norm, or a layer norm over channels: local, as it is
                 h = first(piece)
             else:
@@ -525,6 +507,19 @@ class HFAudioClassifier:
                 h = layer(h)
             tiles.append(h)
         return torch.cat(tiles, dim=2).to(x.dtype).transpose(1, 2)
+
+    @classmethod
+    def _norm_scale_shift(
+        cls, first: Any, samples: torch.Tensor, shape: tuple[int, int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first layer's group norm as a float32 per-channel scale and shift of its conv
+        output, from the whole stretch's statistics (``_first_layer_stats``)."""
+        norm = first.layer_norm
+        kernel, stride = shape
+        mean, std = cls._first_layer_stats(first.conv, samples, kernel, stride, norm.eps)
+        scale = norm.weight.float()[None, :, None] / std
+        shift = norm.bias.float()[None, :, None] - mean * scale
+        return scale, shift
 
     @staticmethod
     def _first_layer_stats(
@@ -775,6 +770,21 @@ class _ConvAsMatmul(torch.nn.Module):
             cols = piece.unfold(2, self.kernel, self.stride).permute(0, 2, 1, 3)
             tiles.append(self.linear(cols.reshape(x.shape[0], count, -1)))
         return torch.cat(tiles, dim=1).transpose(1, 2)
+
+
+def _conv_tiles(
+    samples: torch.Tensor, shapes: list[tuple[int, int]], total: int
+) -> Iterator[torch.Tensor]:
+    """The input spans of ``_CONV_TILE_FRAMES`` output frames each (the last shorter), for a
+    conv stack of (kernel, stride) ``shapes`` without padding: each span is what its frames'
+    receptive field reads."""
+    field, step = 1, 1
+    for kernel, stride in reversed(shapes):
+        field = (field - 1) * stride + kernel
+        step *= stride
+    for start in range(0, total, _CONV_TILE_FRAMES):
+        stop = min(start + _CONV_TILE_FRAMES, total)
+        yield samples[:, :, start * step : (stop - 1) * step + field]
 
 
 def _kernel_stride(conv: Any) -> tuple[int, int] | None:
