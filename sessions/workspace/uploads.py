@@ -291,17 +291,7 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
                 offset=upload.received_bytes,
             )
         with transaction.atomic():
-            locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
-            if locked.status != UploadStatus.UPLOADING:
-                raise RecordingRejected(
-                    _not_uploading_message(locked), status=409, offset=locked.received_bytes
-                )
-            if locked.received_bytes != offset:
-                raise RecordingRejected(
-                    "The upload continues from another point.",
-                    status=409,
-                    offset=locked.received_bytes,
-                )
+            locked = _lock_at(upload, offset)
             if offset == 0 and not _looks_like_media(part.read_bytes()[:4096]):
                 _fail_upload(locked, _not_media_message(locked))
                 upload.status, upload.error = locked.status, locked.error
@@ -320,6 +310,22 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
             return new_offset
     finally:
         part.unlink(missing_ok=True)
+
+
+def _lock_at(upload: ChunkedUpload, offset: int) -> ChunkedUpload:
+    """The upload's row, locked (inside the caller's transaction), if a chunk at ``offset``
+    may be appended now: still uploading, and ``offset`` is where it stands. Raises 409
+    otherwise, with the offset to continue from."""
+    locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
+    if locked.status != UploadStatus.UPLOADING:
+        raise RecordingRejected(
+            _not_uploading_message(locked), status=409, offset=locked.received_bytes
+        )
+    if locked.received_bytes != offset:
+        raise RecordingRejected(
+            "The upload continues from another point.", status=409, offset=locked.received_bytes
+        )
+    return locked
 
 
 def _receive(stream: Readable, out: Any, length: int) -> int:
@@ -368,17 +374,7 @@ def _append_part(*, upload: ChunkedUpload, offset: int, stream: Readable, length
                         offset=upload.received_bytes,
                     ) from exc
             with transaction.atomic():
-                locked = ChunkedUpload.objects.select_for_update().get(pk=upload.pk)
-                if locked.status != UploadStatus.UPLOADING:
-                    raise RecordingRejected(
-                        _not_uploading_message(locked), status=409, offset=locked.received_bytes
-                    )
-                if locked.received_bytes != offset:
-                    raise RecordingRejected(
-                        "The upload continues from another point.",
-                        status=409,
-                        offset=locked.received_bytes,
-                    )
+                locked = _lock_at(upload, offset)
                 if not media:
                     _fail_upload(locked, _not_media_message(locked))
                     upload.status, upload.error = locked.status, locked.error
