@@ -277,14 +277,8 @@ def upload_append(*, upload: ChunkedUpload, offset: int, stream: Readable, lengt
     folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"chunk-{offset}-{uuid.uuid4().hex}.part"
     try:
-        received = 0
         with part.open("wb") as out:
-            while received < length:
-                block = stream.read(min(1024 * 1024, length - received))
-                if not block:
-                    break
-                out.write(block)
-                received += len(block)
+            received = _receive(stream, out, length)
         if received != length:
             raise RecordingRejected(
                 "The connection dropped during this chunk; send it again.",
