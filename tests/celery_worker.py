@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +11,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection
+
+from ser_portal.celery_process import CeleryProcess, worker_argv
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +31,8 @@ class WorkerProcess:
         self.name = name  # tells several workers of one test apart (each needs its own node)
         # Overrides of the worker's environment (another MEDIA_ROOT, object storage...).
         self.extra_env = extra_env or {}
-        self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
-        self._ready = threading.Event()
+        self._celery: CeleryProcess | None = None
 
     def env(self) -> dict[str, str]:
         db = connection.settings_dict
@@ -57,63 +55,31 @@ class WorkerProcess:
             **self.extra_env,
         }
 
+    @property
+    def process(self) -> subprocess.Popen[str] | None:
+        return self._celery.process if self._celery is not None else None
+
     def start(self, timeout: float = 90.0) -> None:
         queues = ",".join(self.prefix + q for q in self.queues)
-        self._ready.clear()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "ser_portal",
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"{self.prefix}{self.name}{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+        self._celery = CeleryProcess(
+            worker_argv(queues, f"{self.prefix}{self.name}{os.getpid()}"),
             cwd=ROOT,
             env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+            lines=self.lines,  # one list across restarts
         )
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(timeout):
+        self._celery.start()
+        if not self._celery.wait_ready(timeout):
             self.stop()
             raise RuntimeError("worker did not start:\n" + "\n".join(self.lines[-40:]))
 
-    def _pump(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if " ready." in line:
-                self._ready.set()
-
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and pool children), as a crash would."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        if self._celery is not None:
+            self._celery.kill(10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        if self._celery is not None:
+            self._celery.stop(30, 10)
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 120.0, interval: float = 0.25) -> T:

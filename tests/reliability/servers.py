@@ -14,9 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ser_portal.celery_process import CeleryProcess, beat_argv
 from tests.celery_worker import ROOT
 
 
@@ -202,47 +201,27 @@ class BeatProcess:
     def __init__(self, env: dict[str, str], folder: Path) -> None:
         self.env = env
         self.folder = folder
-        self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
+        self._celery: CeleryProcess | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[str] | None:
+        return self._celery.process if self._celery is not None else None
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "ser_portal",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(self.folder / "celerybeat-schedule"),
-            ],
+        self._celery = CeleryProcess(
+            beat_argv(self.folder / "celerybeat-schedule"),
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+            ready_marker=None,
+            lines=self.lines,
         )
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
+        self._celery.start()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        if self._celery is not None:
+            self._celery.stop(15, 5)
 
 
 @contextmanager

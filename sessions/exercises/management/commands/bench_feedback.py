@@ -30,12 +30,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -47,6 +43,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
+
+from ser_portal.celery_process import CeleryProcess, worker_argv
 
 SAMPLE_RATE = 16000
 
@@ -61,55 +59,16 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
-class Worker:
-    """One Celery worker subprocess (its own process group, so stopping it stops its pool)."""
+class Worker(CeleryProcess):
+    """One Celery worker subprocess (its own process group, so stopping it stops its pool),
+    started at once; ``stop()`` waits 20 s for it before SIGKILL."""
 
     def __init__(self, name: str, queue: str, env: dict[str, str], nice: int = 0) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "ser_portal",
-            "worker",
-            "-Q",
-            queue,
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "INFO",
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-        if nice:
-            command = ["nice", "-n", str(nice), *command]
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.process = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-        threading.Thread(target=self._pump, daemon=True).start()
+        super().__init__(worker_argv(queue, name, nice=nice), cwd=settings.BASE_DIR, env=env)
+        self.start()
 
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if " ready." in line:
-                self.ready.set()
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+    def stop(self, wait_s: float = 20.0, kill_wait_s: float = 10.0) -> None:
+        super().stop(wait_s, kill_wait_s)
 
 
 def write_session_flac(path: Path, minutes: float) -> Path:
@@ -329,7 +288,7 @@ class Command(BaseCommand):
         )
         workers.append(Worker(f"bench-short-{tag}", settings.SER_QUEUE_SHORT, env))
         for worker in workers:
-            if not worker.ready.wait(180):
+            if not worker.wait_ready(180):
                 raise CommandError("A worker did not start:\n" + "\n".join(worker.lines[-30:]))
         # The short worker warms up (loads the model) on start; wait for it, as a deployment's
         # long-running worker would have long finished doing so.
