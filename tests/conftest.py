@@ -95,7 +95,9 @@ def build_cast() -> Cast:
 
 # Tests that start processes (workers, a live server, Chromium) or are marked slow take most of
 # the suite's time. They run first, so the pytest-xdist workers (``make test``) end on quick
-# tests together instead of one of them waiting for the other's last long test.
+# tests together instead of one of them waiting for the other's last long test. That needs
+# ``--maxschedchunk 1`` (the Makefile): xdist's default hands out contiguous blocks of the
+# list, which would give every long test to one worker.
 _LONG_FIXTURES = frozenset({"celery_worker", "live_server", "browser", "transactional_db"})
 
 
