@@ -409,6 +409,24 @@ def model_import(
 # --- status changes ------------------------------------------------------------------------
 
 
+def _audit_version(
+    version: EmotionModelVersion,
+    action: str,
+    actor: Actor | None,
+    request: HttpRequest | None,
+    detail: dict[str, Any],
+) -> None:
+    """One audit entry for a change of ``version``, in the version's clinic."""
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=version,
+        clinic_id=version.clinic_id,
+        request=request,
+        detail=detail,
+    )
+
+
 def _locked(version: EmotionModelVersion) -> EmotionModelVersion:
     return EmotionModelVersion.objects.select_for_update().get(pk=version.pk)
 
@@ -473,13 +491,12 @@ def model_activate(
     version.activated_at = now
     version.activated_by = signed_in(actor)
     version.save(update_fields=["status", "activated_at", "activated_by", "updated_at"])
-    audit.record(
-        actor=actor,
-        action=AuditAction.ACTIVATE,
-        obj=version,
-        clinic_id=version.clinic_id,
-        request=request,
-        detail={
+    _audit_version(
+        version,
+        AuditAction.ACTIVATE,
+        actor,
+        request,
+        {
             "previous": str(previous.pk) if previous else None,
             **({"reason": reason} if reason else {}),
             **(
@@ -518,14 +535,7 @@ def model_retire(
     version.retired_by = signed_in(actor)
     version.save(update_fields=["status", "retired_at", "retired_by", "updated_at"])
     registry.forget_version(version)
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=version,
-        clinic_id=version.clinic_id,
-        request=request,
-        detail={"status": "retired"},
-    )
+    _audit_version(version, AuditAction.UPDATE, actor, request, {"status": "retired"})
     return version
 
 
@@ -540,14 +550,7 @@ def model_restage(
         return version
     version.status = ModelStatus.STAGED
     version.save(update_fields=["status", "updated_at"])
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=version,
-        clinic_id=version.clinic_id,
-        request=request,
-        detail={"status": "staged"},
-    )
+    _audit_version(version, AuditAction.UPDATE, actor, request, {"status": "staged"})
     return version
 
 
@@ -566,13 +569,12 @@ def model_store_evaluation(
     version.evaluation = evaluation
     version.evaluated_at = timezone.now()
     version.save(update_fields=["evaluation", "evaluated_at", "updated_at"])
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        obj=version,
-        clinic_id=version.clinic_id,
-        request=request,
-        detail={"field": "evaluation", "n": evaluation.get("n_clips")},
+    _audit_version(
+        version,
+        AuditAction.UPDATE,
+        actor,
+        request,
+        {"field": "evaluation", "n": evaluation.get("n_clips")},
     )
     return version
 
