@@ -139,3 +139,13 @@ def test_level_gain_raises_quiet_speech_but_not_steady_noise() -> None:
     assert level_gain_db(0.05 * rng.standard_normal(16000).astype(np.float32)) == 0.0
     assert level_gain_db(np.zeros(16000, dtype=np.float32)) == 0.0
     assert level_gain_db(0.5 * np.sign(bursts)) == 0.0  # already loud
+
+
+def test_frame_power_in_chunks_equals_squaring_the_whole_recording() -> None:
+    from analysis.engine.speech.segmentation import FRAME_SAMPLES, _frame_power
+
+    rng = np.random.default_rng(3)
+    audio = (0.1 * rng.standard_normal(10 * FRAME_SAMPLES + 77)).astype(np.float32)
+    whole = (audio[: 10 * FRAME_SAMPLES].astype(np.float64).reshape(10, -1) ** 2).mean(axis=1)
+    for chunk in (1, 3, 10, 1 << 14):
+        assert np.array_equal(_frame_power(audio, 10, chunk=chunk), whole)
