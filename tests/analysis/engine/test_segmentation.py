@@ -149,3 +149,22 @@ def test_frame_power_in_chunks_equals_squaring_the_whole_recording() -> None:
     whole = (audio[: 10 * FRAME_SAMPLES].astype(np.float64).reshape(10, -1) ** 2).mean(axis=1)
     for chunk in (1, 3, 10, 1 << 14):
         assert np.array_equal(_frame_power(audio, 10, chunk=chunk), whole)
+
+
+def test_two_streams_score_exactly_as_one(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis.engine.speech import segmentation
+
+    # Groups of two 10 s blocks, so this recording makes several groups for the two streams.
+    monkeypatch.setattr(segmentation, "_BLOCKS_PER_BATCH", 2)
+    audio = np.concatenate([conversation.audio] * 3)
+    assert audio.size > 3 * 2 * 10 * 16000  # four groups or more
+    monkeypatch.setattr(segmentation, "_STREAMS", 1)
+    one = speech_probabilities(audio)
+    monkeypatch.setattr(segmentation, "_STREAMS", 2)
+    two = speech_probabilities(audio)
+    assert len(segmentation.vad_models(2)) == 2
+    assert segmentation.vad_models(2)[0] is get_vad_model()
+    assert segmentation.vad_models(2)[1] is not get_vad_model()
+    assert np.array_equal(one, two)
