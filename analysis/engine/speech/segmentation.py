@@ -113,43 +113,32 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 _model_lock = threading.Lock()
-_model: Any = None
-_extra_models: list[Any] = []  # more copies, one per further stream (``vad_models``)
+_models: list[Any] = []  # loaded silero models; one per stream that has run (``vad_models``)
 _STREAMS = 2  # at most this many groups of blocks are scored at the same time
 
 
 def get_vad_model() -> Any:
-    """The silero model, loaded once per process on first use.
-
-    Importing silero_vad calls ``torch.set_num_threads(1)`` as a side effect, which would
-    silently make every later model in the worker single-threaded; the setting is restored.
-    """
-    global _model
-    with _model_lock:
-        if _model is None:
-            import torch
-
-            previous = torch.get_num_threads()
-            from silero_vad import load_silero_vad
-
-            _model = load_silero_vad(onnx=False)
-            torch.set_num_threads(previous)
-        return _model
+    """The silero model, loaded once per process on first use."""
+    return vad_models(1)[0]
 
 
 def vad_models(n: int) -> list[Any]:
     """``n`` independent silero models (each keeps its own recurrent state), the first being
-    ``get_vad_model()``; the others are loaded on first use and kept."""
-    first = get_vad_model()
+    ``get_vad_model()``; each is loaded on first use and kept.
+
+    Importing silero_vad calls ``torch.set_num_threads(1)`` as a side effect, which would
+    silently make every later model in the worker single-threaded; the setting is restored.
+    """
     with _model_lock:
-        while len(_extra_models) < n - 1:
+        while len(_models) < n:
             import torch
-            from silero_vad import load_silero_vad
 
             previous = torch.get_num_threads()
-            _extra_models.append(load_silero_vad(onnx=False))
+            from silero_vad import load_silero_vad
+
+            _models.append(load_silero_vad(onnx=False))
             torch.set_num_threads(previous)
-        return [first, *_extra_models[: n - 1]]
+        return _models[:n]
 
 
 def speech_probabilities(audio: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
