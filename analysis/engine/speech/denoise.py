@@ -110,6 +110,10 @@ def suppress_stationary_noise(
     return out
 
 
+def _all_zero(samples: np.ndarray) -> bool:
+    return not samples.any()
+
+
 def _suppress(x: np.ndarray, noise: np.ndarray, settings: NoiseSuppression) -> np.ndarray:
     from scipy import fft
 
@@ -126,6 +130,10 @@ def _suppress(x: np.ndarray, noise: np.ndarray, settings: NoiseSuppression) -> n
     out = np.zeros(padded.size, dtype=np.float32)
     for lo in range(0, frames.shape[0], settings.batch_frames):
         chunk = frames[lo : lo + settings.batch_frames]
+        if _all_zero(padded[lo * hop : (lo + chunk.shape[0] - 1) * hop + frame]):
+            # Digital silence (a muted microphone, a paused or padded file): every frame's
+            # spectrum is exactly zero, so its overlap-add would add exact zeros.
+            continue
         spectrum = fft.rfft(chunk * window, axis=1)
         power = spectrum.real**2 + spectrum.imag**2
         gain = np.sqrt(np.maximum(1.0 - over * noise / np.maximum(power, 1e-20), floor))

@@ -68,6 +68,39 @@ def test_the_same_recording_asked_twice_is_suppressed_once() -> None:
     assert not np.array_equal(changed, again)
 
 
+def test_digital_silence_is_not_transformed_and_the_result_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scipy import fft
+
+    from analysis.engine.speech import denoise
+
+    rng = np.random.default_rng(5)
+    sr = 16000
+    audio = np.zeros(40 * sr, dtype=np.float32)  # 10 s of noise, 25 s of zeros, 5 s of noise
+    audio[: 10 * sr] = 0.01 * rng.standard_normal(10 * sr)
+    audio[35 * sr :] = 0.01 * rng.standard_normal(5 * sr)
+    settings = NoiseSuppression(batch_frames=256)  # 4.1 s per batch: some are all zeros
+    transformed: list[int] = []
+    rfft = fft.rfft
+
+    def counting_rfft(x: np.ndarray, *args: object, **kwargs: object) -> np.ndarray:
+        transformed.append(int(np.prod(x.shape[:-1])))
+        return rfft(x, *args, **kwargs)
+
+    monkeypatch.setattr(fft, "rfft", counting_rfft)
+    skipped = suppress_stationary_noise(audio, settings=settings)
+    frames_skipping = sum(transformed[1:])  # the first call is the noise estimate
+    transformed.clear()
+    monkeypatch.setattr(denoise, "_all_zero", lambda samples: False)  # every batch transformed
+    reference = suppress_stationary_noise(audio.copy(), settings=settings)
+    frames_all = sum(transformed[1:])
+    assert np.array_equal(skipped, reference)
+    assert not skipped[15 * sr : 30 * sr].any()
+    # 25 s of zeros hold five whole 256-frame batches (5 x 4.1 s): not transformed.
+    assert frames_skipping <= frames_all - 5 * 256
+
+
 def test_wrong_sample_rate_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="16000"):
         suppress_stationary_noise(np.zeros(8000, dtype=np.float32), sr=8000)
