@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -168,3 +169,36 @@ def test_two_streams_score_exactly_as_one(
     assert segmentation.vad_models(2)[0] is get_vad_model()
     assert segmentation.vad_models(2)[1] is not get_vad_model()
     assert np.array_equal(one, two)
+
+
+def test_blocks_of_digital_silence_are_not_run_and_detection_is_the_same(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis.engine.speech import segmentation
+
+    sr = 16000
+    # Speech, 45 s of exact zeros (a muted microphone: at least three whole 10 s blocks with
+    # their 2 s warm-up), speech again.
+    speech = conversation.audio
+    audio = np.concatenate([speech, np.zeros(45 * sr, np.float32), speech])
+    segmentation.speech_probabilities(np.zeros(20 * sr, np.float32))  # the silent block, once
+    model = get_vad_model()
+    forward = model.audio_forward
+    rows_run: list[int] = []
+
+    def counting_forward(x: Any, sr: int) -> Any:
+        rows_run.append(int(x.shape[0]))
+        return forward(x, sr)
+
+    monkeypatch.setattr(model, "audio_forward", counting_forward)
+    skipping = speech_probabilities(audio)
+    run_skipping = sum(rows_run)
+    segments = detect_speech(audio)
+    rows_run.clear()
+    monkeypatch.setattr(segmentation, "_silent_rows", lambda rows: np.zeros(len(rows), bool))
+    every = speech_probabilities(audio)
+    assert sum(rows_run) - run_skipping >= 3
+    assert np.abs(skipping - every).max() < 1e-6
+    assert detect_speech(audio) == segments
+    inside = slice((speech.size + 2 * sr) // 512, (speech.size + 43 * sr) // 512)
+    assert skipping[inside].max() < 0.05
