@@ -331,6 +331,34 @@ def iter_decode(
 
     resampler: soxr.ResampleStream | None = None
     in_rate = 0
+    # Decoded frames wait here (packed float, one rate and channel count) until there are
+    # _BATCH_SAMPLES of them: a frame is 20 ms of Opus, or a few samples of a low-rate WAV,
+    # and downmixing and resampling each on its own cost more in Python than decoding it.
+    # Every step after decoding is per sample or a stream, so the output does not change.
+    batch: list[np.ndarray] = []
+    batch_key = (0, 0)  # (sample rate, channels)
+    batch_len = 0
+
+    def flush() -> Iterator[np.ndarray]:
+        nonlocal resampler, in_rate, batch, batch_len
+        if not batch:
+            return
+        rate, channels = batch_key
+        packed = batch[0] if len(batch) == 1 else np.concatenate(batch)
+        batch, batch_len = [], 0
+        mono = _sanitize_and_downmix(packed.reshape(-1, channels).T, stats)
+        if resampler is None or rate != in_rate:
+            if resampler is not None:
+                yield from emit(resampler.resample_chunk(_EMPTY, last=True))
+            in_rate = rate
+            resampler = (
+                None
+                if rate == TARGET_SR
+                else soxr.ResampleStream(rate, TARGET_SR, 1, dtype="float32", quality="HQ")
+            )
+        out = mono if resampler is None else resampler.resample_chunk(mono)
+        yield from emit(np.array(out, dtype=np.float32))
+
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -349,28 +377,29 @@ def iter_decode(
                         "Decoding took too long; the file may be damaged. Please re-export it.",
                     )
                 for frame in packet.decode():
-                    for converted in to_float.resample(frame):
-                        channels = converted.layout.nb_channels
-                        packed = converted.to_ndarray().astype(np.float32, copy=False)
-                        planes = packed.reshape(-1, channels).T
-                        mono = _sanitize_and_downmix(planes, stats)
-                        rate = converted.sample_rate
-                        if resampler is None or rate != in_rate:
-                            if resampler is not None:
-                                yield from emit(resampler.resample_chunk(_EMPTY, last=True))
-                            in_rate = rate
-                            resampler = (
-                                None
-                                if rate == TARGET_SR
-                                else soxr.ResampleStream(
-                                    rate, TARGET_SR, 1, dtype="float32", quality="HQ"
-                                )
-                            )
-                        out = mono if resampler is None else resampler.resample_chunk(mono)
-                        yield from emit(np.array(out, dtype=np.float32))
+                    # Float frames that are packed already (any mono float frame is: Opus,
+                    # browser recordings) are read as they are; the others are converted.
+                    ready = frame.format.name == "flt" or (
+                        frame.format.name == "fltp" and frame.layout.nb_channels == 1
+                    )
+                    for converted in [frame] if ready else to_float.resample(frame):
+                        key = (converted.sample_rate, converted.layout.nb_channels)
+                        if key != batch_key:
+                            yield from flush()
+                            batch_key = key
+                        count = converted.samples * key[1]
+                        # A copy: the decoder may reuse the frame's memory for the next one.
+                        batch.append(
+                            np.frombuffer(memoryview(converted.planes[0]), np.float32, count).copy()
+                        )
+                        batch_len += count
+                        if batch_len >= _BATCH_SAMPLES * key[1]:
+                            yield from flush()
+            yield from flush()
             if resampler is not None:
                 yield from emit(resampler.resample_chunk(_EMPTY, last=True))
     except av.FFmpegError as exc:
+        yield from flush()  # what was decoded before the damage, as frame by frame did
         if stats.output_samples == 0:
             raise AudioError(
                 "corrupt", "The audio track is damaged and cannot be decoded."
@@ -385,6 +414,7 @@ def iter_decode(
 
 
 _EMPTY = np.zeros(0, dtype=np.float32)
+_BATCH_SAMPLES = 1 << 15  # decoded samples per channel downmixed and resampled at a time
 
 
 def _sanitize_and_downmix(planes: np.ndarray, stats: DecodeStats) -> np.ndarray:

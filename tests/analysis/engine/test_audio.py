@@ -150,6 +150,65 @@ def test_48k_stereo_is_downmixed_and_resampled(tmp_path: Path) -> None:
     assert np.abs(audio[1000:-1000]).max() == pytest.approx(0.3, abs=0.01)
 
 
+def _whole_file_reference(path: Path) -> np.ndarray:
+    """The decoding rule applied to the whole file at once: every frame as packed float
+    (PyAV), the channels averaged, clipped, then soxr HQ to 16 kHz in one call, clipped."""
+    import av
+    import soxr
+
+    frames, rate = [], TARGET_SR
+    with av.open(str(path)) as container:
+        to_float = av.AudioResampler(format="flt")
+        for frame in container.decode(audio=0):
+            for converted in to_float.resample(frame):
+                channels = converted.layout.nb_channels
+                frames.append(converted.to_ndarray().reshape(-1, channels))
+                rate = converted.sample_rate
+    planes = np.concatenate(frames).T
+    mono = np.clip(planes.mean(axis=0) if planes.shape[0] > 1 else planes[0], -1.0, 1.0)
+    mono = mono.astype(np.float32)
+    out = mono if rate == TARGET_SR else soxr.resample(mono, rate, TARGET_SR, quality="HQ")
+    return np.clip(out, -1.0, 1.0)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("mono.webm", ()),  # the browser's recordings: 20 ms Opus frames
+        ("stereo.webm", ("-ac", "2")),
+        ("talk.mp3", ()),
+        ("talk.flac", ("-ar", "44100")),
+        ("talk.m4a", ("-ac", "2")),
+        ("eight.wav", ("-ac", "8", "-ar", "192000", "-c:a", "pcm_s24le")),
+        ("low.wav", ("-ar", "8000")),
+    ],
+)
+def test_frames_are_downmixed_and_resampled_in_batches_with_the_whole_file_result(
+    name: str,
+    extra: tuple[str, ...],
+    speech_source: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analysis.engine.audio import decode as decoding
+
+    path = encode_with_ffmpeg(speech_source, tmp_path / name, *extra)
+    downmixes: list[int] = []
+    downmix = decoding._sanitize_and_downmix
+
+    def counting(planes: np.ndarray, stats: DecodeStats) -> np.ndarray:
+        downmixes.append(planes.shape[1])
+        return downmix(planes, stats)
+
+    monkeypatch.setattr(decoding, "_sanitize_and_downmix", counting)
+    audio = decode(path)
+    assert np.array_equal(audio, _whole_file_reference(path))
+    # 6 s in batches of 32,768 source samples: at most 9 at 48 kHz (frame by frame, Opus's
+    # 20 ms frames made 300).
+    assert len(downmixes) <= -(-sum(downmixes) // decoding._BATCH_SAMPLES) + 1
+
+
 @pytest.mark.parametrize("channels", [8, 12])
 def test_eight_or_more_channels_at_192k_decode_in_a_separate_process(
     tmp_path: Path, channels: int
