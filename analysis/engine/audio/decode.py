@@ -323,10 +323,14 @@ def iter_decode(
                 )
             pending.append(chunk)
             pending_len += chunk.size
-        while pending_len >= block_samples:
-            joined = np.concatenate(pending)
-            yield joined[:block_samples]
-            rest = joined[block_samples:]
+        if pending_len >= block_samples:
+            # Joined once, however many blocks a chunk completes (a low-rate file's batch,
+            # resampled, makes several): not once per block.
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            whole = joined.size - joined.size % block_samples
+            for lo in range(0, whole, block_samples):
+                yield joined[lo : lo + block_samples]
+            rest = joined[whole:]
             pending, pending_len = ([rest], rest.size) if rest.size else ([], 0)
 
     resampler: soxr.ResampleStream | None = None
