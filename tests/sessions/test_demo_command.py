@@ -7,6 +7,7 @@ every worker it started.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -125,3 +127,40 @@ def test_demo_starts_serves_the_login_page_and_stops_on_ctrl_c(tmp_path: Path) -
         for pid in started:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_static_files_are_collected_again_only_when_a_source_changed(
+    tmp_path: Path, settings: Any
+) -> None:
+    from sessions.management.commands.demo import STAMP_NAME, collect_static
+
+    source = tmp_path / "source"
+    source.mkdir()
+    script = source / "app.js"
+    script.write_text("console.log('one');\n")
+    settings.STATICFILES_DIRS = [source]
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    manifest = tmp_path / "static" / "staticfiles.json"
+
+    assert collect_static() is True
+    first = json.loads(manifest.read_text())["paths"]["app.js"]
+    collected_at = manifest.stat().st_mtime_ns
+    assert collect_static() is False  # nothing changed: no second collection
+    assert manifest.stat().st_mtime_ns == collected_at
+
+    script.write_text("console.log('two');\n")
+    os.utime(script, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert collect_static() is True
+    second = json.loads(manifest.read_text())["paths"]["app.js"]
+    assert second != first and (tmp_path / "static" / second).read_text() == "console.log('two');\n"
+
+    (tmp_path / "static" / STAMP_NAME).unlink()  # as after a collection cut short
+    assert collect_static() is True
+    manifest.unlink()
+    assert collect_static() is True
+    assert manifest.exists()
