@@ -708,9 +708,10 @@ def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
 
     Linear layers get int8 weights (activations quantised per call). The conv feature encoder
     has no Linear layers and would stay fp32, where it then takes over half the time; on CPUs
-    with native bfloat16 (AVX512-BF16, AMX; ``bf16_convs``) it runs in bf16 instead, its output
-    cast back to fp32 for the quantised transformer. Without native bf16 oneDNN would emulate
-    it (AVX512 without BF16), which is slower than fp32, so the convs stay fp32 there.
+    with native bfloat16 (AVX512-BF16, AMX; ``bf16_convs``) it runs in bf16 instead where that
+    was timed faster than fp32 here (``_bf16_convs_pay``), its output cast back to fp32 for
+    the quantised transformer. Without native bf16 oneDNN would emulate it (AVX512 without
+    BF16), which is slower than fp32, so the convs stay fp32 there.
 
     Some architectures read attention projection weights directly (WavLM concatenates
     ``q_proj.bias``...), which quantised modules do not expose; for those only the Linear layers
@@ -733,9 +734,55 @@ def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
                 if isinstance(module, torch.nn.Linear) and "attention" not in name
             }
             candidate = quantize(model, names, dtype=torch.qint8)
-    if bf16_convs:
+    if bf16_convs and _bf16_convs_pay(candidate):
         _conv_encoder_in_bf16(candidate)
     return candidate
+
+
+# Per model shape and thread count: the conv encoder's (fp32, bf16) seconds on the probe.
+_bf16_convs: dict[str, tuple[float, float]] = {}
+
+
+def _bf16_convs_pay(model: Any) -> bool:
+    """Whether the conv feature encoder runs faster in bf16 (as ``_conv_encoder_in_bf16`` makes
+    it) than in fp32 on this CPU, timed once per model shape and thread count on 2 s of the
+    probe audio (best of three, after one warm-up each) and logged.
+
+    The CPU flag alone does not say: with AMX bf16 was 2-3x faster; on an Intel Xeon with
+    AVX512-BF16 but no AMX (2 cores) it was 1.4x slower than fp32 (0.375 s against 0.27 s per
+    10 s of audio), which made int8 slower there than with fp32 convolutions.
+    """
+    encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    convs = getattr(encoder, "feature_extractor", None)
+    if not isinstance(convs, torch.nn.Module) or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    key = json.dumps([_shape(model.config), torch.get_num_threads()])
+    if key not in _bf16_convs:
+        import time
+
+        bf16 = copy.deepcopy(convs)
+        _convs_to_bf16(bf16)
+        audio = torch.from_numpy(precision.probe_audio(2.0))[None, :]
+
+        def best(module: torch.nn.Module) -> float:
+            times = []
+            with torch.inference_mode():
+                for _ in range(4):
+                    started = time.perf_counter()
+                    module(audio)
+                    times.append(time.perf_counter() - started)
+            return min(times[1:])
+
+        fp32_s, bf16_s = best(convs), best(bf16)
+        _bf16_convs[key] = (fp32_s, bf16_s)
+        logger.info(
+            "int8: conv feature encoder in %s (2 s of audio: fp32 %.1f ms, bf16 %.1f ms)",
+            "bf16" if bf16_s < fp32_s else "fp32",
+            fp32_s * 1000,
+            bf16_s * 1000,
+        )
+    fp32_s, bf16_s = _bf16_convs[key]
+    return bf16_s < fp32_s
 
 
 class _ConvAsMatmul(torch.nn.Module):
@@ -799,7 +846,11 @@ def _kernel_stride(conv: Any) -> tuple[int, int] | None:
 def _convs_as_matmuls(model: Any) -> None:
     """Swap the conv feature encoder's multi-channel convolutions for ``_ConvAsMatmul``."""
     encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    for layer in getattr(getattr(encoder, "feature_extractor", None), "conv_layers", []):
+    _swap_convs(getattr(encoder, "feature_extractor", None))
+
+
+def _swap_convs(convs: Any) -> None:
+    for layer in getattr(convs, "conv_layers", []):
         conv = getattr(layer, "conv", None)
         if (
             isinstance(conv, torch.nn.Conv1d)
@@ -816,7 +867,12 @@ def _conv_encoder_in_bf16(model: Any) -> None:
     convs = getattr(encoder, "feature_extractor", None)
     if not isinstance(convs, torch.nn.Module) or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return
-    _convs_as_matmuls(model)
+    _convs_to_bf16(convs)
+
+
+def _convs_to_bf16(convs: torch.nn.Module) -> None:
+    """The conv feature encoder in bf16, taking and giving fp32 (its convs as matrix products)."""
+    _swap_convs(convs)
     convs.to(torch.bfloat16)
     convs.register_forward_pre_hook(_inputs_to_bf16)
     convs.register_forward_hook(_output_to_fp32)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -327,3 +328,41 @@ def test_long_stretches_go_through_the_conv_stack_in_tiles_with_the_same_feature
         whole = classifier._encoder.feature_extractor(x).transpose(1, 2)
     assert tiled.shape == whole.shape
     assert (tiled - whole).abs().max() < 1e-4 * max(whole.abs().max().item(), 1.0)
+
+
+def _conv_dtype(model: Any) -> torch.dtype:
+    encoder = getattr(model, model.base_model_prefix)
+    return next(encoder.feature_extractor.parameters()).dtype
+
+
+def test_int8_runs_the_conv_encoder_in_bf16_only_where_it_was_timed_faster(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import copy
+    import logging
+
+    from analysis.engine.classifiers import hf
+
+    timings: dict[str, tuple[float, float]] = {}
+    monkeypatch.setattr(hf, "_bf16_convs", timings)
+    model = load_classifier(tiny_model_dir).model
+    with caplog.at_level(logging.INFO, logger=hf.__name__):
+        faster = hf._bf16_convs_pay(model)
+        again = hf._bf16_convs_pay(model)
+    lines = [r.getMessage() for r in caplog.records if "conv feature encoder" in r.getMessage()]
+    assert again == faster
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        assert faster is False
+        assert lines == []
+        return
+    assert len(lines) == 1  # timed once, then remembered
+    ((fp32_s, bf16_s),) = timings.values()
+    assert faster == (bf16_s < fp32_s)
+    assert lines[0].startswith(f"int8: conv feature encoder in {'bf16' if faster else 'fp32'}")
+    # What int8 then builds follows the timings, either way.
+    (key,) = timings
+    timings[key] = (1.0, 2.0)  # bf16 slower
+    assert _conv_dtype(hf._quantize_int8(copy.deepcopy(model), bf16_convs=True)) == torch.float32
+    timings[key] = (2.0, 1.0)  # bf16 faster
+    assert _conv_dtype(hf._quantize_int8(copy.deepcopy(model), bf16_convs=True)) == torch.bfloat16
+    assert _conv_dtype(hf._quantize_int8(copy.deepcopy(model), bf16_convs=False)) == torch.float32
