@@ -734,7 +734,7 @@ def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
                 if isinstance(module, torch.nn.Linear) and "attention" not in name
             }
             candidate = quantize(model, names, dtype=torch.qint8)
-    if bf16_convs and _bf16_convs_pay(candidate):
+    if bf16_convs:
         _conv_encoder_in_bf16(candidate)
     return candidate
 
@@ -743,43 +743,34 @@ def _quantize_int8(model: Any, *, bf16_convs: bool = True) -> Any:
 _bf16_convs: dict[str, tuple[float, float]] = {}
 
 
-def _bf16_convs_pay(model: Any) -> bool:
-    """Whether the conv feature encoder runs faster in bf16 (as ``_conv_encoder_in_bf16`` makes
-    it) than in fp32 on this CPU, timed once per model shape and thread count on 2 s of the
-    probe audio (best of three, after one warm-up each) and logged.
+def _bf16_convs_pay(convs: torch.nn.Module, config: Any) -> bool:
+    """Whether the conv feature encoder ``convs`` (of a model with ``config``) runs faster in
+    bf16 (as ``_convs_to_bf16`` makes it) than in fp32 on this CPU, timed once per model shape
+    and thread count on 2 s of the probe audio (best of three, after one warm-up each) and
+    logged; False where oneDNN has no bf16 here.
 
     The CPU flag alone does not say: with AMX bf16 was 2-3x faster; on an Intel Xeon with
     AVX512-BF16 but no AMX (2 cores) it was 1.4x slower than fp32 (0.375 s against 0.27 s per
     10 s of audio), which made int8 slower there than with fp32 convolutions.
     """
-    encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    convs = getattr(encoder, "feature_extractor", None)
-    if not isinstance(convs, torch.nn.Module) or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return False
-    key = json.dumps([_shape(model.config), torch.get_num_threads()])
+    key = json.dumps([_shape(config), torch.get_num_threads()])
     if key not in _bf16_convs:
-        import time
-
         bf16 = copy.deepcopy(convs)
         _convs_to_bf16(bf16)
         audio = torch.from_numpy(precision.probe_audio(2.0))[None, :]
-
-        def best(module: torch.nn.Module) -> float:
-            times = []
-            with torch.inference_mode():
-                for _ in range(4):
-                    started = time.perf_counter()
-                    module(audio)
-                    times.append(time.perf_counter() - started)
-            return min(times[1:])
-
-        fp32_s, bf16_s = best(convs), best(bf16)
-        _bf16_convs[key] = (fp32_s, bf16_s)
+        runs = {"fp32": lambda: convs(audio), "bf16": lambda: bf16(audio)}
+        with torch.inference_mode():
+            for run in runs.values():
+                run()  # warm-up: oneDNN builds its kernels on the first call
+            timings = precision.fastest_times(runs, rounds=3)
+        _bf16_convs[key] = (timings["fp32"], timings["bf16"])
         logger.info(
             "int8: conv feature encoder in %s (2 s of audio: fp32 %.1f ms, bf16 %.1f ms)",
-            "bf16" if bf16_s < fp32_s else "fp32",
-            fp32_s * 1000,
-            bf16_s * 1000,
+            "bf16" if timings["bf16"] < timings["fp32"] else "fp32",
+            timings["fp32"] * 1000,
+            timings["bf16"] * 1000,
         )
     fp32_s, bf16_s = _bf16_convs[key]
     return bf16_s < fp32_s
@@ -865,9 +856,8 @@ def _swap_convs(convs: Any) -> None:
 def _conv_encoder_in_bf16(model: Any) -> None:
     encoder = getattr(model, getattr(model, "base_model_prefix", ""), None)
     convs = getattr(encoder, "feature_extractor", None)
-    if not isinstance(convs, torch.nn.Module) or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return
-    _convs_to_bf16(convs)
+    if isinstance(convs, torch.nn.Module) and _bf16_convs_pay(convs, model.config):
+        _convs_to_bf16(convs)
 
 
 def _convs_to_bf16(convs: torch.nn.Module) -> None:

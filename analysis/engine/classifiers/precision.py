@@ -49,6 +49,7 @@ candidate under ``ONEDNN_MAX_CPU_ISA=AVX2`` on an AMX machine (oneDNN would emul
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -280,6 +281,21 @@ class Choice:
 Runner = Callable[[np.ndarray], np.ndarray]
 
 
+def fastest_times(
+    runs: Mapping[str, Callable[[], object]], rounds: int = ROUNDS
+) -> dict[str, float]:
+    """The best of ``rounds`` timed calls of each run, seconds; the runs take turns within each
+    round, so a passing load spike does not fall on one of them alone. Warm them up first."""
+    timings: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            tick = time.perf_counter()
+            run()
+            elapsed = time.perf_counter() - tick
+            timings[name] = min(timings.get(name, elapsed), elapsed)
+    return timings
+
+
 def choose(
     runners: dict[str, Runner], features: CpuFeatures, *, probe: np.ndarray | None = None
 ) -> Choice:
@@ -293,12 +309,7 @@ def choose(
         if reference is None:
             reference = probs
         choice.diffs[dtype] = float(np.abs(probs - reference).max())
-    for _ in range(ROUNDS):
-        for dtype, run in runners.items():
-            tick = time.perf_counter()
-            run(probe)
-            elapsed = time.perf_counter() - tick
-            choice.timings[dtype] = min(choice.timings.get(dtype, elapsed), elapsed)
+    choice.timings = fastest_times({d: functools.partial(run, probe) for d, run in runners.items()})
     fp32 = choice.timings["fp32"]
     allowed = [d for d in choice.timings if choice.diffs[d] <= PROBE_TOLERANCE]
     fastest = min(choice.timings[d] for d in allowed)

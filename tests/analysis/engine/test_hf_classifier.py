@@ -346,9 +346,10 @@ def test_int8_runs_the_conv_encoder_in_bf16_only_where_it_was_timed_faster(
     timings: dict[str, tuple[float, float]] = {}
     monkeypatch.setattr(hf, "_bf16_convs", timings)
     model = load_classifier(tiny_model_dir).model
+    convs = getattr(model, model.base_model_prefix).feature_extractor
     with caplog.at_level(logging.INFO, logger=hf.__name__):
-        faster = hf._bf16_convs_pay(model)
-        again = hf._bf16_convs_pay(model)
+        faster = hf._bf16_convs_pay(convs, model.config)
+        again = hf._bf16_convs_pay(convs, model.config)
     lines = [r.getMessage() for r in caplog.records if "conv feature encoder" in r.getMessage()]
     assert again == faster
     if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
