@@ -23,12 +23,17 @@ STAMP_NAME = ".collected-from"
 def static_sources_fingerprint() -> str:
     """A digest of every file collectstatic would collect (its path, size and modification
     time, as the staticfiles finders list them) and of the storage that collects them."""
+    from django.apps import apps
+    from django.contrib.staticfiles.apps import StaticFilesConfig
     from django.contrib.staticfiles.finders import get_finders
 
+    config = apps.get_app_config("staticfiles")
+    assert isinstance(config, StaticFilesConfig)
+    ignore = config.ignore_patterns  # collectstatic's own default
     digest = hashlib.sha256(repr(settings.STORAGES["staticfiles"]).encode())
     entries = []
     for finder in get_finders():
-        for path, storage in finder.list(["CVS", ".*", "*~"]):
+        for path, storage in finder.list(ignore):
             stat = os.stat(storage.path(path))
             entries.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}")
     for entry in sorted(entries):
@@ -40,12 +45,13 @@ def collect_static() -> bool:
     """Hashed, pre-compressed static files in STATIC_ROOT, collected only when a source file
     (or the storage) changed since the last collection: whitenoise compresses every file again
     on each run, ~10 s of every demo start on 2 cores. True when it collected."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
     stamp = Path(settings.STATIC_ROOT) / STAMP_NAME
     fingerprint = static_sources_fingerprint()
-    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
-    uses_manifest = "Manifest" in str(settings.STORAGES["staticfiles"]["BACKEND"])
-    current = stamp.exists() and stamp.read_text() == fingerprint
-    if current and (manifest.exists() or not uses_manifest):
+    manifest_name = getattr(staticfiles_storage, "manifest_name", None)  # manifest storages
+    manifest_kept = manifest_name is None or staticfiles_storage.exists(manifest_name)
+    if manifest_kept and stamp.exists() and stamp.read_text() == fingerprint:
         return False
     stamp.unlink(missing_ok=True)  # a collection cut short must not look complete
     call_command("collectstatic", interactive=False, verbosity=0)
