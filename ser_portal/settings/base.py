@@ -13,11 +13,15 @@ import dj_database_url
 import django_stubs_ext
 from kombu import Queue
 
+from ser_portal import numba_cache
+
 # Lets generic Django classes be subscripted at run time (ModelForm[Child]) for type checking.
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("SER_VAR_DIR", BASE_DIR / "var"))
+# Before anything imports numba (librosa): a cache folder it can write, or librosa cannot load.
+numba_cache.configure(VAR_DIR)
 
 
 def env_bool(name: str, default: bool) -> bool:
