@@ -321,3 +321,13 @@ def test_a_voice_under_steady_noise_is_embedded_closer_to_its_print() -> None:
     # Measured: 0.78 as recorded, 0.87 with the steady noise taken out (pink noise, 5 dB).
     plain = similarity(SpeakerParams(noise=NoiseSuppression(enabled=False)))
     assert similarity(SpeakerParams()) > plain + 0.05
+
+
+def test_warm_up_loads_the_voice_encoder_and_runs_the_speaker_features_once() -> None:
+    from analysis.engine.speakers import diarization
+
+    diarization._encoder = None
+    seconds = diarization.warm_up()
+    assert seconds > 0
+    assert diarization._encoder is not None
+    assert diarization._MEL_BASIS is not None and diarization._MEL_BASIS.shape == (40, 201)
